@@ -1,0 +1,91 @@
+# cohort-operator
+
+# Tool versions are pinned here; the control plane versions are pinned by the go.mod
+# files of hack/tools/kube and hack/tools/etcd.
+CONTROLLER_TOOLS_VERSION ?= v0.20.1
+GOLANGCI_LINT_VERSION ?= v2.15.0
+
+SHELL := /usr/bin/env bash -o pipefail
+.SHELLFLAGS := -ec
+
+ROOT := $(shell pwd)
+BIN := $(ROOT)/bin
+TOOLS := $(BIN)/tools
+KUBE_ASSETS := $(BIN)/k8s
+export KUBEBUILDER_ASSETS := $(KUBE_ASSETS)
+
+CONTROLLER_GEN := $(TOOLS)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
+GOLANGCI_LINT := $(TOOLS)/golangci-lint-$(GOLANGCI_LINT_VERSION)
+KUBECTL := $(KUBE_ASSETS)/kubectl
+
+GO_TEST_FLAGS ?= -count=1
+TEST_TIMEOUT ?= 20m
+
+.DEFAULT_GOAL := help
+
+##@ General
+
+.PHONY: help
+help: ## Show the targets.
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  %-14s %s\n", $$1, $$2 } /^##@/ { printf "\n%s\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: manifests
+manifests: $(CONTROLLER_GEN) ## Generate the CRDs and the manager's ClusterRole.
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./api/...;./controllers/..." output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+
+.PHONY: generate
+generate: $(CONTROLLER_GEN) ## Generate the DeepCopy methods.
+	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
+
+.PHONY: fmt
+fmt: ## Format the Go code.
+	go fmt ./...
+
+.PHONY: vet
+vet: ## Vet the Go code.
+	go vet ./...
+
+.PHONY: lint
+lint: $(GOLANGCI_LINT) ## Lint with golangci-lint and the committed .golangci.yml.
+	$(GOLANGCI_LINT) run ./...
+
+.PHONY: verify
+verify: generate manifests fmt vet lint ## Regenerate, format, vet and lint; fail if the tree changed.
+	go mod tidy
+	@if [ -n "$$(git status --porcelain)" ]; then \
+		echo "the tree is dirty after regenerating and formatting:"; git status --porcelain; git --no-pager diff | head -50; exit 1; \
+	fi
+
+.PHONY: test
+test: controlplane ## Run the unit, envtest and e2e suites against a real kube-apiserver.
+	go test $(GO_TEST_FLAGS) -timeout $(TEST_TIMEOUT) ./...
+
+.PHONY: bench
+bench: controlplane ## Run the benchmarks.
+	go test -run '^$$' -bench . -benchmem ./...
+
+##@ Build and run
+
+.PHONY: build
+build: ## Build the manager binary.
+	go build -o $(BIN)/manager ./cmd
+
+.PHONY: controlplane
+controlplane: ## Build etcd, kube-apiserver, kube-controller-manager and kubectl from source (skipped when current).
+	hack/controlplane.sh $(KUBE_ASSETS)
+
+.PHONY: demo
+demo: controlplane build ## Run the operator end to end on a local control plane (DEMO_KEEP=1 keeps it running).
+	hack/demo.sh
+
+##@ Tools
+
+$(CONTROLLER_GEN):
+	GOBIN=$(TOOLS) go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_TOOLS_VERSION)
+	mv $(TOOLS)/controller-gen $@
+
+$(GOLANGCI_LINT):
+	GOBIN=$(TOOLS) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+	mv $(TOOLS)/golangci-lint $@

@@ -1,0 +1,212 @@
+package v1alpha1
+
+// Date is a calendar day in ISO 8601 form (YYYY-MM-DD). Dates compare correctly as
+// strings, which lets CEL rules order them without parsing.
+//
+// +kubebuilder:validation:Format=date
+// +kubebuilder:validation:Pattern=`^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$`
+// +kubebuilder:validation:MaxLength=10
+type Date string
+
+// TimeZone is an IANA time zone name such as America/Chicago, Europe/Berlin or UTC.
+//
+// +kubebuilder:validation:Pattern=`^(UTC|Etc/[A-Za-z0-9+-]{1,16}|[A-Z][A-Za-z_-]{1,30}(/[A-Za-z0-9_+-]{1,30}){1,2})$`
+// +kubebuilder:validation:MaxLength=64
+type TimeZone string
+
+// RoleName names a role in a program, such as Lead, Member or Facilitator.
+//
+// +kubebuilder:validation:Pattern=`^[A-Za-z][A-Za-z0-9-]*$`
+// +kubebuilder:validation:MinLength=1
+// +kubebuilder:validation:MaxLength=63
+type RoleName string
+
+// ObjectName is the name of an object in the same namespace.
+//
+// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+// +kubebuilder:validation:MinLength=1
+// +kubebuilder:validation:MaxLength=253
+type ObjectName string
+
+// LocalObjectReference refers to an object of a known kind in the same namespace.
+type LocalObjectReference struct {
+	// name of the referenced object.
+	// +required
+	Name ObjectName `json:"name"`
+}
+
+// ProgramPolicy holds the rules a program applies to its cohorts. On a
+// CommunityOfPractice it is the default for every cohort; on a Cohort it overrides the
+// community's policy field by field (a role is matched by name).
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.roles) || self.roles.all(r, !has(r.minMembers) || !has(r.maxMembers) || r.minMembers <= r.maxMembers)",message="policy.roles: minMembers must be less than or equal to maxMembers"
+type ProgramPolicy struct {
+	// roles lists the roles of the program with their seat counts and terms.
+	// Role names are unique.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=16
+	Roles []RolePolicy `json:"roles,omitempty"`
+
+	// composition sets the rules for cohorts of organizations: how many organizations
+	// take part and the size and make-up of each organization's team.
+	// +optional
+	Composition *CompositionPolicy `json:"composition,omitempty"`
+
+	// attendance sets the attendance commitment members make.
+	// +optional
+	Attendance *AttendancePolicy `json:"attendance,omitempty"`
+
+	// termNoticeDays is how many days before the end of a term a membership reports the
+	// Expiring phase. Defaults to 30.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=365
+	TermNoticeDays *int32 `json:"termNoticeDays,omitempty"`
+}
+
+// RolePolicy sets the seats and term of one role.
+type RolePolicy struct {
+	// name of the role, for example Lead, Member or Facilitator.
+	// +required
+	Name RoleName `json:"name"`
+
+	// minMembers is the number of seated members the role needs for the cohort to be
+	// staffed. Defaults to 0.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1000
+	MinMembers *int32 `json:"minMembers,omitempty"`
+
+	// maxMembers is the number of seats of the role. Memberships beyond it are
+	// waitlisted, never rejected. Required on a CommunityOfPractice and on a standalone
+	// Cohort.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
+	MaxMembers *int32 `json:"maxMembers,omitempty"`
+
+	// termMonths is the length of a term in the role, in months. Defaults to 12.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=60
+	TermMonths *int32 `json:"termMonths,omitempty"`
+
+	// maxConsecutiveTerms limits how many consecutive terms a person may serve in the
+	// role within the community. Unlimited when unset.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=20
+	MaxConsecutiveTerms *int32 `json:"maxConsecutiveTerms,omitempty"`
+
+	// commitment describes the time the role asks for. It is informational: shown in the
+	// portal and roster, not enforced.
+	// +optional
+	Commitment *Commitment `json:"commitment,omitempty"`
+}
+
+// HoursRange is a number of hours or a range of hours, such as "2" or "1-1.5".
+//
+// +kubebuilder:validation:Pattern=`^[0-9]{1,3}(\.[0-9]{1,2})?(-[0-9]{1,3}(\.[0-9]{1,2})?)?$`
+// +kubebuilder:validation:MaxLength=16
+type HoursRange string
+
+// Commitment describes the monthly time a role asks for.
+type Commitment struct {
+	// meetingHoursPerMonth is the time spent in meetings each month, for example "1-1.5".
+	// +optional
+	MeetingHoursPerMonth HoursRange `json:"meetingHoursPerMonth,omitempty"`
+
+	// otherHoursPerMonth is the time spent on preparation and other activities each
+	// month, for example "4-5".
+	// +optional
+	OtherHoursPerMonth HoursRange `json:"otherHoursPerMonth,omitempty"`
+
+	// description says what the role does, in a sentence or two.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Description string `json:"description,omitempty"`
+}
+
+// CompositionPolicy sets the rules for cohorts whose members come as teams of
+// organizations.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.minOrganizations) || !has(self.maxOrganizations) || self.minOrganizations <= self.maxOrganizations",message="composition: minOrganizations must be less than or equal to maxOrganizations"
+type CompositionPolicy struct {
+	// minOrganizations is the fewest organizations a cohort may have.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=500
+	MinOrganizations *int32 `json:"minOrganizations,omitempty"`
+
+	// maxOrganizations is the most organizations a cohort may have.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=500
+	MaxOrganizations *int32 `json:"maxOrganizations,omitempty"`
+
+	// teamSize is the number of seated members each organization sends.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=50
+	TeamSize *int32 `json:"teamSize,omitempty"`
+
+	// requiredTeamRoles are team roles every organization's team must include, for
+	// example ExecutiveDirector.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=10
+	RequiredTeamRoles []RoleName `json:"requiredTeamRoles,omitempty"`
+}
+
+// AttendancePolicy sets the attendance commitment of members.
+type AttendancePolicy struct {
+	// requiredPercent is the share of eligible events a member commits to attend.
+	// Defaults to 80.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	RequiredPercent *int32 `json:"requiredPercent,omitempty"`
+
+	// minimumEvents is how many eligible events must have ended before attendance is
+	// judged. Defaults to 3.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1000
+	MinimumEvents *int32 `json:"minimumEvents,omitempty"`
+
+	// lateWeightPercent is how much a Late arrival counts, as a percentage of a Present
+	// one. Defaults to 100 (a late arrival counts in full).
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	LateWeightPercent *int32 `json:"lateWeightPercent,omitempty"`
+}
+
+// AttendanceSummary counts attendance over a set of events.
+type AttendanceSummary struct {
+	// eligibleEvents is the number of ended events that count toward attendance.
+	// +optional
+	EligibleEvents int32 `json:"eligibleEvents,omitempty"`
+
+	// present is the number of events attended on time.
+	// +optional
+	Present int32 `json:"present,omitempty"`
+
+	// late is the number of events attended late.
+	// +optional
+	Late int32 `json:"late,omitempty"`
+
+	// excused is the number of excused absences; they leave the denominator.
+	// +optional
+	Excused int32 `json:"excused,omitempty"`
+
+	// absent is the number of absences, including events with nothing recorded.
+	// +optional
+	Absent int32 `json:"absent,omitempty"`
+
+	// percent is the attendance rate, rounded down; unset while nothing can be judged.
+	// +optional
+	Percent *int32 `json:"percent,omitempty"`
+}
