@@ -1,0 +1,246 @@
+package rules
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"testing"
+	"time"
+
+	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
+)
+
+// byteReader hands out fuzz input bytes, then zeros once they run out, so every input
+// decodes to some valid scenario.
+type byteReader struct{ data []byte }
+
+func (r *byteReader) next() int {
+	if len(r.data) == 0 {
+		return 0
+	}
+	b := r.data[0]
+	r.data = r.data[1:]
+	return int(b)
+}
+
+func (r *byteReader) empty() bool { return len(r.data) == 0 }
+
+// FuzzAllocateSeats decodes up to four roles and a stream of candidates, then checks the
+// allocation invariants: per role, seated <= max; seated + waitlisted equals the claiming
+// eligible candidates of the role; waitlist positions are 1..n without gaps; an earlier
+// candidate is never behind a later one; non-competing candidates get no entry.
+func FuzzAllocateSeats(f *testing.F) {
+	f.Add([]byte{2, 2, 1, 0, 0, 3, 0, 0, 3, 1, 1, 3, 1, 1, 3, 0, 2, 3, 1, 2, 2})
+	f.Add([]byte{1, 0, 5, 9, 3, 5, 9, 3, 5, 9, 3, 5, 9, 1, 5, 9, 2})
+	f.Add([]byte{4, 1, 2, 3, 4, 0, 0, 3, 1, 0, 3, 2, 0, 3, 3, 0, 3, 4, 0, 3})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := &byteReader{data: data}
+		roles := make([]RolePolicy, r.next()%5)
+		for i := range roles {
+			roles[i] = RolePolicy{Name: fmt.Sprintf("R%d", i), Max: r.next()%6 - 1} // -1 probes a bad max
+		}
+		var candidates []Candidate
+		for i := 0; !r.empty() && i < 100; i++ {
+			role, created, flags := r.next()%6, r.next()%8, r.next()
+			candidates = append(candidates, Candidate{
+				// Reverse-numbered names make the name tie-break disagree with input order.
+				Name:     fmt.Sprintf("c%03d", 999-i),
+				Created:  epoch.Add(time.Duration(created) * time.Second),
+				Role:     fmt.Sprintf("R%d", role),
+				Eligible: flags&1 == 0,
+				Claiming: flags&2 == 0,
+			})
+		}
+		seats, summary := AllocateSeats(roles, candidates)
+		checkSeats(t, roles, candidates, seats, summary)
+	})
+}
+
+func checkSeats(t *testing.T, roles []RolePolicy, candidates []Candidate, seats map[string]Seat, summary []RoleSeats) {
+	t.Helper()
+	if len(summary) != len(roles) {
+		t.Fatalf("%d role summaries for %d roles", len(summary), len(roles))
+	}
+	entries := 0
+	for i, s := range summary {
+		role := roles[i]
+		if s.Role != role.Name || s.Max != role.Max || s.Min != role.Min {
+			t.Fatalf("summary %d = %+v for role %+v", i, s, role)
+		}
+		if s.Seated > max(role.Max, 0) {
+			t.Errorf("role %s: %d seated over max %d", role.Name, s.Seated, role.Max)
+		}
+		var competing []Candidate
+		positions := map[int]bool{}
+		for _, c := range candidates {
+			if c.Role != role.Name || !c.Eligible || !c.Claiming {
+				continue
+			}
+			competing = append(competing, c)
+			seat, ok := seats[c.Name]
+			if !ok {
+				t.Fatalf("competing candidate %s has no seat entry", c.Name)
+			}
+			if !seat.Seated {
+				positions[seat.Position] = true
+			}
+		}
+		entries += len(competing)
+		if s.Seated+s.Waitlisted != len(competing) {
+			t.Errorf("role %s: %d seated + %d waitlisted != %d competing", role.Name, s.Seated, s.Waitlisted, len(competing))
+		}
+		if len(positions) != s.Waitlisted {
+			t.Errorf("role %s: %d distinct positions for %d waitlisted", role.Name, len(positions), s.Waitlisted)
+		}
+		for p := 1; p <= s.Waitlisted; p++ {
+			if !positions[p] {
+				t.Errorf("role %s: waitlist position %d missing", role.Name, p)
+			}
+		}
+		// Names are unique, so (Created, Name) is a total order and checking neighbours
+		// is enough.
+		slices.SortFunc(competing, compareCandidates)
+		for k := 1; k < len(competing); k++ {
+			a, b := competing[k-1], competing[k]
+			if waitRank(seats[a.Name]) > waitRank(seats[b.Name]) {
+				t.Errorf("role %s: earlier %s (%+v) is behind later %s (%+v)", role.Name, a.Name, seats[a.Name], b.Name, seats[b.Name])
+			}
+		}
+	}
+	if len(seats) != entries {
+		t.Errorf("%d seat entries for %d competing candidates", len(seats), entries)
+	}
+}
+
+// waitRank orders seats: seated first (0), then by waitlist position.
+func waitRank(s Seat) int {
+	if s.Seated {
+		return 0
+	}
+	return s.Position
+}
+
+// FuzzMemberAttendance decodes a policy, a clock and events with ana's statuses, then
+// checks: Percent is nil exactly when NotEnoughEvents, else in 0..100; Met iff Percent >=
+// RequiredPercent; the counts add up; and CannotReachThreshold is right, by replaying
+// the remaining events as attended.
+func FuzzMemberAttendance(f *testing.F) {
+	f.Add(80, 3, 100, uint8(100), []byte{1, 1, 1, 1, 1, 1, 1, 1, 5, 1, 1, 4, 9, 1, 1, 1})
+	f.Add(80, 0, 50, uint8(50), []byte{1, 1, 1, 2, 3, 1, 1, 3, 5, 1, 1, 4, 7, 1, 1, 0})
+	f.Add(100, 1, 0, uint8(0), []byte{0, 0, 0, 0, 200, 200, 0, 1})
+	f.Fuzz(func(t *testing.T, required, minimum, lateWeight int, nowDays uint8, data []byte) {
+		p := AttendancePolicy{RequiredPercent: required % 101, MinimumEvents: minimum % 10, LateWeightPercent: lateWeight % 101}
+		term := Term{Start: epoch.AddDate(0, 0, 10), End: epoch.AddDate(0, 0, 200)}
+		now := epoch.Add(time.Duration(nowDays) * 24 * time.Hour)
+		events := decodeEvents(&byteReader{data: data})
+
+		got := MemberAttendance(p, "ana", term, events, now)
+		if got.Present+got.Late+got.Excused+got.Absent != got.EligibleEvents || got.Remaining < 0 {
+			t.Fatalf("counts do not add up: %+v", got)
+		}
+		if (got.Percent == nil) != (got.State == AttendanceNotEnoughEvents) {
+			t.Fatalf("percent %v with state %s", got.Percent, got.State)
+		}
+		if got.Percent == nil {
+			return
+		}
+		if *got.Percent < 0 || *got.Percent > 100 {
+			t.Fatalf("percent %d outside 0..100: %+v", *got.Percent, got)
+		}
+		if (got.State == AttendanceMet) != (*got.Percent >= p.RequiredPercent) {
+			t.Fatalf("state %s with %d%% against %d%%", got.State, *got.Percent, p.RequiredPercent)
+		}
+		if got.State == AttendanceMet {
+			return
+		}
+		// Attend every remaining event and judge again once they have all ended: the
+		// requirement is met exactly when the state was not CannotReachThreshold.
+		later := now
+		perfect := make([]EventRecord, len(events))
+		for i, e := range events {
+			if e.Counts && !e.Cancelled && term.contains(e.Start) && e.End.After(now) {
+				e.Status = maps.Clone(e.Status)
+				if e.Status == nil {
+					e.Status = map[string]learningv1alpha1.AttendanceStatus{}
+				}
+				e.Status["ana"] = learningv1alpha1.AttendancePresent
+				if e.End.After(later) {
+					later = e.End
+				}
+			}
+			perfect[i] = e
+		}
+		best := MemberAttendance(p, "ana", term, perfect, later)
+		if (best.State == AttendanceMet) == (got.State == AttendanceCannotReach) {
+			t.Fatalf("state %s, but perfect attendance at %d remaining events gives %+v", got.State, got.Remaining, best)
+		}
+	})
+}
+
+// decodeEvents turns each four bytes into an event: its start day, length in hours,
+// flags (counts, cancelled) and ana's status.
+func decodeEvents(r *byteReader) []EventRecord {
+	statuses := []learningv1alpha1.AttendanceStatus{"", "Present", "Late", "Excused", "Absent", "Unknown"}
+	var events []EventRecord
+	for i := 0; !r.empty() && i < 100; i++ {
+		start := epoch.Add(time.Duration(r.next()) * 24 * time.Hour)
+		length, flags, status := r.next()%48, r.next(), statuses[r.next()%len(statuses)]
+		e := EventRecord{
+			Name:      fmt.Sprintf("e%d", i),
+			Start:     start,
+			End:       start.Add(time.Duration(length) * time.Hour),
+			Counts:    flags&1 == 0,
+			Cancelled: flags&2 != 0,
+		}
+		if status != "" {
+			e.Status = map[string]learningv1alpha1.AttendanceStatus{"ana": status}
+		}
+		events = append(events, e)
+	}
+	return events
+}
+
+// FuzzCheckComposition decodes a composition policy (or none) and members from a few
+// organizations and team roles, then checks that nothing panics, Valid iff there are no
+// violations, and Organizations counts the distinct non-empty organizations.
+func FuzzCheckComposition(f *testing.F) {
+	f.Add([]byte{1, 6, 8, 3, 1, 0, 0, 1, 0, 1, 1, 1, 0, 2, 2, 3, 0})
+	f.Add([]byte{0, 1, 1, 1, 0, 0, 0})
+	f.Add([]byte{1, 0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := &byteReader{data: data}
+		orgs := []string{"", "Iowa Alliance", "Ohio Coalition", "Texas Network", "Zeta Fund"}
+		teamRoles := []string{"", "ExecutiveDirector", "ProgramStaff", "Board"}
+		var c *Composition
+		if r.next()%2 == 1 {
+			c = &Composition{
+				MinOrganizations: r.next()%8 - 1,
+				MaxOrganizations: r.next()%8 - 1,
+				TeamSize:         r.next()%5 - 1,
+			}
+			for n := r.next() % 3; n > 0; n-- {
+				c.RequiredTeamRoles = append(c.RequiredTeamRoles, teamRoles[r.next()%len(teamRoles)])
+			}
+		}
+		var members []TeamMember
+		distinct := map[string]bool{}
+		for i := 0; !r.empty() && i < 100; i++ {
+			m := TeamMember{Name: fmt.Sprintf("m%d", i), Organization: orgs[r.next()%len(orgs)], TeamRole: teamRoles[r.next()%len(teamRoles)]}
+			if m.Organization != "" {
+				distinct[m.Organization] = true
+			}
+			members = append(members, m)
+		}
+
+		got := CheckComposition(c, members)
+		if got.Valid != (len(got.Violations) == 0) {
+			t.Fatalf("valid %v with violations %q", got.Valid, got.Violations)
+		}
+		if c == nil && !got.Valid {
+			t.Fatalf("no policy but invalid: %q", got.Violations)
+		}
+		if got.Organizations != len(distinct) {
+			t.Fatalf("%d organizations, want %d", got.Organizations, len(distinct))
+		}
+	})
+}
