@@ -60,7 +60,8 @@ func run(metricsAddr, probeAddr string, leaderElection bool, namespace string) e
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
 	}
-	if err := controllers.SetupWithManager(mgr); err != nil {
+	ctx := ctrl.SetupSignalHandler()
+	if err := controllers.SetupWithManager(ctx, mgr, controllers.Options{}); err != nil {
 		return err
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
@@ -70,5 +71,5 @@ func run(metricsAddr, probeAddr string, leaderElection bool, namespace string) e
 		return fmt.Errorf("adding readiness check: %w", err)
 	}
 	ctrl.Log.Info("starting manager", "namespace", namespace, "leaderElection", leaderElection)
-	return mgr.Start(ctrl.SetupSignalHandler())
+	return mgr.Start(ctx)
 }

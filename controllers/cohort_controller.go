@@ -3,36 +3,81 @@ package controllers
 import (
 	"context"
 
-	"k8s.io/apimachinery/pkg/runtime"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
 )
 
-// CohortReconciler reconciles Cohort objects.
+// CohortReconciler reports a Cohort's phase, seats, composition and attendance, and
+// materialises its recurring schedule as LearningEvents.
 type CohortReconciler struct {
-	client.Client
-	Scheme *runtime.Scheme
+	Deps
 }
 
-// +kubebuilder:rbac:groups=learning.cohort.dev,resources=cohorts,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=learning.cohort.dev,resources=cohorts,verbs=get;list;watch
 // +kubebuilder:rbac:groups=learning.cohort.dev,resources=cohorts/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=learning.cohort.dev,resources=learningevents,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=learning.cohort.dev,resources=communityofpractices,verbs=get;list;watch
 
-// Reconcile records the observed generation of a Cohort and reports Ready=Unknown with
-// reason NotImplemented: this version of the operator does not evaluate its rules yet.
+// Reconcile observes the cohort's program, generates its scheduled gatherings, and
+// writes the cohort's status once.
 func (r *CohortReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	cohort := &learningv1alpha1.Cohort{}
-	observe := func() { cohort.Status.ObservedGeneration = cohort.Generation }
-	return ctrl.Result{}, reconcileNotImplemented(ctx, r.Client, req.NamespacedName, cohort, observe)
+	if err := r.Client.Get(ctx, req.NamespacedName, cohort); err != nil {
+		if client.IgnoreNotFound(err) == nil {
+			forgetCohortMetrics(req.Namespace, req.Name)
+		}
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	before := cohort.DeepCopy()
+	now := r.Clock.Now()
+
+	p, err := observeProgram(ctx, r.Client, cohort, now)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	sched, err := r.reconcileSchedule(ctx, p)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	p.observeBoundary(sched.next)
+
+	cohort.Status = cohortStatus(cohort, p, sched)
+	recordCohortMetrics(p)
+	if err := patchStatus(ctx, r.Client, before, cohort); err != nil {
+		return ctrl.Result{}, err
+	}
+	return requeueAt(p.next, now, r.MaxRequeueAfter), nil
 }
 
-// SetupWithManager registers the reconciler; status-only writes do not retrigger it.
+// SetupWithManager watches Cohorts, their memberships and events (generated or
+// declared) and their community. Status-only writes do not trigger a reconcile.
 func (r *CohortReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{})
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&learningv1alpha1.Cohort{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("cohort").
+		For(&learningv1alpha1.Cohort{}, specChanged).
+		Watches(&learningv1alpha1.Membership{}, handler.EnqueueRequestsFromMapFunc(cohortOfMembership), specChanged).
+		Watches(&learningv1alpha1.LearningEvent{}, handler.EnqueueRequestsFromMapFunc(r.cohortsOfEvent), specChanged).
+		Watches(&learningv1alpha1.CommunityOfPractice{}, handler.EnqueueRequestsFromMapFunc(r.cohortsOfCommunity), specChanged).
 		Complete(r)
+}
+
+func cohortOfMembership(_ context.Context, obj client.Object) []reconcile.Request {
+	m := obj.(*learningv1alpha1.Membership)
+	return requestsFor(m.Namespace, string(m.Spec.CohortRef.Name))
+}
+
+func (r *CohortReconciler) cohortsOfEvent(ctx context.Context, obj client.Object) []reconcile.Request {
+	e := obj.(*learningv1alpha1.LearningEvent)
+	return requestsFor(e.Namespace, eventCohorts(ctx, r.Client, e)...)
+}
+
+func (r *CohortReconciler) cohortsOfCommunity(ctx context.Context, obj client.Object) []reconcile.Request {
+	return requestsFor(obj.GetNamespace(), cohortsOfCommunity(ctx, r.Client, obj.GetNamespace(), obj.GetName())...)
 }

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"os"
 	"testing"
+	"time"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -22,13 +24,23 @@ import (
 // generated ClusterRole, so a missing RBAC marker fails the suite.
 const managerUser = "cohort-manager-test"
 
+// testRequeue caps the wait until a clock boundary, so that a step of the fake clock
+// is noticed quickly.
+const testRequeue = 300 * time.Millisecond
+
 var (
-	k8s     client.Client
+	k8s client.Client
+	// cached is the manager's client: reads come from its informer cache.
+	cached  client.Client
 	cluster *localcluster.Cluster
+	// fakeClock is the manager's clock; tests set it before creating objects.
+	fakeClock = clocktesting.NewFakeClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
 )
 
 func TestMain(m *testing.M) {
-	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr)))
+	if os.Getenv("TEST_LOG") != "" {
+		ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr)))
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	code := testutil.RunWithCluster(m, false, func(cl *localcluster.Cluster, c client.Client) error {
 		cluster, k8s = cl, c
@@ -70,7 +82,8 @@ func startManager(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := SetupWithManager(mgr); err != nil {
+	cached = mgr.GetClient()
+	if err := SetupWithManager(ctx, mgr, Options{Clock: fakeClock, MaxRequeueAfter: testRequeue}); err != nil {
 		return err
 	}
 	go func() {

@@ -88,6 +88,19 @@ for kind in cop coh mbr lev; do
   kubectl get -n "$namespace" "$kind"
 done
 
+step "conditions of the cohorts"
+kubectl get -n "$namespace" coh -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{range .status.conditions[*]}{"  "}{.type}={.status} ({.reason}) {.message}{"\n"}{end}{end}'
+
+step "memberships that are waitlisted or below the attendance commitment"
+kubectl get -n "$namespace" mbr -o jsonpath='{range .items[*]}{.metadata.name}{range .status.conditions[?(@.reason=="Waitlisted")]}{"\t"}{.type}={.status}: {.message}{end}{range .status.conditions[?(@.reason=="BelowThreshold")]}{"\t"}{.type}={.status}: {.message}{end}{range .status.conditions[?(@.reason=="CannotReachThreshold")]}{"\t"}{.type}={.status}: {.message}{end}{"\n"}{end}' | grep -P '\t' || true
+
+step "events awaiting attendance or approval"
+kubectl get -n "$namespace" lev -o jsonpath='{range .items[*]}{.metadata.name}{range .status.conditions[?(@.status=="False")]}{"\t"}{.type}=False ({.reason}) {.message}{end}{"\n"}{end}' | grep -P '\t' || true
+
+step "Kubernetes Events on transitions"
+kubectl get -n "$namespace" events.events.k8s.io --sort-by=.metadata.creationTimestamp \
+  -o custom-columns=REASON:.reason,OBJECT:.regarding.name,NOTE:.note | awk 'NR == 1 || $1 != "Seated"' | head -n 20
+
 if [[ "${DEMO_KEEP:-}" == "1" ]]; then
   step "the local cluster and the manager keep running; press Ctrl-C to stop them"
   echo "  export KUBECONFIG=$dir/kubeconfig"

@@ -243,6 +243,10 @@ type CohortStatus struct {
 	// +optional
 	Waitlisted int32 `json:"waitlisted,omitempty"`
 
+	// members counts the cohort's memberships by phase, and those waiting for a seat.
+	// +optional
+	Members *MemberCounts `json:"members,omitempty"`
+
 	// organizations is the number of organizations with seated members.
 	// +optional
 	Organizations int32 `json:"organizations,omitempty"`

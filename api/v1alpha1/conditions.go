@@ -58,13 +58,106 @@ const (
 
 // Condition reasons.
 const (
-	// NotImplementedReason marks a condition whose rules this version of the
-	// controller does not evaluate yet.
-	NotImplementedReason = "NotImplemented"
-
 	// ProgressingReason marks work in progress toward the declared state.
 	ProgressingReason = "Progressing"
 
 	// SucceededReason marks a fully reconciled object.
 	SucceededReason = "Succeeded"
+
+	// CohortNotFoundReason marks an object whose Cohort does not exist.
+	CohortNotFoundReason = "CohortNotFound"
+
+	// CommunityNotFoundReason marks an object whose CommunityOfPractice does not exist.
+	CommunityNotFoundReason = "CommunityNotFound"
+
+	// FoundReason marks a reference that resolves.
+	FoundReason = "Found"
+
+	// InvalidPolicyReason marks a cohort whose merged policy cannot be applied, such as
+	// a role without maxMembers.
+	InvalidPolicyReason = "InvalidPolicy"
+
+	// InvalidScheduleReason marks a cohort whose schedule cannot be expanded, such as an
+	// unknown time zone.
+	InvalidScheduleReason = "InvalidSchedule"
+
+	// StaffedReason marks a cohort whose roles all have their minimum.
+	StaffedReason = "Staffed"
+
+	// UnderstaffedReason marks a cohort with a role below its minimum.
+	UnderstaffedReason = "Understaffed"
+
+	// CompositionValidReason marks a cohort whose teams follow the composition policy.
+	CompositionValidReason = "CompositionValid"
+
+	// CompositionInvalidReason marks a cohort whose organizations or teams break the
+	// composition policy.
+	CompositionInvalidReason = "CompositionInvalid"
+
+	// SeatedReason marks a membership that holds a seat.
+	SeatedReason = "Seated"
+
+	// WaitlistedReason marks a membership waiting for a seat.
+	WaitlistedReason = "Waitlisted"
+
+	// NotEligibleReason marks a membership that may not hold a seat.
+	NotEligibleReason = "NotEligible"
+
+	// WithdrawnReason marks a withdrawn membership.
+	WithdrawnReason = "Withdrawn"
+
+	// TermPendingReason marks a membership whose term has not started.
+	TermPendingReason = "TermPending"
+
+	// TermActiveReason marks a membership inside its term.
+	TermActiveReason = "TermActive"
+
+	// TermExpiringReason marks a membership inside the notice window before its term ends.
+	TermExpiringReason = "TermExpiring"
+
+	// TermExpiredReason marks a membership whose term has ended.
+	TermExpiredReason = "TermExpired"
+
+	// AttendanceMetReason marks a membership at or above the required attendance.
+	AttendanceMetReason = "AttendanceMet"
+
+	// NotEnoughEventsReason marks a membership with fewer ended events than the policy's
+	// minimumEvents.
+	NotEnoughEventsReason = "NotEnoughEvents"
+
+	// BelowThresholdReason marks a membership below the required attendance.
+	BelowThresholdReason = "BelowThreshold"
+
+	// CannotReachThresholdReason marks a membership that cannot reach the required
+	// attendance even by attending every remaining event of its term.
+	CannotReachThresholdReason = "CannotReachThreshold"
+
+	// NotSeatedReason marks a condition that only applies to seated memberships.
+	NotSeatedReason = "NotSeated"
+
+	// NotRequiredReason marks an Internal event, which needs no approval.
+	NotRequiredReason = "NotRequired"
+
+	// ApprovedReason marks an External event approved for its current content.
+	ApprovedReason = "Approved"
+
+	// AwaitingApprovalReason marks an External event that has no approval yet.
+	AwaitingApprovalReason = "AwaitingApproval"
+
+	// ContentChangedReason marks an External event whose content changed after it was
+	// approved.
+	ContentChangedReason = "ContentChanged"
+
+	// RecordedReason marks an event with attendance recorded for every seated member.
+	RecordedReason = "Recorded"
+
+	// NotRecordedReason marks an ended event with seated members whose attendance is
+	// not recorded.
+	NotRecordedReason = "NotRecorded"
+
+	// NotEndedReason marks an event whose attendance is not due yet.
+	NotEndedReason = "NotEnded"
+
+	// CancelledReason marks a cancelled event.
+	CancelledReason = "Cancelled"
 )

@@ -273,6 +273,11 @@ func (in *CohortStatus) DeepCopyInto(out *CohortStatus) {
 		*out = make([]RoleSeats, len(*in))
 		copy(*out, *in)
 	}
+	if in.Members != nil {
+		in, out := &in.Members, &out.Members
+		*out = new(MemberCounts)
+		**out = **in
+	}
 	if in.AttendancePercent != nil {
 		in, out := &in.AttendancePercent, &out.AttendancePercent
 		*out = new(int32)

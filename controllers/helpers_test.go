@@ -1,0 +1,66 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// eventually retries check until it returns nil or 30 seconds pass, then fails with
+// the last error.
+func eventually(t *testing.T, what string, check func() error) {
+	t.Helper()
+	var last error
+	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+		last = check()
+		return last == nil, nil
+	})
+	if err != nil {
+		t.Fatalf("%s: %v", what, last)
+	}
+}
+
+// create creates objects with the administrator's client.
+func create(t *testing.T, objs ...client.Object) {
+	t.Helper()
+	for _, o := range objs {
+		if err := k8s.Create(context.Background(), o); err != nil {
+			t.Fatalf("creating %s: %v", o.GetName(), err)
+		}
+	}
+}
+
+// get reads obj fresh from the API server.
+func get(obj client.Object) error {
+	return k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), obj)
+}
+
+// update reads obj, applies change and writes it back, retrying on conflicts.
+func update[T client.Object](t *testing.T, obj T, change func(T)) {
+	t.Helper()
+	eventually(t, "updating "+obj.GetName(), func() error {
+		if err := get(obj); err != nil {
+			return err
+		}
+		change(obj)
+		return k8s.Update(context.Background(), obj)
+	})
+}
+
+// hasCondition checks a condition's status and reason.
+func hasCondition(conditions []metav1.Condition, typ string, status metav1.ConditionStatus, reason string) error {
+	c := apimeta.FindStatusCondition(conditions, typ)
+	switch {
+	case c == nil:
+		return fmt.Errorf("no %s condition in %v", typ, conditions)
+	case c.Status != status || c.Reason != reason:
+		return fmt.Errorf("%s is %s/%s (%q), want %s/%s", typ, c.Status, c.Reason, c.Message, status, reason)
+	}
+	return nil
+}

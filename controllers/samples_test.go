@@ -1,0 +1,148 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/tools/events"
+	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
+	"github.com/cohort-dev/cohort-operator/internal/testutil"
+)
+
+// sampleDay is the day the samples are judged on: the allyship cohort has eleven
+// ended gatherings and the equity cohort is in its fifth month.
+var sampleDay = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+
+// TestSamplesBecomeCurrent applies every sample and checks that kstatus, as GitOps
+// tools use it, sees each object InProgress before its first reconcile and Current after.
+func TestSamplesBecomeCurrent(t *testing.T) {
+	fakeClock.SetTime(sampleDay)
+	ctx := context.Background()
+	ns := testutil.Namespace(t, k8s)
+	samples := testutil.Samples(t)
+	for _, s := range samples {
+		s = s.DeepCopy()
+		s.SetNamespace(ns)
+		// What the API server returns on create is what a GitOps tool sees before the
+		// operator has acted; a status-less object only counts as InProgress once it
+		// has a generation the status has not observed.
+		if err := k8s.Create(ctx, s); err != nil {
+			t.Fatalf("creating %s %s: %v", s.GetKind(), s.GetName(), err)
+		}
+		unstructured.SetNestedField(s.Object, int64(0), "status", "observedGeneration") //nolint:errcheck
+		if res, err := status.Compute(s); err != nil || res.Status != status.InProgressStatus {
+			t.Errorf("%s %s before reconcile: kstatus %v (%v), want InProgress", s.GetKind(), s.GetName(), res, err)
+		}
+	}
+	for _, s := range samples {
+		obj := &unstructured.Unstructured{}
+		obj.SetGroupVersionKind(s.GroupVersionKind())
+		obj.SetNamespace(ns)
+		obj.SetName(s.GetName())
+		eventually(t, fmt.Sprintf("%s %s becomes Current", s.GetKind(), s.GetName()), func() error {
+			if err := get(obj); err != nil {
+				return err
+			}
+			res, err := status.Compute(obj)
+			if err != nil {
+				return err
+			}
+			if res.Status != status.CurrentStatus {
+				return fmt.Errorf("kstatus %s: %s", res.Status, res.Message)
+			}
+			return nil
+		})
+	}
+}
+
+// TestReconcileOfUnchangedObjectWritesNothing counts the writes a second reconcile of
+// an already reconciled Cohort and Membership makes: there must be none.
+func TestReconcileOfUnchangedObjectWritesNothing(t *testing.T) {
+	fakeClock.SetTime(sampleDay)
+	ctx := context.Background()
+	ns := testutil.Namespace(t, k8s)
+	create(t,
+		testutil.Community(ns, "quiet", testutil.Role("Lead", 1, 2)),
+		testutil.Cohort(ns, "quiet-2026", "quiet", "2026-01-01", 12),
+		testutil.Membership(ns, "lead", "quiet-2026", "u-1", "Lead"),
+	)
+	cohortKey := client.ObjectKey{Namespace: ns, Name: "quiet-2026"}
+	eventually(t, "the manager settles the cohort", func() error {
+		cohort := &learningv1alpha1.Cohort{}
+		if err := k8s.Get(ctx, cohortKey, cohort); err != nil {
+			return err
+		}
+		if cohort.Status.ObservedGeneration != cohort.Generation || cohort.Status.Seats != "Lead 1/2" {
+			return fmt.Errorf("status not settled: %+v", cohort.Status)
+		}
+		return nil
+	})
+	// Let the cache catch up with the manager's own status writes.
+	time.Sleep(time.Second)
+
+	var writes atomic.Int32
+	deps := Deps{Client: countingWrites(cached, &writes), Clock: fakeClock, Recorder: events.NewFakeRecorder(100), MaxRequeueAfter: time.Hour}
+	reconcilers := map[string]reconcile.Reconciler{
+		"quiet":      &CommunityOfPracticeReconciler{Deps: deps},
+		"quiet-2026": &CohortReconciler{Deps: deps},
+		"lead":       &MembershipReconciler{Deps: deps},
+	}
+	for name, r := range reconcilers {
+		if _, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKey{Namespace: ns, Name: name}}); err != nil {
+			t.Fatalf("reconciling %s: %v", name, err)
+		}
+	}
+	if n := writes.Load(); n != 0 {
+		t.Fatalf("reconciling unchanged objects made %d writes, want 0", n)
+	}
+}
+
+// countingWrites wraps a client so that every write adds one to n.
+func countingWrites(c client.Client, n *atomic.Int32) client.Client {
+	count := func() { n.Add(1) }
+	return interceptor.NewClient(withoutWatch{c}, interceptor.Funcs{
+		Create: func(ctx context.Context, c client.WithWatch, obj client.Object, o ...client.CreateOption) error {
+			count()
+			return c.Create(ctx, obj, o...)
+		},
+		Delete: func(ctx context.Context, c client.WithWatch, obj client.Object, o ...client.DeleteOption) error {
+			count()
+			return c.Delete(ctx, obj, o...)
+		},
+		Update: func(ctx context.Context, c client.WithWatch, obj client.Object, o ...client.UpdateOption) error {
+			count()
+			return c.Update(ctx, obj, o...)
+		},
+		Patch: func(ctx context.Context, c client.WithWatch, obj client.Object, p client.Patch, o ...client.PatchOption) error {
+			count()
+			return c.Patch(ctx, obj, p, o...)
+		},
+		SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, p client.Patch, o ...client.SubResourcePatchOption) error {
+			count()
+			return c.SubResource(sub).Patch(ctx, obj, p, o...)
+		},
+		SubResourceUpdate: func(ctx context.Context, c client.Client, sub string, obj client.Object, o ...client.SubResourceUpdateOption) error {
+			count()
+			return c.SubResource(sub).Update(ctx, obj, o...)
+		},
+	})
+}
+
+// withoutWatch lets the manager's client, which has no Watch, be intercepted.
+type withoutWatch struct{ client.Client }
+
+func (withoutWatch) Watch(context.Context, client.ObjectList, ...client.ListOption) (watch.Interface, error) {
+	return nil, errors.New("watch is not supported")
+}
