@@ -118,6 +118,9 @@ func setSeats(status *learningv1alpha1.CohortStatus, p *program) {
 func seatedTeam(p *program) []rules.TeamMember {
 	var team []rules.TeamMember
 	for _, m := range p.members {
+		if p.policy.Composition != nil && !p.policy.Composition.Counts(string(m.obj.Spec.Role)) {
+			continue
+		}
 		if m.competing && m.seat.Seated {
 			team = append(team, rules.TeamMember{Name: m.obj.Name, Organization: string(m.obj.Spec.Organization), TeamRole: string(m.obj.Spec.TeamRole)})
 		}

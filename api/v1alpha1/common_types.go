@@ -152,6 +152,14 @@ type CompositionPolicy struct {
 	// +kubebuilder:validation:Maximum=50
 	TeamSize *int32 `json:"teamSize,omitempty"`
 
+	// roles are the program roles whose seated members form the organizations' teams,
+	// for example Leader; facilitators and other roles outside it are not counted.
+	// Every role counts when empty.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=16
+	Roles []RoleName `json:"roles,omitempty"`
+
 	// requiredTeamRoles are team roles every organization's team must include, for
 	// example ExecutiveDirector.
 	// +optional

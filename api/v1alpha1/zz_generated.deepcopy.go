@@ -449,6 +449,11 @@ func (in *CompositionPolicy) DeepCopyInto(out *CompositionPolicy) {
 		*out = new(int32)
 		**out = **in
 	}
+	if in.Roles != nil {
+		in, out := &in.Roles, &out.Roles
+		*out = make([]RoleName, len(*in))
+		copy(*out, *in)
+	}
 	if in.RequiredTeamRoles != nil {
 		in, out := &in.RequiredTeamRoles, &out.RequiredTeamRoles
 		*out = make([]RoleName, len(*in))

@@ -3,6 +3,7 @@ package rules
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
@@ -35,6 +36,13 @@ type RolePolicy struct {
 type Composition struct {
 	MinOrganizations, MaxOrganizations, TeamSize int // 0 means unset (no bound)
 	RequiredTeamRoles                            []string
+	// Roles are the program roles whose members form the teams; empty means all.
+	Roles []string
+}
+
+// Counts reports whether members of the program role take part in the composition.
+func (c *Composition) Counts(role string) bool {
+	return len(c.Roles) == 0 || slices.Contains(c.Roles, role)
 }
 
 // AttendancePolicy is the effective attendance commitment of a cohort's members.
@@ -217,6 +225,13 @@ func mergeComposition(community, cohort *learningv1alpha1.CompositionPolicy) (*C
 	}
 	for _, r := range required {
 		c.RequiredTeamRoles = append(c.RequiredTeamRoles, string(r))
+	}
+	roles := community.Roles
+	if cohort.Roles != nil {
+		roles = cohort.Roles
+	}
+	for _, r := range roles {
+		c.Roles = append(c.Roles, string(r))
 	}
 
 	var problems []string
