@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	promtestutil "github.com/prometheus/client_golang/prometheus/testutil"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -94,6 +95,12 @@ func TestWaitlistAndPromotion(t *testing.T) {
 	eventually(t, "m-05 frees its seat", want("m-05", learningv1alpha1.WithdrawnReason))
 	eventually(t, "an Event announces the promotion", func() error { return hasEvent(ns, "m-21", "Promoted") })
 	eventually(t, "an Event announced the waitlist", func() error { return hasEvent(ns, "m-22", "Waitlisted") })
+	eventually(t, "the waitlist metric follows", func() error {
+		if got := promtestutil.ToFloat64(waitlistMetric.WithLabelValues(ns, "allyship-2026", "Member")); got != 1 {
+			return fmt.Errorf("cohort_waitlist_length is %v, want 1", got)
+		}
+		return nil
+	})
 }
 
 func TestCompositionNamesOffendingOrganizations(t *testing.T) {
