@@ -21,6 +21,7 @@ type CohortReconciler struct {
 
 // +kubebuilder:rbac:groups=learning.cohort.dev,resources=cohorts,verbs=get;list;watch
 // +kubebuilder:rbac:groups=learning.cohort.dev,resources=cohorts/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=learning.cohort.dev,resources=cohorts/finalizers,verbs=update
 // +kubebuilder:rbac:groups=learning.cohort.dev,resources=learningevents,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=learning.cohort.dev,resources=communityofpractices,verbs=get;list;watch
 
@@ -62,15 +63,18 @@ func (r *CohortReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("cohort").
 		For(&learningv1alpha1.Cohort{}, specChanged).
-		Watches(&learningv1alpha1.Membership{}, handler.EnqueueRequestsFromMapFunc(cohortOfMembership), specChanged).
+		Watches(&learningv1alpha1.Membership{}, handler.EnqueueRequestsFromMapFunc(r.cohortsOfMembership), specChanged).
 		Watches(&learningv1alpha1.LearningEvent{}, handler.EnqueueRequestsFromMapFunc(r.cohortsOfEvent), specChanged).
 		Watches(&learningv1alpha1.CommunityOfPractice{}, handler.EnqueueRequestsFromMapFunc(r.cohortsOfCommunity), specChanged).
 		Complete(r)
 }
 
-func cohortOfMembership(_ context.Context, obj client.Object) []reconcile.Request {
+// cohortsOfMembership maps a Membership to its cohort and to the other cohorts of the
+// same person, whose seats its claim can change.
+func (r *CohortReconciler) cohortsOfMembership(ctx context.Context, obj client.Object) []reconcile.Request {
 	m := obj.(*learningv1alpha1.Membership)
-	return requestsFor(m.Namespace, string(m.Spec.CohortRef.Name))
+	cohorts := append(cohortsOfPerson(ctx, r.Client, m.Namespace, m.Spec.Member), string(m.Spec.CohortRef.Name))
+	return requestsFor(m.Namespace, uniq(cohorts)...)
 }
 
 func (r *CohortReconciler) cohortsOfEvent(ctx context.Context, obj client.Object) []reconcile.Request {

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -36,9 +37,19 @@ type scheduleResult struct {
 // cohort generates nothing.
 func (r *CohortReconciler) reconcileSchedule(ctx context.Context, p *program) (scheduleResult, error) {
 	cohort := p.cohort
+	existing, err := r.generatedEvents(ctx, cohort)
+	if err != nil {
+		return scheduleResult{}, err
+	}
+	// Records are released in every case, also when the schedule is gone, invalid or
+	// suspended, so that deleting the cohort never deletes attendance.
+	if err := r.releaseRecords(ctx, cohort, existing); err != nil {
+		return scheduleResult{}, err
+	}
+	result := scheduleResult{generated: len(existing)}
 	s := cohort.Spec.Schedule
 	if s == nil || p.termErr != nil {
-		return scheduleResult{}, nil
+		return result, nil
 	}
 	loc, err := time.LoadLocation(string(s.TimeZone))
 	if err != nil {
@@ -49,16 +60,15 @@ func (r *CohortReconciler) reconcileSchedule(ctx context.Context, p *program) (s
 	if err != nil {
 		return scheduleResult{err: err}, nil
 	}
-	existing, err := r.generatedEvents(ctx, cohort)
-	if err != nil {
-		return scheduleResult{}, err
+	if len(occurrences) == 0 {
+		if any, err := calendar.Expand(*s, p.term.Start, p.term.End, p.term.Start, 1); err == nil && len(any) == 0 {
+			return scheduleResult{err: fmt.Errorf("spec.schedule.rrule: %q has no occurrence between the cohort's start and end", s.RRule)}, nil
+		}
 	}
-	result := scheduleResult{}
 	if len(occurrences) > 0 {
 		result.next = occurrences[0].End
 	}
 	if cohort.Spec.Suspend {
-		result.generated = len(existing)
 		return result, nil
 	}
 	desired := map[string]bool{}
@@ -70,7 +80,7 @@ func (r *CohortReconciler) reconcileSchedule(ctx context.Context, p *program) (s
 		}
 	}
 	for name, e := range existing {
-		if err := r.retireEvent(ctx, cohort, e, desired[name], p.now); err != nil {
+		if err := r.deleteUnscheduled(ctx, cohort, e, desired[name], p.now); err != nil {
 			return scheduleResult{}, err
 		}
 	}
@@ -102,6 +112,10 @@ func desiredEvent(cohort *learningv1alpha1.Cohort, occ calendar.Occurrence, loc 
 			name = cohort.Name
 		}
 		title = name + " " + string(s.Type)
+	}
+	// Leave room for ", September 30, 2026" within the 200 characters of a title.
+	if len(title) > 170 {
+		title = strings.TrimSpace(title[:170])
 	}
 	return &learningv1alpha1.LearningEvent{
 		ObjectMeta: metav1.ObjectMeta{
@@ -144,19 +158,21 @@ func (r *CohortReconciler) applyEvent(ctx context.Context, cohort *learningv1alp
 	if equality.Semantic.DeepEqual(updated.Spec, have.Spec) {
 		return nil
 	}
-	if err := r.Client.Patch(ctx, updated, client.MergeFrom(have), client.FieldOwner(fieldOwner)); err != nil {
+	// The lock keeps a stale cache from overwriting attendance recorded meanwhile.
+	if err := r.Client.Patch(ctx, updated, client.MergeFromWithOptions(have, client.MergeFromWithOptimisticLock{}), client.FieldOwner(fieldOwner)); err != nil {
 		return fmt.Errorf("updating event %s: %w", want.Name, err)
 	}
 	return nil
 }
 
-// retireEvent releases a generated event that became a record, and deletes a future
-// one the schedule no longer wants (the schedule changed). Past events stay.
-func (r *CohortReconciler) retireEvent(ctx context.Context, cohort *learningv1alpha1.Cohort, e *learningv1alpha1.LearningEvent, wanted bool, now time.Time) error {
-	if !metav1.IsControlledBy(e, cohort) {
-		return nil
-	}
-	if len(e.Spec.Attendance) > 0 {
+// releaseRecords removes the cohort's owner reference from generated events that have
+// attendance recorded: they are records now, and garbage collection must not delete
+// them with the cohort.
+func (r *CohortReconciler) releaseRecords(ctx context.Context, cohort *learningv1alpha1.Cohort, events map[string]*learningv1alpha1.LearningEvent) error {
+	for _, e := range events {
+		if !metav1.IsControlledBy(e, cohort) || len(e.Spec.Attendance) == 0 {
+			continue
+		}
 		released := e.DeepCopy()
 		refs := released.OwnerReferences[:0]
 		for _, ref := range e.OwnerReferences {
@@ -165,15 +181,22 @@ func (r *CohortReconciler) retireEvent(ctx context.Context, cohort *learningv1al
 			}
 		}
 		released.OwnerReferences = refs
-		if err := r.Client.Patch(ctx, released, client.MergeFrom(e), client.FieldOwner(fieldOwner)); err != nil {
+		if err := r.Client.Patch(ctx, released, client.MergeFromWithOptions(e, client.MergeFromWithOptimisticLock{}), client.FieldOwner(fieldOwner)); err != nil {
 			return fmt.Errorf("releasing recorded event %s: %w", e.Name, err)
 		}
+		events[e.Name] = released
+	}
+	return nil
+}
+
+// deleteUnscheduled deletes a future generated event, without attendance, that the
+// schedule no longer wants (the schedule changed). Past events stay.
+func (r *CohortReconciler) deleteUnscheduled(ctx context.Context, cohort *learningv1alpha1.Cohort, e *learningv1alpha1.LearningEvent, wanted bool, now time.Time) error {
+	if wanted || !metav1.IsControlledBy(e, cohort) || len(e.Spec.Attendance) > 0 || !e.Spec.Start.After(now) {
 		return nil
 	}
-	if wanted || !e.Spec.Start.After(now) {
-		return nil
-	}
-	if err := r.Client.Delete(ctx, e, client.Preconditions{UID: &e.UID}); client.IgnoreNotFound(err) != nil {
+	rv := e.ResourceVersion
+	if err := r.Client.Delete(ctx, e, client.Preconditions{UID: &e.UID, ResourceVersion: &rv}); client.IgnoreNotFound(err) != nil {
 		return fmt.Errorf("deleting unscheduled event %s: %w", e.Name, err)
 	}
 	return nil

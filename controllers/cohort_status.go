@@ -27,6 +27,10 @@ func cohortStatus(cohort *learningv1alpha1.Cohort, p *program, sched scheduleRes
 		}
 	}
 	if err := firstErr(p.termErr, p.policyErr); err != nil {
+		// Derived fields are cleared rather than left stale next to Stalled.
+		status.Phase, status.EndDate, status.Seats = "", "", ""
+		status.Roles, status.Members, status.AttendancePercent, status.NextEvent = nil, nil, nil, nil
+		status.Waitlisted, status.Organizations = 0, 0
 		conds.set(learningv1alpha1.StalledCondition, metav1.ConditionTrue, learningv1alpha1.InvalidPolicyReason, "%v", err)
 		for _, t := range []string{learningv1alpha1.StaffedCondition, learningv1alpha1.CompositionValidCondition} {
 			conds.set(t, metav1.ConditionUnknown, learningv1alpha1.InvalidPolicyReason, "%v", err)

@@ -120,3 +120,23 @@ func eventCohorts(ctx context.Context, c client.Reader, e *learningv1alpha1.Lear
 	}
 	return nil
 }
+
+// cohortsOfPerson names the cohorts in which the person holds memberships: a change to
+// one of them can change the person's eligibility in the others.
+func cohortsOfPerson(ctx context.Context, c client.Reader, namespace, person string) []string {
+	list := &learningv1alpha1.MembershipList{}
+	if err := c.List(ctx, list, client.InNamespace(namespace), client.MatchingFields{membershipMemberIndex: person}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "listing memberships of a person", "member", person)
+		return nil
+	}
+	seen := map[string]bool{}
+	var cohorts []string
+	for i := range list.Items {
+		name := string(list.Items[i].Spec.CohortRef.Name)
+		if !seen[name] {
+			seen[name] = true
+			cohorts = append(cohorts, name)
+		}
+	}
+	return cohorts
+}

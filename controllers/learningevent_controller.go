@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -42,7 +43,15 @@ func (r *LearningEventReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	if err := patchStatus(ctx, r.Client, before, e); err != nil {
 		return ctrl.Result{}, err
 	}
-	return requeueAt(eventBoundary(e, now), now, r.MaxRequeueAfter), nil
+	return requeueAt(earliest(eventBoundary(e, now), obs.next), now, r.MaxRequeueAfter), nil
+}
+
+// earliest returns the earlier of two instants, ignoring zero ones.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
 }
 
 // eventObservation is what the event's status depends on besides the event itself.
@@ -51,6 +60,8 @@ type eventObservation struct {
 	refFound bool
 	// expected are the seated members whose term includes the event's start.
 	expected []string
+	// next is when the seats behind expected can change by the clock alone.
+	next time.Time
 }
 
 func (r *LearningEventReconciler) observe(ctx context.Context, e *learningv1alpha1.LearningEvent) (eventObservation, error) {
@@ -87,6 +98,7 @@ func (r *LearningEventReconciler) observe(ctx context.Context, e *learningv1alph
 		if err != nil {
 			return eventObservation{}, err
 		}
+		obs.next = earliest(obs.next, p.next)
 		start := e.Spec.Start.Time
 		for _, m := range p.members {
 			if m.competing && m.seat.Seated && !start.Before(m.term.Start) && start.Before(m.term.End) {
@@ -122,24 +134,39 @@ func (r *LearningEventReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Complete(r)
 }
 
-func (r *LearningEventReconciler) eventsOfCohortNamed(ctx context.Context, namespace, cohort string) []string {
+// eventsOfCohortNamed names the events that count for a cohort: its own, and those of
+// its community. The community comes from the caller, since a deleted cohort is no
+// longer in the cache.
+func (r *LearningEventReconciler) eventsOfCohortNamed(ctx context.Context, namespace, cohort string, community *learningv1alpha1.LocalObjectReference) []string {
 	names := relatedNames(ctx, r.Client, &learningv1alpha1.LearningEventList{}, namespace, eventCohortIndex, cohort)
-	c := &learningv1alpha1.Cohort{}
-	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: cohort}, c); err == nil && c.Spec.CommunityRef != nil {
-		names = append(names, relatedNames(ctx, r.Client, &learningv1alpha1.LearningEventList{}, namespace, eventCommunityIndex, string(c.Spec.CommunityRef.Name))...)
+	if community != nil {
+		names = append(names, relatedNames(ctx, r.Client, &learningv1alpha1.LearningEventList{}, namespace, eventCommunityIndex, string(community.Name))...)
 	}
 	return names
 }
 
 func (r *LearningEventReconciler) eventsOfMembership(ctx context.Context, obj client.Object) []reconcile.Request {
 	m := obj.(*learningv1alpha1.Membership)
-	return requestsFor(m.Namespace, r.eventsOfCohortNamed(ctx, m.Namespace, string(m.Spec.CohortRef.Name))...)
+	cohort := &learningv1alpha1.Cohort{}
+	var community *learningv1alpha1.LocalObjectReference
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: m.Namespace, Name: string(m.Spec.CohortRef.Name)}, cohort); err == nil {
+		community = cohort.Spec.CommunityRef
+	}
+	return requestsFor(m.Namespace, r.eventsOfCohortNamed(ctx, m.Namespace, string(m.Spec.CohortRef.Name), community)...)
 }
 
 func (r *LearningEventReconciler) eventsOfCohort(ctx context.Context, obj client.Object) []reconcile.Request {
-	return requestsFor(obj.GetNamespace(), r.eventsOfCohortNamed(ctx, obj.GetNamespace(), obj.GetName())...)
+	c := obj.(*learningv1alpha1.Cohort)
+	return requestsFor(c.Namespace, r.eventsOfCohortNamed(ctx, c.Namespace, c.Name, c.Spec.CommunityRef)...)
 }
 
+// eventsOfCommunity names the community's own events and those of its cohorts, whose
+// seats its policy decides.
 func (r *LearningEventReconciler) eventsOfCommunity(ctx context.Context, obj client.Object) []reconcile.Request {
-	return requestsFor(obj.GetNamespace(), relatedNames(ctx, r.Client, &learningv1alpha1.LearningEventList{}, obj.GetNamespace(), eventCommunityIndex, obj.GetName())...)
+	ns := obj.GetNamespace()
+	names := relatedNames(ctx, r.Client, &learningv1alpha1.LearningEventList{}, ns, eventCommunityIndex, obj.GetName())
+	for _, cohort := range cohortsOfCommunity(ctx, r.Client, ns, obj.GetName()) {
+		names = append(names, relatedNames(ctx, r.Client, &learningv1alpha1.LearningEventList{}, ns, eventCohortIndex, cohort)...)
+	}
+	return requestsFor(ns, names...)
 }

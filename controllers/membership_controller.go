@@ -119,12 +119,25 @@ func (r *MembershipReconciler) SetupWithManager(mgr ctrl.Manager) error {
 }
 
 // peersOfMembership maps a Membership to those whose seat or eligibility it can change:
-// the memberships of its cohort and the same person's memberships elsewhere.
+// the memberships of its cohort, and of every cohort where the same person holds a
+// membership (their eligibility, and so the seats there, depend on this one).
 func (r *MembershipReconciler) peersOfMembership(ctx context.Context, obj client.Object) []reconcile.Request {
 	m := obj.(*learningv1alpha1.Membership)
-	names := membershipsOfCohorts(ctx, r.Client, m.Namespace, string(m.Spec.CohortRef.Name))
-	names = append(names, relatedNames(ctx, r.Client, &learningv1alpha1.MembershipList{}, m.Namespace, membershipMemberIndex, m.Spec.Member)...)
-	return requestsFor(m.Namespace, names...)
+	cohorts := append(cohortsOfPerson(ctx, r.Client, m.Namespace, m.Spec.Member), string(m.Spec.CohortRef.Name))
+	return requestsFor(m.Namespace, membershipsOfCohorts(ctx, r.Client, m.Namespace, uniq(cohorts)...)...)
+}
+
+// uniq drops repeated names, keeping the first.
+func uniq(names []string) []string {
+	seen := make(map[string]bool, len(names))
+	out := names[:0]
+	for _, n := range names {
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 func (r *MembershipReconciler) membershipsOfCohort(ctx context.Context, obj client.Object) []reconcile.Request {

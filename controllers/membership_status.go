@@ -26,25 +26,37 @@ func membershipStatus(m *learningv1alpha1.Membership, p *program) learningv1alph
 			conds.set(t, metav1.ConditionUnknown, learningv1alpha1.CohortNotFoundReason, "%s", msg)
 		}
 		conds.set(learningv1alpha1.ReadyCondition, metav1.ConditionFalse, learningv1alpha1.CohortNotFoundReason, "%s", msg)
+		conds.remove(learningv1alpha1.StalledCondition)
 		return status
 	}
 	conds.set(learningv1alpha1.CohortFoundCondition, metav1.ConditionTrue, learningv1alpha1.FoundReason, "cohort %s", p.cohort.Name)
 
 	mv := p.member(m.Name)
-	if !p.valid() || mv == nil || mv.termErr != nil {
-		msg := "the cohort has not observed this membership yet"
-		switch {
-		case !p.valid():
-			msg = "the cohort's policy cannot be applied: " + firstErr(p.policyErr, p.termErr).Error()
-		case mv.termErr != nil:
-			msg = mv.termErr.Error()
-		}
+	var problem error
+	switch {
+	case !p.valid():
+		problem = fmt.Errorf("the cohort's policy cannot be applied: %w", firstErr(p.policyErr, p.termErr))
+	case mv == nil:
+		// The cache has not caught up; the membership's own create or delete event
+		// brings it back here.
+		conds.set(learningv1alpha1.ReadyCondition, metav1.ConditionUnknown, learningv1alpha1.ProgressingReason, "the cohort has not observed this membership yet")
+		return status
+	case mv.termErr != nil:
+		problem = mv.termErr
+	}
+	if problem != nil {
+		// The spec (this one's dates or the cohort's policy) must change: derived
+		// fields are cleared rather than left stale, and Stalled tells GitOps tools.
+		status.Phase, status.StartDate, status.EndDate = "", "", ""
+		status.WaitlistPosition, status.Attendance = nil, nil
 		for _, t := range []string{learningv1alpha1.SeatedCondition, learningv1alpha1.EligibleCondition, learningv1alpha1.TermActiveCondition, learningv1alpha1.AttendanceMetCondition} {
-			conds.set(t, metav1.ConditionUnknown, learningv1alpha1.InvalidPolicyReason, "%s", msg)
+			conds.set(t, metav1.ConditionUnknown, learningv1alpha1.InvalidPolicyReason, "%v", problem)
 		}
-		conds.set(learningv1alpha1.ReadyCondition, metav1.ConditionFalse, learningv1alpha1.InvalidPolicyReason, "%s", msg)
+		conds.set(learningv1alpha1.StalledCondition, metav1.ConditionTrue, learningv1alpha1.InvalidPolicyReason, "%v", problem)
+		conds.set(learningv1alpha1.ReadyCondition, metav1.ConditionFalse, learningv1alpha1.InvalidPolicyReason, "%v", problem)
 		return status
 	}
+	conds.remove(learningv1alpha1.StalledCondition)
 
 	status.Phase = mv.phase
 	status.StartDate = rules.FormatDate(mv.term.Start, p.loc)

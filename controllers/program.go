@@ -213,6 +213,7 @@ func (p *program) observeMember(ctx context.Context, claims *claimFinder, m *mem
 		Term:         m.term,
 		Policy:       p.policy,
 		Others:       others,
+		Now:          p.now,
 	})
 	return nil
 }
@@ -238,6 +239,7 @@ func (p *program) observeEvents(ctx context.Context, c client.Reader) error {
 		record := eventRecord(&events[i])
 		p.events = append(p.events, record)
 		if !record.Cancelled {
+			p.observeBoundary(record.Start)
 			p.observeBoundary(record.End)
 		}
 	}
@@ -287,24 +289,19 @@ func (p *program) judgeAttendance() {
 	}
 }
 
-// claimFinder finds the other memberships of a person in the community's other cohorts.
-// It remembers the cohorts it has resolved during one pass.
+// claimFinder finds the other memberships of a person in the community's other
+// cohorts. On first use it reads the community's other cohorts and their memberships
+// once, through the field indexes, so a pass costs one read per cohort of the
+// community rather than one per membership.
 type claimFinder struct {
-	c       client.Reader
-	p       *program
-	cohorts map[string]*cohortTerms
-}
-
-// cohortTerms is what a claim needs to know of another cohort.
-type cohortTerms struct {
-	term   rules.Term
-	active bool
-	policy rules.Policy
-	ok     bool
+	c      client.Reader
+	p      *program
+	loaded bool
+	claims map[string][]rules.Claim // by person
 }
 
 func newClaimFinder(c client.Reader, p *program) *claimFinder {
-	return &claimFinder{c: c, p: p, cohorts: map[string]*cohortTerms{}}
+	return &claimFinder{c: c, p: p}
 }
 
 // of returns the claims of m's person in other cohorts of the same community.
@@ -312,79 +309,100 @@ func (f *claimFinder) of(ctx context.Context, m *learningv1alpha1.Membership) ([
 	if f.p.community == nil {
 		return nil, nil
 	}
-	list := &learningv1alpha1.MembershipList{}
-	if err := f.c.List(ctx, list, client.InNamespace(m.Namespace),
-		client.MatchingFields{membershipMemberIndex: m.Spec.Member}); err != nil {
-		return nil, fmt.Errorf("listing memberships of %s: %w", m.Spec.Member, err)
-	}
-	var claims []rules.Claim
-	for i := range list.Items {
-		other := &list.Items[i]
-		if other.Spec.CohortRef.Name == m.Spec.CohortRef.Name {
-			continue
-		}
-		ct, err := f.cohort(ctx, string(other.Spec.CohortRef.Name))
-		if err != nil {
+	if !f.loaded {
+		if err := f.load(ctx); err != nil {
 			return nil, err
 		}
-		if !ct.ok {
-			continue
-		}
-		role, known := ct.policy.Role(string(other.Spec.Role))
-		if !known {
-			role = rules.RolePolicy{Name: string(other.Spec.Role), TermMonths: rules.DefaultTermMonths}
-		}
-		term, err := rules.MembershipTerm(ct.term, role, other.Spec.StartDate, other.Spec.EndDate, f.p.loc)
-		if err != nil {
-			continue
-		}
-		claims = append(claims, rules.Claim{
-			Name:         other.Name,
-			Cohort:       string(other.Spec.CohortRef.Name),
-			Role:         string(other.Spec.Role),
-			Created:      other.CreationTimestamp.Time,
-			Term:         term,
-			Withdrawn:    other.Spec.Withdrawn,
-			CohortActive: ct.active,
-		})
+		f.loaded = true
 	}
-	return claims, nil
+	return f.claims[m.Spec.Member], nil
 }
 
-// cohort resolves another cohort of the same community; ok is false when it does not
-// exist, belongs elsewhere or cannot be resolved.
-func (f *claimFinder) cohort(ctx context.Context, name string) (*cohortTerms, error) {
-	if ct, seen := f.cohorts[name]; seen {
-		return ct, nil
+func (f *claimFinder) load(ctx context.Context) error {
+	ns := f.p.cohort.Namespace
+	cohorts := &learningv1alpha1.CohortList{}
+	if err := f.c.List(ctx, cohorts, client.InNamespace(ns),
+		client.MatchingFields{cohortCommunityIndex: f.p.community.Name}); err != nil {
+		return fmt.Errorf("listing cohorts of community %s: %w", f.p.community.Name, err)
 	}
-	ct := &cohortTerms{}
-	f.cohorts[name] = ct
-	other := &learningv1alpha1.Cohort{}
-	err := f.c.Get(ctx, client.ObjectKey{Namespace: f.p.cohort.Namespace, Name: name}, other)
-	if apierrors.IsNotFound(err) {
-		return ct, nil
+	f.claims = map[string][]rules.Claim{}
+	for i := range cohorts.Items {
+		other := &cohorts.Items[i]
+		if other.Name == f.p.cohort.Name {
+			continue
+		}
+		ct, ok := f.resolve(other)
+		if !ok {
+			continue
+		}
+		members := &learningv1alpha1.MembershipList{}
+		if err := f.c.List(ctx, members, client.InNamespace(ns),
+			client.MatchingFields{membershipCohortIndex: other.Name}); err != nil {
+			return fmt.Errorf("listing memberships of cohort %s: %w", other.Name, err)
+		}
+		for j := range members.Items {
+			if claim, ok := ct.claim(&members.Items[j]); ok {
+				f.p.observeBoundary(claim.Term.End) // the claim stops blocking then
+				person := members.Items[j].Spec.Member
+				f.claims[person] = append(f.claims[person], claim)
+			}
+		}
 	}
+	return nil
+}
+
+// cohortTerms is what a claim needs to know of another cohort.
+type cohortTerms struct {
+	name   string
+	loc    *time.Location
+	term   rules.Term
+	active bool
+	policy rules.Policy
+}
+
+// claim turns a membership of the other cohort into a claim; ok is false for a role
+// the other cohort does not have. Its dates are days in its own cohort's time zone.
+func (ct cohortTerms) claim(m *learningv1alpha1.Membership) (rules.Claim, bool) {
+	role, known := ct.policy.Role(string(m.Spec.Role))
+	if !known {
+		return rules.Claim{}, false
+	}
+	term, err := rules.MembershipTerm(ct.term, role, m.Spec.StartDate, m.Spec.EndDate, ct.loc)
 	if err != nil {
-		return nil, fmt.Errorf("reading cohort %s: %w", name, err)
+		return rules.Claim{}, false
 	}
-	if other.Spec.CommunityRef == nil || other.Spec.CommunityRef.Name != f.p.cohort.Spec.CommunityRef.Name {
-		return ct, nil
-	}
+	return rules.Claim{
+		Name:         m.Name,
+		Cohort:       ct.name,
+		Role:         string(m.Spec.Role),
+		Created:      m.CreationTimestamp.Time,
+		Term:         term,
+		Withdrawn:    m.Spec.Withdrawn,
+		CohortActive: ct.active,
+	}, true
+}
+
+// resolve evaluates another cohort of the same community; ok is false when its
+// policy or dates cannot be resolved, in which case it holds no claims.
+func (f *claimFinder) resolve(other *learningv1alpha1.Cohort) (cohortTerms, bool) {
 	loc := time.UTC
 	if other.Spec.TimeZone != "" {
-		if loc, err = time.LoadLocation(string(other.Spec.TimeZone)); err != nil {
-			return ct, nil //nolint:nilerr // an unresolvable cohort holds no claims
+		l, err := time.LoadLocation(string(other.Spec.TimeZone))
+		if err != nil {
+			return cohortTerms{}, false
 		}
+		loc = l
 	}
 	policy, err := rules.EffectivePolicy(&f.p.community.Spec.Policy, f.p.community.Spec.EligibleOrganizations, other.Spec.Policy)
 	if err != nil {
-		return ct, nil //nolint:nilerr // an unresolvable cohort holds no claims
+		return cohortTerms{}, false
 	}
 	term, _, err := rules.CohortTerm(other.Spec.StartDate, other.Spec.EndDate, other.Spec.DurationMonths, loc)
 	if err != nil {
-		return ct, nil //nolint:nilerr // an unresolvable cohort holds no claims
+		return cohortTerms{}, false
 	}
-	phase, _ := rules.CohortPhase(term, f.p.now)
-	*ct = cohortTerms{term: term, policy: policy, active: phase != learningv1alpha1.CohortCompleted, ok: true}
-	return ct, nil
+	phase, next := rules.CohortPhase(term, f.p.now)
+	// The claim lapses when the other cohort completes.
+	f.p.observeBoundary(next)
+	return cohortTerms{name: other.Name, loc: loc, term: term, policy: policy, active: phase != learningv1alpha1.CohortCompleted}, true
 }

@@ -92,8 +92,12 @@ func compile(s learningv1alpha1.Schedule) (*plan, error) {
 // place a wall-clock time becomes an instant is localInstant, and UNTIL is compared there
 // against real instants rather than inside the library.
 func (p *plan) expand(notBefore, until, from time.Time, n int) []Occurrence {
-	first := notBefore.In(p.loc)
-	r := p.rule.at(time.Date(first.Year(), first.Month(), first.Day(), p.hour, p.minute, 0, 0, time.UTC))
+	first, last := notBefore.In(p.loc), until.In(p.loc)
+	r := p.rule.at(time.Date(first.Year(), first.Month(), first.Day(), p.hour, p.minute, 0, 0, time.UTC),
+		time.Date(last.Year(), last.Month(), last.Day()+1, 23, 59, 59, 0, time.UTC))
+	if r == nil {
+		return nil
+	}
 	next := r.Iterator()
 
 	var out []Occurrence

@@ -169,8 +169,8 @@ func TestExpandRuleParts(t *testing.T) {
 			notBefore: midnight(time.UTC, 2026, 1, 7), until: midnight(time.UTC, 2026, 1, 22), from: midnight(time.UTC, 2026, 1, 1), n: 10,
 			want: []string{"2026-01-07T09:00:00Z", "2026-01-14T09:00:00Z", "2026-01-21T09:00:00Z"},
 		},
-		"a rule that matches no day yields nothing": {
-			schedule: sched("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", "12:00", chicago), notBefore: jan1, until: jan1Next, from: jan1, n: 10,
+		"a rule with no day in the window yields nothing": {
+			schedule: sched("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29", "12:00", chicago), notBefore: jan1, until: jan1Next, from: jan1, n: 10,
 		},
 	})
 }
@@ -233,6 +233,7 @@ func TestExpandErrors(t *testing.T) {
 		"DTSTART in the rule":      {rule("FREQ=DAILY;DTSTART=20260101T090000Z"), "schedule.rrule: DTSTART is not supported; the schedule starts on the cohort's first day"},
 		"several lines":            {rule("DTSTART:20260101T090000Z\nRRULE:FREQ=DAILY"), "schedule.rrule: must be a single RRULE value without DTSTART or line breaks"},
 		"COUNT=0":                  {rule("FREQ=DAILY;COUNT=0"), "schedule.rrule: COUNT must be at least 1"},
+		"the 30th of February":     {rule("FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30,31"), "schedule.rrule: BYMONTHDAY=30,31 falls in none of the months BYMONTH=2, so the rule never occurs"},
 		"empty rule":               {rule(""), "schedule.rrule: must be set, for example FREQ=MONTHLY;BYDAY=2TU"},
 		"hour 24":                  {startTime("24:00"), `schedule.startTime: "24:00" is not a time of day in HH:MM form (00:00 to 23:59)`},
 		"minute 60":                {startTime("12:60"), `schedule.startTime: "12:60" is not a time of day in HH:MM form (00:00 to 23:59)`},

@@ -3,6 +3,7 @@ package calendar
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,7 +14,8 @@ import (
 // (see plan.expand); COUNT and UNTIL are taken out of the library's hands and applied to
 // real instants by plan.expand, so that they mean the same thing in every time zone.
 type floatingRule struct {
-	rule *rrule.RRule
+	// opts are the validated options without COUNT and UNTIL.
+	opts rrule.ROption
 	// count is the rule's COUNT, 0 when unbounded.
 	count int
 	// last is the latest instant an occurrence may start at (UNTIL, inclusive); it
@@ -22,11 +24,19 @@ type floatingRule struct {
 	hasUntil bool
 }
 
-// at returns the library rule recurring from dtstart, a floating wall-clock time.
-func (f floatingRule) at(dtstart time.Time) *rrule.RRule {
-	r := *f.rule // DTStart rebuilds the rule in place; keep f reusable
-	r.DTStart(dtstart)
-	return &r
+// at returns the library rule recurring from dtstart to bound, both floating
+// wall-clock times. The bound keeps the library from searching to the year 9999 for a
+// rule that can never match (such as the 30th of February).
+func (f floatingRule) at(dtstart, bound time.Time) *rrule.RRule {
+	opts := f.opts
+	opts.Dtstart, opts.Until = dtstart, bound
+	r, err := rrule.NewRRule(opts)
+	if err != nil {
+		// parseRule validated the same options with another DTSTART; a rejection here
+		// can only mean an empty window, which has no occurrences.
+		return nil
+	}
+	return r
 }
 
 // pastUntil reports whether an occurrence starting at start is after the rule's UNTIL.
@@ -57,10 +67,10 @@ func parseRule(raw string, loc *time.Location, hour, minute int) (floatingRule, 
 	// Any fixed DTSTART validates the rule; at() replaces it. Setting one here also keeps
 	// the library from reading the clock for its default.
 	opts.Dtstart = time.Date(2000, time.January, 1, hour, minute, 0, 0, time.UTC)
-	f.rule, err = rrule.NewRRule(*opts)
-	if err != nil {
+	if _, err = rrule.NewRRule(*opts); err != nil {
 		return floatingRule{}, fmt.Errorf("schedule.rrule: %w", err)
 	}
+	f.opts = *opts
 	return f, nil
 }
 
@@ -77,7 +87,42 @@ func checkSupported(raw string, opts *rrule.ROption) error {
 	if _, ok := rruleValue(raw, "COUNT"); ok && opts.Count < 1 {
 		return errors.New("schedule.rrule: COUNT must be at least 1")
 	}
-	return nil
+	return checkMonthDays(opts.Bymonth, opts.Bymonthday)
+}
+
+// checkMonthDays refuses BYMONTHDAY values that fall in none of the BYMONTH months, such
+// as the 30th of February: such a rule has no occurrence at all, and the library would
+// search up to the year 9999 to find out.
+func checkMonthDays(months, days []int) error {
+	if len(months) == 0 || len(days) == 0 {
+		return nil
+	}
+	for _, m := range months {
+		// 2000 is a leap year, so February offers its 29th.
+		length := time.Date(2000, time.Month(m)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+		for _, d := range days {
+			if d != 0 && abs(d) <= length {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("schedule.rrule: BYMONTHDAY=%s falls in none of the months BYMONTH=%s, so the rule never occurs",
+		joinInts(days), joinInts(months))
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
+
+func joinInts(values []int) string {
+	parts := make([]string, len(values))
+	for i, v := range values {
+		parts[i] = strconv.Itoa(v)
+	}
+	return strings.Join(parts, ",")
 }
 
 // untilInstant turns the rule's UNTIL into the latest instant an occurrence may start at.

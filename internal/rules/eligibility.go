@@ -49,6 +49,9 @@ type EligibilityInput struct {
 	Term         Term
 	Policy       Policy
 	Others       []Claim // the same person's memberships in other cohorts of the same community
+	// Now, when set, lets a claim whose term has ended stop blocking this one; ended
+	// terms still count toward the consecutive-term limit.
+	Now time.Time
 }
 
 // Eligibility is the verdict of CheckEligibility, ready for the Eligible condition.
@@ -122,6 +125,9 @@ func earliestConflict(in EligibilityInput) (Claim, bool) {
 	)
 	for _, c := range in.Others {
 		if c.Withdrawn || !c.CohortActive || !c.Term.overlaps(in.Term) {
+			continue
+		}
+		if !in.Now.IsZero() && !in.Now.Before(c.Term.End) {
 			continue
 		}
 		if !claimedBefore(c.Created, c.Name, in.Created, in.Name) {
