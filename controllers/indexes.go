@@ -21,6 +21,11 @@ const (
 	cohortCommunityIndex  = "spec.communityRef.name"
 )
 
+// readOnly lists straight from the informer cache without copying: the reconcilers
+// only read the listed objects, and a program of hundreds of memberships and events
+// would otherwise be deep-copied on every pass.
+var readOnly = client.UnsafeDisableDeepCopy
+
 // setupIndexes registers every field index the reconcilers use.
 func setupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 	indexer := mgr.GetFieldIndexer()
@@ -73,7 +78,7 @@ func requestsFor(namespace string, names ...string) []reconcile.Request {
 // value; errors are logged and yield no requests, since the cache lists only fail while
 // it stops.
 func relatedNames(ctx context.Context, c client.Reader, list client.ObjectList, namespace, field, value string) []string {
-	if err := c.List(ctx, list, client.InNamespace(namespace), client.MatchingFields{field: value}); err != nil {
+	if err := c.List(ctx, list, client.InNamespace(namespace), readOnly, client.MatchingFields{field: value}); err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "listing related objects", "field", field, "value", value)
 		return nil
 	}
@@ -125,7 +130,7 @@ func eventCohorts(ctx context.Context, c client.Reader, e *learningv1alpha1.Lear
 // one of them can change the person's eligibility in the others.
 func cohortsOfPerson(ctx context.Context, c client.Reader, namespace, person string) []string {
 	list := &learningv1alpha1.MembershipList{}
-	if err := c.List(ctx, list, client.InNamespace(namespace), client.MatchingFields{membershipMemberIndex: person}); err != nil {
+	if err := c.List(ctx, list, client.InNamespace(namespace), readOnly, client.MatchingFields{membershipMemberIndex: person}); err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "listing memberships of a person", "member", person)
 		return nil
 	}

@@ -143,7 +143,7 @@ func (p *program) observeBoundary(t time.Time) {
 
 func (p *program) observeMembers(ctx context.Context, c client.Reader) error {
 	list := &learningv1alpha1.MembershipList{}
-	if err := c.List(ctx, list, client.InNamespace(p.cohort.Namespace),
+	if err := c.List(ctx, list, client.InNamespace(p.cohort.Namespace), readOnly,
 		client.MatchingFields{membershipCohortIndex: p.cohort.Name}); err != nil {
 		return fmt.Errorf("listing memberships of cohort %s: %w", p.cohort.Name, err)
 	}
@@ -221,14 +221,14 @@ func (p *program) observeMember(ctx context.Context, claims *claimFinder, m *mem
 func (p *program) observeEvents(ctx context.Context, c client.Reader) error {
 	var events []learningv1alpha1.LearningEvent
 	list := &learningv1alpha1.LearningEventList{}
-	if err := c.List(ctx, list, client.InNamespace(p.cohort.Namespace),
+	if err := c.List(ctx, list, client.InNamespace(p.cohort.Namespace), readOnly,
 		client.MatchingFields{eventCohortIndex: p.cohort.Name}); err != nil {
 		return fmt.Errorf("listing events of cohort %s: %w", p.cohort.Name, err)
 	}
 	events = append(events, list.Items...)
 	if p.community != nil {
 		list := &learningv1alpha1.LearningEventList{}
-		if err := c.List(ctx, list, client.InNamespace(p.cohort.Namespace),
+		if err := c.List(ctx, list, client.InNamespace(p.cohort.Namespace), readOnly,
 			client.MatchingFields{eventCommunityIndex: p.community.Name}); err != nil {
 			return fmt.Errorf("listing events of community %s: %w", p.community.Name, err)
 		}
@@ -321,7 +321,7 @@ func (f *claimFinder) of(ctx context.Context, m *learningv1alpha1.Membership) ([
 func (f *claimFinder) load(ctx context.Context) error {
 	ns := f.p.cohort.Namespace
 	cohorts := &learningv1alpha1.CohortList{}
-	if err := f.c.List(ctx, cohorts, client.InNamespace(ns),
+	if err := f.c.List(ctx, cohorts, client.InNamespace(ns), readOnly,
 		client.MatchingFields{cohortCommunityIndex: f.p.community.Name}); err != nil {
 		return fmt.Errorf("listing cohorts of community %s: %w", f.p.community.Name, err)
 	}
@@ -336,7 +336,7 @@ func (f *claimFinder) load(ctx context.Context) error {
 			continue
 		}
 		members := &learningv1alpha1.MembershipList{}
-		if err := f.c.List(ctx, members, client.InNamespace(ns),
+		if err := f.c.List(ctx, members, client.InNamespace(ns), readOnly,
 			client.MatchingFields{membershipCohortIndex: other.Name}); err != nil {
 			return fmt.Errorf("listing memberships of cohort %s: %w", other.Name, err)
 		}

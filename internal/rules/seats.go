@@ -54,7 +54,7 @@ func AllocateSeats(roles []RolePolicy, candidates []Candidate) (map[string]Seat,
 		competing[i] = append(competing[i], c)
 	}
 
-	seats := make(map[string]Seat)
+	seats := make(map[string]Seat, len(candidates))
 	for i, queue := range competing {
 		// Creation order is first come, first served; the name only breaks ties so the
 		// outcome does not depend on the order the cache lists objects in.
