@@ -286,6 +286,7 @@ type Cohort struct {
 
 	// status is the cohort's observed state.
 	// +optional
+	// +kubebuilder:default={observedGeneration: 0}
 	Status CohortStatus `json:"status,omitempty"`
 }
 

@@ -168,6 +168,7 @@ type CommunityOfPractice struct {
 
 	// status is the community's observed state.
 	// +optional
+	// +kubebuilder:default={observedGeneration: 0}
 	Status CommunityOfPracticeStatus `json:"status,omitempty"`
 }
 

@@ -270,6 +270,7 @@ type LearningEvent struct {
 
 	// status is the event's observed state.
 	// +optional
+	// +kubebuilder:default={observedGeneration: 0}
 	Status LearningEventStatus `json:"status,omitempty"`
 }
 

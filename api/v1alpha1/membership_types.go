@@ -137,6 +137,7 @@ type Membership struct {
 
 	// status is the membership's observed state.
 	// +optional
+	// +kubebuilder:default={observedGeneration: 0}
 	Status MembershipStatus `json:"status,omitempty"`
 }
 
