@@ -39,12 +39,12 @@ func run(m *testing.M) int {
 	if err != nil {
 		return fail(err)
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }()
 	manager := filepath.Join(dir, "manager")
 	build := exec.Command("go", "build", "-o", manager, "./cmd")
 	build.Dir = testutil.RepoRoot()
 	if out, err := build.CombinedOutput(); err != nil {
-		return fail(fmt.Errorf("building the manager: %v\n%s", err, out))
+		return fail(fmt.Errorf("building the manager: %w\n%s", err, out))
 	}
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		_ = os.Setenv("KUBEBUILDER_ASSETS", testutil.Path("bin", "k8s"))
@@ -62,10 +62,10 @@ func run(m *testing.M) int {
 		return fail(err)
 	}
 	if out, err := kubectl("apply", "--server-side", "-k", testutil.Path("config", "local")); err != nil {
-		return fail(fmt.Errorf("installing config/local: %v\n%s", err, out))
+		return fail(fmt.Errorf("installing config/local: %w\n%s", err, out))
 	}
 	if out, err := kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd", "--all"); err != nil {
-		return fail(fmt.Errorf("waiting for the CRDs: %v\n%s", err, out))
+		return fail(fmt.Errorf("waiting for the CRDs: %w\n%s", err, out))
 	}
 	metricsAddr, err = freeAddr()
 	if err != nil {
@@ -108,7 +108,7 @@ func freeAddr() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().String(), nil
 }
 
@@ -146,7 +146,7 @@ func scrapeMetrics() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	data, err := io.ReadAll(resp.Body)
 	return string(data), err
 }
