@@ -136,7 +136,7 @@ func eventually(t *testing.T, what string, check func() error) {
 func jsonpath(ns, object, path string) (string, error) {
 	out, err := kubectl("get", "-n", ns, object, "-o", "jsonpath="+path)
 	if err != nil {
-		return "", fmt.Errorf("%v: %s", err, out)
+		return "", fmt.Errorf("%w: %s", err, out)
 	}
 	return out, nil
 }

@@ -87,7 +87,7 @@ spec:
 	eventually(t, "three check-ins are generated", func() error {
 		out, err := kubectl("get", "-n", ns, "lev", "-l", "learning.cohort.dev/schedule=weekly", "-o", "name")
 		if err != nil {
-			return fmt.Errorf("%v: %s", err, out)
+			return fmt.Errorf("%w: %s", err, out)
 		}
 		generated = strings.Fields(out)
 		if len(generated) != 3 {
@@ -114,7 +114,7 @@ spec:
 	eventually(t, "the garbage collector removes the upcoming check-ins", func() error {
 		out, err := kubectl("get", "-n", ns, "lev", "-l", "learning.cohort.dev/schedule=weekly", "-o", "name")
 		if err != nil {
-			return fmt.Errorf("%v: %s", err, out)
+			return fmt.Errorf("%w: %s", err, out)
 		}
 		if left := strings.Fields(out); len(left) != 1 || left[0] != record {
 			return fmt.Errorf("left %v, want only %s", left, record)
