@@ -54,7 +54,7 @@ func cohortStatus(cohort *learningv1alpha1.Cohort, p *program, sched scheduleRes
 	if composition.Valid {
 		conds.set(learningv1alpha1.CompositionValidCondition, metav1.ConditionTrue, learningv1alpha1.CompositionValidReason, "%s", compositionSummary(p.policy.Composition, composition))
 	} else {
-		conds.set(learningv1alpha1.CompositionValidCondition, metav1.ConditionFalse, learningv1alpha1.CompositionInvalidReason, "%s", strings.Join(composition.Violations, "; "))
+		conds.set(learningv1alpha1.CompositionValidCondition, metav1.ConditionFalse, learningv1alpha1.CompositionInvalidReason, "%s", abbreviateJoin(composition.Violations, "; ", 20))
 	}
 	status.AttendancePercent = cohortAttendance(p)
 	status.NextEvent = nextEvent(p)
@@ -160,7 +160,7 @@ func setCohortReady(conds conditionSet, p *program, understaffed []string, compo
 		msg += "; understaffed: " + strings.Join(understaffed, "; ")
 	}
 	if !composition.Valid {
-		msg += "; composition: " + strings.Join(composition.Violations, "; ")
+		msg += "; composition: " + abbreviateJoin(composition.Violations, "; ", 3)
 	}
 	conds.set(learningv1alpha1.ReadyCondition, metav1.ConditionTrue, learningv1alpha1.SucceededReason, "%s", msg)
 }

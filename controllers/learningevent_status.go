@@ -177,8 +177,14 @@ func setAttendanceRecorded(conds conditionSet, e *learningv1alpha1.LearningEvent
 
 // abbreviate joins the first n names and says how many more there are.
 func abbreviate(names []string, n int) string {
-	if len(names) <= n {
-		return strings.Join(names, ", ")
+	return abbreviateJoin(names, ", ", n)
+}
+
+// abbreviateJoin joins the first n items with sep and says how many more there are,
+// keeping condition messages well inside their size limit.
+func abbreviateJoin(items []string, sep string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, sep)
 	}
-	return strings.Join(names[:n], ", ") + ", and " + strconv.Itoa(len(names)-n) + " more"
+	return strings.Join(items[:n], sep) + sep + "and " + strconv.Itoa(len(items)-n) + " more"
 }

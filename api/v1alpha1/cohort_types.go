@@ -227,16 +227,16 @@ type CohortStatus struct {
 	// +optional
 	EndDate Date `json:"endDate,omitempty"`
 
-	// roles reports the seats of each role.
+	// roles reports the seats of each role: the community's and the cohort's own.
 	// +optional
 	// +listType=map
 	// +listMapKey=name
-	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:MaxItems=32
 	Roles []RoleSeats `json:"roles,omitempty"`
 
 	// seats summarises the roles for a glance, for example "Lead 2/2, Member 18/20".
 	// +optional
-	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:MaxLength=4096
 	Seats string `json:"seats,omitempty"`
 
 	// waitlisted is the number of memberships waiting for a seat in any role.
