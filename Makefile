@@ -54,6 +54,7 @@ lint: $(GOLANGCI_LINT) ## Lint with golangci-lint and the committed .golangci.ym
 .PHONY: verify
 verify: generate manifests fmt vet lint ## Regenerate, format, vet and lint; fail if the tree changed.
 	go mod tidy
+	@if grep -q 'k8s.io/kubernetes ' go.mod; then echo "go.mod must not require k8s.io/kubernetes (build it in hack/tools/kube)"; exit 1; fi
 	@if [ -n "$$(git status --porcelain)" ]; then \
 		echo "the tree is dirty after regenerating and formatting:"; git status --porcelain; git --no-pager diff | head -50; exit 1; \
 	fi

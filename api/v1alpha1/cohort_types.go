@@ -45,8 +45,8 @@ type CohortSpec struct {
 	// +kubebuilder:default=UTC
 	TimeZone TimeZone `json:"timeZone,omitempty"`
 
-	// enrollment is the window in which memberships may be added. Memberships created
-	// outside it are still recorded, and the cohort reports them.
+	// enrollment is the window in which the program takes new memberships, for people
+	// planning the intake. Memberships are never rejected or dropped for their date.
 	// +optional
 	Enrollment *EnrollmentWindow `json:"enrollment,omitempty"`
 
