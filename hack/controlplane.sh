@@ -33,6 +33,11 @@ fi
 
 echo "building the control plane ($want) into $out"
 rm -f "$stamp"
+# Compiling is CPU-bound and downloading is not: fetch etcd's and the operator's own
+# modules while Kubernetes compiles, so a cold machine waits for the network once.
+(cd "$root/hack/tools/etcd" && go mod download) > /dev/null 2>&1 &
+etcd_download=$!
+(cd "$root" && go mod download) > /dev/null 2>&1 &
 minor=${kube_version#v1.}
 minor=${minor%%.*}
 pkg=k8s.io/component-base/version
@@ -45,6 +50,7 @@ ldflags="$ldflags -X k8s.io/client-go/pkg/version.gitVersion=$kube_version -X k8
     k8s.io/kubernetes/cmd/kube-controller-manager \
     k8s.io/kubernetes/cmd/kubectl
 )
+wait "$etcd_download" || true
 (
   cd "$root/hack/tools/etcd"
   go build -trimpath -ldflags "-s -w" -o "$out/etcd" .
