@@ -18,7 +18,9 @@ CONTROLLER_GEN := $(TOOLS)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 GOLANGCI_LINT := $(TOOLS)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 KUBECTL := $(KUBE_ASSETS)/kubectl
 
-GO_TEST_FLAGS ?= -count=1
+# Test binaries are linked without debug information: stack traces keep their names,
+# and a cold run links several large binaries.
+GO_TEST_FLAGS ?= -count=1 -ldflags='-s -w'
 TEST_TIMEOUT ?= 20m
 
 .DEFAULT_GOAL := help

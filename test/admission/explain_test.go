@@ -2,6 +2,7 @@ package admission
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -11,7 +12,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/cohort-dev/cohort-operator/internal/localcluster"
-	"github.com/cohort-dev/cohort-operator/internal/testutil"
 )
 
 // TestExplainShowsEveryField runs kubectl explain against the API server, as a user
@@ -24,7 +24,7 @@ func TestExplainShowsEveryField(t *testing.T) {
 	cacheDir := t.TempDir()
 	run := func(args ...string) (string, error) {
 		args = append([]string{"--kubeconfig", kubeconfig, "--cache-dir", cacheDir}, args...)
-		out, err := exec.Command(filepath.Join(testutil.Path("bin", "k8s"), "kubectl"), args...).CombinedOutput()
+		out, err := exec.Command(filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl"), args...).CombinedOutput()
 		return string(out), err
 	}
 	kubectl := func(args ...string) string {
