@@ -49,7 +49,7 @@ func (r *CohortReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	p.observeBoundary(sched.next)
 
 	cohort.Status = cohortStatus(cohort, p, sched)
-	recordCohortMetrics(p)
+	recordCohortMetrics(p, cohort.Status.AttendancePercent)
 	if err := patchStatus(ctx, r.Client, before, cohort); err != nil {
 		return ctrl.Result{}, err
 	}

@@ -67,3 +67,11 @@ func conditionReason(conditions []metav1.Condition, typ string) string {
 	}
 	return ""
 }
+
+// conditionMessage returns the message of a condition, or "" when absent.
+func conditionMessage(conditions []metav1.Condition, typ string) string {
+	if c := apimeta.FindStatusCondition(conditions, typ); c != nil {
+		return c.Message
+	}
+	return ""
+}

@@ -68,14 +68,7 @@ func (r *MembershipReconciler) observeCohort(ctx context.Context, m *learningv1a
 func (r *MembershipReconciler) recordTransitions(before, after *learningv1alpha1.Membership) {
 	was := conditionReason(before.Status.Conditions, learningv1alpha1.SeatedCondition)
 	is := conditionReason(after.Status.Conditions, learningv1alpha1.SeatedCondition)
-	seatMessage := func() string {
-		for _, c := range after.Status.Conditions {
-			if c.Type == learningv1alpha1.SeatedCondition {
-				return c.Message
-			}
-		}
-		return ""
-	}
+	seatMessage := func() string { return conditionMessage(after.Status.Conditions, learningv1alpha1.SeatedCondition) }
 	switch {
 	case is == learningv1alpha1.SeatedReason && was == learningv1alpha1.WaitlistedReason:
 		r.Recorder.Eventf(after, nil, corev1.EventTypeNormal, "Promoted", "Promote", "promoted from the waitlist: %s", seatMessage())
@@ -93,13 +86,8 @@ func (r *MembershipReconciler) recordTransitions(before, after *learningv1alpha1
 		return reason == learningv1alpha1.BelowThresholdReason || reason == learningv1alpha1.CannotReachThresholdReason
 	}
 	if below(isAtt) && !below(wasAtt) {
-		msg := ""
-		for _, c := range after.Status.Conditions {
-			if c.Type == learningv1alpha1.AttendanceMetCondition {
-				msg = c.Message
-			}
-		}
-		r.Recorder.Eventf(after, nil, corev1.EventTypeWarning, "AttendanceBelowThreshold", "JudgeAttendance", "%s", msg)
+		r.Recorder.Eventf(after, nil, corev1.EventTypeWarning, "AttendanceBelowThreshold", "JudgeAttendance", "%s",
+			conditionMessage(after.Status.Conditions, learningv1alpha1.AttendanceMetCondition))
 	}
 }
 

@@ -25,8 +25,9 @@ func init() {
 	metrics.Registry.MustRegister(membersMetric, waitlistMetric, attendanceMetric)
 }
 
-// recordCohortMetrics replaces the cohort's series with what p observed.
-func recordCohortMetrics(p *program) {
+// recordCohortMetrics replaces the cohort's series with what p observed and the
+// attendance the cohort's status reports.
+func recordCohortMetrics(p *program, attendancePercent *int32) {
 	ns, name := p.cohort.Namespace, p.cohort.Name
 	forgetCohortMetrics(ns, name)
 	if !p.valid() {
@@ -49,8 +50,8 @@ func recordCohortMetrics(p *program) {
 	for _, rs := range p.roleSeats {
 		waitlistMetric.WithLabelValues(ns, name, rs.Role).Set(float64(rs.Waitlisted))
 	}
-	if pct := cohortAttendance(p); pct != nil {
-		attendanceMetric.WithLabelValues(ns, name).Set(float64(*pct))
+	if attendancePercent != nil {
+		attendanceMetric.WithLabelValues(ns, name).Set(float64(*attendancePercent))
 	}
 }
 

@@ -132,7 +132,7 @@ func TestCompositionNamesOffendingOrganizations(t *testing.T) {
 		if err := hasCondition(cohort.Status.Conditions, learningv1alpha1.CompositionValidCondition, metav1.ConditionFalse, learningv1alpha1.CompositionInvalidReason); err != nil {
 			return err
 		}
-		msg := findCondition(cohort.Status.Conditions, learningv1alpha1.CompositionValidCondition).Message
+		msg := conditionMessage(cohort.Status.Conditions, learningv1alpha1.CompositionValidCondition)
 		for _, want := range []string{"5 organizations, policy requires 6-8", "Iowa Alliance: no ExecutiveDirector on the team"} {
 			if !strings.Contains(msg, want) {
 				return fmt.Errorf("message %q does not say %q", msg, want)
@@ -143,15 +143,6 @@ func TestCompositionNamesOffendingOrganizations(t *testing.T) {
 		}
 		return nil
 	})
-}
-
-func findCondition(conditions []metav1.Condition, typ string) *metav1.Condition {
-	for i := range conditions {
-		if conditions[i].Type == typ {
-			return &conditions[i]
-		}
-	}
-	return &metav1.Condition{}
 }
 
 func TestAttendanceJudgement(t *testing.T) {
