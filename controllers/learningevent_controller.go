@@ -94,7 +94,7 @@ func (r *LearningEventReconciler) observe(ctx context.Context, e *learningv1alph
 		if err != nil {
 			return eventObservation{}, fmt.Errorf("reading cohort %s: %w", name, err)
 		}
-		p, err := observeProgram(ctx, r.Client, cohort, now)
+		p, err := observeSeats(ctx, r.Client, cohort, now)
 		if err != nil {
 			return eventObservation{}, err
 		}

@@ -68,6 +68,20 @@ func (p *program) member(name string) *member {
 // observeProgram reads the cohort's community, memberships and events from the cache
 // and evaluates the program rules at now. It returns an error only for failed reads.
 func observeProgram(ctx context.Context, c client.Reader, cohort *learningv1alpha1.Cohort, now time.Time) (*program, error) {
+	p, err := observeSeats(ctx, c, cohort, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.observeEvents(ctx, c); err != nil {
+		return nil, err
+	}
+	p.judgeAttendance()
+	return p, nil
+}
+
+// observeSeats evaluates the program up to the seats, without reading events or judging
+// attendance: enough for a LearningEvent, which only needs who is seated.
+func observeSeats(ctx context.Context, c client.Reader, cohort *learningv1alpha1.Cohort, now time.Time) (*program, error) {
 	p := &program{cohort: cohort, now: now, loc: time.UTC}
 	if err := p.observeCommunity(ctx, c); err != nil {
 		return nil, err
@@ -76,10 +90,6 @@ func observeProgram(ctx context.Context, c client.Reader, cohort *learningv1alph
 	if err := p.observeMembers(ctx, c); err != nil {
 		return nil, err
 	}
-	if err := p.observeEvents(ctx, c); err != nil {
-		return nil, err
-	}
-	p.judgeAttendance()
 	return p, nil
 }
 
