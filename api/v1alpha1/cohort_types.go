@@ -265,7 +265,7 @@ type CohortStatus struct {
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
-// +kubebuilder:resource:shortName=coh,categories=cohorts
+// +kubebuilder:resource:shortName=coh,categories=learning
 // +kubebuilder:printcolumn:name="Community",type=string,JSONPath=`.spec.communityRef.name`
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Seats",type=string,JSONPath=`.status.seats`

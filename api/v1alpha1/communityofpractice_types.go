@@ -150,7 +150,7 @@ type CommunityOfPracticeStatus struct {
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
-// +kubebuilder:resource:shortName=cop,categories=cohorts
+// +kubebuilder:resource:shortName=cop,categories=learning
 // +kubebuilder:printcolumn:name="Display Name",type=string,JSONPath=`.spec.displayName`
 // +kubebuilder:printcolumn:name="Cohorts",type=integer,JSONPath=`.status.cohorts`
 // +kubebuilder:printcolumn:name="Active",type=integer,JSONPath=`.status.activeCohorts`

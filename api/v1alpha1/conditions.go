@@ -160,4 +160,41 @@ const (
 
 	// CancelledReason marks a cancelled event.
 	CancelledReason = "Cancelled"
+
+	// UnknownMembersReason marks an event whose attendance names memberships that are
+	// not in its cohort or community.
+	UnknownMembersReason = "UnknownMembers"
+
+	// SeatsFrozenReason marks a membership whose seat is kept as it was because its
+	// cohort's policy cannot be resolved (the cohort is Stalled).
+	SeatsFrozenReason = "SeatsFrozen"
+
+	// CompletedReason marks a condition reporting the final outcome of a completed
+	// cohort.
+	CompletedReason = "Completed"
+)
+
+// Reasons of the Eligible condition, one per eligibility rule.
+const (
+	// EligibleReason means the membership may compete for a seat.
+	EligibleReason = "Eligible"
+
+	// UnknownRoleReason means the membership's role is not in the cohort's policy.
+	UnknownRoleReason = "UnknownRole"
+
+	// OrganizationNotEligibleReason means the organization is not among the community's
+	// eligible organizations.
+	OrganizationNotEligibleReason = "OrganizationNotEligible"
+
+	// AlreadySeatedReason means the person holds a seat in another membership of the
+	// same community (or cohort) for an overlapping term.
+	AlreadySeatedReason = "AlreadySeated"
+
+	// TermLimitReachedReason means the person has served the role's maximum number of
+	// consecutive terms.
+	TermLimitReachedReason = "TermLimitReached"
+
+	// EnrollmentClosedReason means the membership's startDate falls after the cohort's
+	// enrollment.closes.
+	EnrollmentClosedReason = "EnrollmentClosed"
 )

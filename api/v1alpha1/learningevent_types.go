@@ -122,11 +122,14 @@ type LearningEventSpec struct {
 	// +optional
 	CountsTowardAttendance *bool `json:"countsTowardAttendance,omitempty"`
 
-	// attendance records who attended, one entry per Membership.
+	// attendance records who attended, one entry per Membership. It holds up to 5,000
+	// entries, so a community-wide gathering of every seated member fits. Entries that
+	// name no membership of the event's cohort or community are reported in status,
+	// never counted.
 	// +optional
 	// +listType=map
 	// +listMapKey=member
-	// +kubebuilder:validation:MaxItems=500
+	// +kubebuilder:validation:MaxItems=5000
 	Attendance []AttendanceRecord `json:"attendance,omitempty"`
 
 	// approval records the approval of an External event: who approved and the content
@@ -209,6 +212,10 @@ type EventAttendance struct {
 	// unrecorded is the number of expected members with nothing recorded.
 	// +optional
 	Unrecorded int32 `json:"unrecorded,omitempty"`
+	// unknown is the number of attendance entries that name no membership of the
+	// event's cohort or community; they are not counted for anyone.
+	// +optional
+	Unknown int32 `json:"unknown,omitempty"`
 }
 
 // LearningEventStatus is the observed state of a LearningEvent.
@@ -249,7 +256,7 @@ type LearningEventStatus struct {
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
-// +kubebuilder:resource:shortName=lev,categories=cohorts
+// +kubebuilder:resource:shortName=lev,categories=learning
 // +kubebuilder:printcolumn:name="Cohort",type=string,JSONPath=`.spec.cohortRef.name`
 // +kubebuilder:printcolumn:name="Community",type=string,JSONPath=`.spec.communityRef.name`,priority=1
 // +kubebuilder:printcolumn:name="Type",type=string,JSONPath=`.spec.type`

@@ -7,6 +7,7 @@ import (
 // MembershipSpec declares one person in one cohort, in one role.
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.startDate) || !has(self.endDate) || self.startDate < self.endDate",message="spec.endDate must be after spec.startDate"
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.withdrawn) || !oldSelf.withdrawn || (has(self.withdrawn) && self.withdrawn)",message="spec.withdrawn cannot be undone: create a new Membership to come back"
 type MembershipSpec struct {
 	// cohortRef names the Cohort in the same namespace. Immutable.
 	// +required
@@ -34,7 +35,10 @@ type MembershipSpec struct {
 	Organization OrganizationName `json:"organization,omitempty"`
 
 	// role is the program role the membership holds, one of the cohort's policy roles.
+	// Immutable: to change role, a person gets a new Membership, which queues like any
+	// other.
 	// +required
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.role is immutable: create a new Membership for another role"
 	Role RoleName `json:"role"`
 
 	// teamRole is the person's role within their organization's team, for example
@@ -52,7 +56,8 @@ type MembershipSpec struct {
 	EndDate *Date `json:"endDate,omitempty"`
 
 	// withdrawn marks a membership its person has left. The record stays; the seat is
-	// freed and access is revoked.
+	// freed and access is revoked. It is one-way: once true it can be neither set to
+	// false nor removed.
 	// +optional
 	Withdrawn bool `json:"withdrawn,omitempty"`
 }
@@ -93,6 +98,13 @@ type MembershipStatus struct {
 	// +optional
 	Phase MembershipPhase `json:"phase,omitempty"`
 
+	// seatedSince is when the membership was given the seat it holds or last held. A
+	// seat is sticky: it is kept while the membership stays eligible and claiming, so a
+	// newer or newly eligible membership waits instead of displacing it. It stays after
+	// the seat is freed, as the record that the person served the term.
+	// +optional
+	SeatedSince *metav1.Time `json:"seatedSince,omitempty"`
+
 	// waitlistPosition is the membership's place in its role's waitlist, from 1; unset
 	// when seated or not eligible.
 	// +optional
@@ -115,7 +127,7 @@ type MembershipStatus struct {
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
-// +kubebuilder:resource:shortName=mbr,categories=cohorts
+// +kubebuilder:resource:shortName=mbr,categories=learning
 // +kubebuilder:printcolumn:name="Cohort",type=string,JSONPath=`.spec.cohortRef.name`
 // +kubebuilder:printcolumn:name="Member",type=string,JSONPath=`.spec.member`
 // +kubebuilder:printcolumn:name="Role",type=string,JSONPath=`.spec.role`

@@ -768,6 +768,10 @@ func (in *MembershipStatus) DeepCopyInto(out *MembershipStatus) {
 			(*in)[i].DeepCopyInto(&(*out)[i])
 		}
 	}
+	if in.SeatedSince != nil {
+		in, out := &in.SeatedSince, &out.SeatedSince
+		*out = (*in).DeepCopy()
+	}
 	if in.WaitlistPosition != nil {
 		in, out := &in.WaitlistPosition, &out.WaitlistPosition
 		*out = new(int32)

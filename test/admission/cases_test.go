@@ -1,6 +1,11 @@
 package admission
 
-import "testing"
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
 
 const validPolicy = `
 policy:
@@ -15,10 +20,10 @@ policy: {attendance: {requiredPercent: 80}}`,
 		want: "policy.roles must list at least one role"},
 	{name: "role without maxMembers", kind: "CommunityOfPractice", spec: `
 policy: {roles: [{name: Lead, minMembers: 1}]}`,
-		want: "every role of a community needs maxMembers"},
+		want: "policy.roles: every role of a community needs maxMembers"},
 	{name: "minMembers above maxMembers", kind: "CommunityOfPractice", spec: `
 policy: {roles: [{name: Lead, minMembers: 3, maxMembers: 2}]}`,
-		want: "minMembers must be less than or equal to maxMembers"},
+		want: "policy.roles: minMembers must be less than or equal to maxMembers"},
 	{name: "duplicate role names", kind: "CommunityOfPractice", spec: `
 policy: {roles: [{name: Lead, maxMembers: 2}, {name: Lead, maxMembers: 3}]}`,
 		want: "spec.policy.roles[1]: Duplicate value"},
@@ -36,7 +41,7 @@ policy: {roles: [{name: Lead, maxMembers: 2, termMonths: 100}]}`,
 		want: "spec.policy.attendance.requiredPercent"},
 	{name: "composition bounds reversed", kind: "CommunityOfPractice", spec: validPolicy + `
   composition: {minOrganizations: 8, maxOrganizations: 6}`,
-		want: "minOrganizations must be less than or equal to maxOrganizations"},
+		want: "composition: minOrganizations must be less than or equal to maxOrganizations"},
 	{name: "commitment hours in words", kind: "CommunityOfPractice", spec: `
 policy: {roles: [{name: Lead, maxMembers: 2, commitment: {meetingHoursPerMonth: "about two"}}]}`,
 		want: "spec.policy.roles[0].commitment.meetingHoursPerMonth"},
@@ -96,7 +101,11 @@ enrollment: {opens: "2026-01-31", closes: "2026-01-01"}`,
 	{name: "override with minMembers above maxMembers", kind: "Cohort", spec: cohortBase + `
 durationMonths: 6
 policy: {roles: [{name: Member, minMembers: 21, maxMembers: 20}]}`,
-		want: "minMembers must be less than or equal to maxMembers"},
+		want: "policy.roles: minMembers must be less than or equal to maxMembers"},
+	{name: "override with composition bounds reversed", kind: "Cohort", spec: cohortBase + `
+durationMonths: 6
+policy: {composition: {minOrganizations: 8, maxOrganizations: 6}}`,
+		want: "composition: minOrganizations must be less than or equal to maxOrganizations"},
 	{name: "hourly recurrence", kind: "Cohort", spec: cohortBase + `
 durationMonths: 6
 schedule: {rrule: "FREQ=HOURLY", startTime: "12:00", duration: 90m, timeZone: America/Chicago}`,
@@ -191,8 +200,29 @@ cohortRef: {name: allyship-2026}
 member: u-ally-002
 role: Member`,
 		want: "spec.member is immutable"},
+	{name: "role changed", kind: "Membership", spec: membershipBase, update: `
+cohortRef: {name: allyship-2026}
+member: u-ally-001
+role: Lead`,
+		want: "spec.role is immutable: create a new Membership for another role"},
 	{name: "withdrawing is an allowed update", kind: "Membership", spec: membershipBase, update: membershipBase + `
 withdrawn: true`},
+	{name: "withdrawn false to true is an allowed update", kind: "Membership", spec: membershipBase + `
+withdrawn: false`, update: membershipBase + `
+withdrawn: true`},
+	{name: "clearing withdrawn false is an allowed update", kind: "Membership", spec: membershipBase + `
+withdrawn: false`, update: membershipBase},
+	{name: "a withdrawn membership may still be edited", kind: "Membership", spec: membershipBase + `
+withdrawn: true`, update: membershipBase + `
+withdrawn: true
+displayName: Ally One`},
+	{name: "withdrawn true to false", kind: "Membership", spec: membershipBase + `
+withdrawn: true`, update: membershipBase + `
+withdrawn: false`,
+		want: "spec.withdrawn cannot be undone: create a new Membership to come back"},
+	{name: "withdrawn removed", kind: "Membership", spec: membershipBase + `
+withdrawn: true`, update: membershipBase,
+		want: "spec.withdrawn cannot be undone: create a new Membership to come back"},
 }
 
 const eventBase = `
@@ -293,6 +323,32 @@ duration: 1h`,
 		want: "spec.communityRef is immutable once set"},
 	{name: "recording attendance is an allowed update", kind: "LearningEvent", spec: eventBase, update: eventBase + `
 attendance: [{member: allyship-2026-member-01, status: Present}, {member: allyship-2026-member-02, status: Excused, note: travelling}]`},
+	// A community-wide gathering of every seated member must fit, and admitting it must
+	// stay fast enough for kubectl.
+	{name: "attendance of 5000 members", kind: "LearningEvent", spec: eventWithAttendance(maxAttendance),
+		within: largeEventBudget},
+	{name: "attendance of 5001 members", kind: "LearningEvent", spec: eventWithAttendance(maxAttendance + 1),
+		want: "spec.attendance: Too many: 5001: must have at most 5000 items", within: largeEventBudget},
+}
+
+// maxAttendance is the largest attendance list an event accepts.
+const maxAttendance = 5000
+
+// largeEventBudget bounds the API server's answer to an event with a full attendance
+// list (about 200 kB): it takes under a second on a 2-core machine, and five leave
+// room for a loaded CI runner while still catching a quadratic validation.
+const largeEventBudget = 5 * time.Second
+
+// eventWithAttendance returns the spec of a gathering with n members recorded Present,
+// named m-00001, m-00002 and so on.
+func eventWithAttendance(n int) string {
+	var b strings.Builder
+	b.WriteString(eventBase)
+	b.WriteString("\nattendance:")
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, "\n- {member: m-%05d, status: Present}", i)
+	}
+	return b.String()
 }
 
 func TestCommunityOfPracticeAdmission(t *testing.T) { runCases(t, communityCases) }
@@ -300,9 +356,12 @@ func TestCohortAdmission(t *testing.T)              { runCases(t, cohortCases) }
 func TestMembershipAdmission(t *testing.T)          { runCases(t, membershipCases) }
 func TestLearningEventAdmission(t *testing.T)       { runCases(t, eventCases) }
 
+// allCases holds the cases of every kind.
+var allCases = [][]admissionCase{communityCases, cohortCases, membershipCases, eventCases}
+
 func TestAtLeastThirtyRejections(t *testing.T) {
 	n := 0
-	for _, cases := range [][]admissionCase{communityCases, cohortCases, membershipCases, eventCases} {
+	for _, cases := range allCases {
 		for _, tc := range cases {
 			if tc.want != "" {
 				n++

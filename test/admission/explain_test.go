@@ -1,64 +1,34 @@
 package admission
 
 import (
-	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
-	"time"
-
-	"k8s.io/apimachinery/pkg/util/wait"
-
-	"github.com/cohort-dev/cohort-operator/internal/localcluster"
 )
 
 // TestExplainShowsEveryField runs kubectl explain against the API server, as a user
-// would, and checks that the published schema carries every field and its documentation.
+// would, and checks that the published schema of every kind lists every spec field of
+// its CRD in its place, and carries the fields' documentation.
 func TestExplainShowsEveryField(t *testing.T) {
-	kubeconfig, err := cluster.WriteKubeconfig("explain.kubeconfig", "explain-user", localcluster.AdminGroup)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cacheDir := t.TempDir()
-	run := func(args ...string) (string, error) {
-		args = append([]string{"--kubeconfig", kubeconfig, "--cache-dir", cacheDir}, args...)
-		out, err := exec.Command(filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl"), args...).CombinedOutput()
-		return string(out), err
-	}
-	kubectl := func(args ...string) string {
-		t.Helper()
-		out, err := run(args...)
-		if err != nil {
-			t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return out
-	}
-
-	// The API server publishes a new CRD's OpenAPI schema a few seconds after the CRD
-	// is established.
-	var recursive string
-	err = wait.PollUntilContextTimeout(context.Background(), 500*time.Millisecond, 60*time.Second, true, func(context.Context) (bool, error) {
-		out, err := run("explain", "cohort.spec", "--recursive")
-		recursive = out
-		return err == nil, nil
-	})
-	if err != nil {
-		t.Fatalf("kubectl explain cohort.spec --recursive never succeeded:\n%s", recursive)
-	}
-	for _, field := range []string{
-		"communityRef", "displayName", "startDate", "durationMonths", "endDate", "timeZone",
-		"enrollment", "opens", "closes", "policy", "roles", "minMembers", "maxMembers",
-		"termMonths", "maxConsecutiveTerms", "commitment", "meetingHoursPerMonth",
-		"composition", "minOrganizations", "requiredTeamRoles", "attendance",
-		"requiredPercent", "minimumEvents", "lateWeightPercent", "termNoticeDays",
-		"schedule", "rrule", "startTime", "duration", "lookahead", "services", "portal",
-		"replicas", "suspend",
-	} {
-		if !strings.Contains(recursive, field) {
-			t.Errorf("kubectl explain cohort.spec --recursive does not list %s", field)
-		}
+	kubectl := newKubectl(t, "explain-user")
+	for _, c := range loadCRDs(t) {
+		t.Run(c.kind, func(t *testing.T) {
+			want := fieldPaths(c.specSchema(t))
+			if len(want) < 5 {
+				t.Fatalf("found only %d spec fields in the %s CRD; the walk is broken", len(want), c.kind)
+			}
+			resource := strings.ToLower(c.kind) + ".spec"
+			out := kubectl.eventually(t, "explain", resource, "--recursive")
+			listed := explainedFields(out)
+			for _, field := range want {
+				if !listed[field] {
+					t.Errorf("kubectl explain %s --recursive does not list %s", resource, field)
+				}
+			}
+			if t.Failed() {
+				t.Logf("kubectl explain %s --recursive:\n%s", resource, out)
+			}
+		})
 	}
 
 	docs := map[string]string{
@@ -74,8 +44,37 @@ func TestExplainShowsEveryField(t *testing.T) {
 		"communityofpractice.spec.policy.attendance": "lateWeightPercent is how much a Late arrival counts",
 	}
 	for path, want := range docs {
-		if out := kubectl("explain", path); !strings.Contains(strings.Join(strings.Fields(out), " "), want) {
+		if out := kubectl.eventually(t, "explain", path); !strings.Contains(strings.Join(strings.Fields(out), " "), want) {
 			t.Errorf("kubectl explain %s does not document %q:\n%s", path, want, out)
 		}
 	}
+}
+
+// explainedField is one line of the FIELDS section of kubectl explain --recursive: the
+// field's name, indented two spaces per level of nesting, a tab and its type.
+var explainedField = regexp.MustCompile(`^((?:  )+)([A-Za-z0-9_$-]+)\t<`)
+
+// explainedFields reads the FIELDS section of kubectl explain --recursive output into
+// the set of dotted field paths it lists, relative to the explained field.
+func explainedFields(out string) map[string]bool {
+	fields := map[string]bool{}
+	var parents []string
+	inFields := false
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "FIELDS:") {
+			inFields = true
+			continue
+		}
+		m := explainedField.FindStringSubmatch(line)
+		if !inFields || m == nil {
+			continue
+		}
+		depth := len(m[1])/2 - 1
+		if depth > len(parents) {
+			continue // deeper than its parent: not a field line kubectl wrote
+		}
+		parents = append(parents[:depth], m[2])
+		fields[strings.Join(parents, ".")] = true
+	}
+	return fields
 }
