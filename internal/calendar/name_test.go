@@ -7,6 +7,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/cohort-dev/cohort-operator/internal/names"
 )
 
 func TestEventName(t *testing.T) {
@@ -44,25 +46,13 @@ func TestEventName(t *testing.T) {
 			cohort: longest, start: jan13, loc: chicago,
 			want: longest + "-20260113-1200",
 		},
-		"longer cohort is truncated and the suffix kept": {
+		"longer cohort follows the naming rule: truncated prefix and a hash": {
 			cohort: longest + "bcdef", start: jan13, loc: chicago,
-			want: longest + "-20260113-1200",
-		},
-		"truncation drops a dot left at the end of the cohort part": {
-			cohort: strings.Repeat("a", 237) + ".-b" + strings.Repeat("c", 20), start: jan13, loc: chicago,
-			want: strings.Repeat("a", 237) + "-20260113-1200",
-		},
-		"truncation drops a hyphen left at the end of the cohort part": {
-			cohort: strings.Repeat("a", 238) + "-" + strings.Repeat("c", 20), start: jan13, loc: chicago,
-			want: strings.Repeat("a", 238) + "-20260113-1200",
+			want: names.Derive(longest+"bcdef", "20260113-1200", names.ObjectLimit),
 		},
 		"a 253-character cohort name": {
 			cohort: strings.Repeat("x", 253), start: jan13, loc: chicago,
-			want: strings.Repeat("x", 239) + "-20260113-1200",
-		},
-		"empty cohort leaves the suffix": {
-			cohort: "", start: jan13, loc: chicago,
-			want: "20260113-1200",
+			want: strings.Repeat("x", 244) + "-" + names.Derive(strings.Repeat("x", 253)+"-20260113-1200", "", 8),
 		},
 	}
 	for name, tc := range tests {
@@ -78,6 +68,17 @@ func TestEventName(t *testing.T) {
 				t.Errorf("EventName is not stable: %q then %q", got, again)
 			}
 		})
+	}
+}
+
+// TestEventNamesOfLongCohortsDiffer: two cohorts whose names share their first 240
+// characters never generate the same event name.
+func TestEventNamesOfLongCohortsDiffer(t *testing.T) {
+	jan13 := time.Date(2026, 1, 13, 18, 0, 0, 0, time.UTC)
+	a := EventName(strings.Repeat("a", 245)+"-one", jan13, chicago)
+	b := EventName(strings.Repeat("a", 245)+"-two", jan13, chicago)
+	if a == b {
+		t.Fatalf("both cohorts generate %q", a)
 	}
 }
 
