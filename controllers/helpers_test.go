@@ -64,3 +64,19 @@ func hasCondition(conditions []metav1.Condition, typ string, status metav1.Condi
 	}
 	return nil
 }
+
+// conditionReason returns the reason of a condition, or "" when absent.
+func conditionReason(conditions []metav1.Condition, typ string) string {
+	if c := apimeta.FindStatusCondition(conditions, typ); c != nil {
+		return c.Reason
+	}
+	return ""
+}
+
+// conditionMessage returns the message of a condition, or "" when absent.
+func conditionMessage(conditions []metav1.Condition, typ string) string {
+	if c := apimeta.FindStatusCondition(conditions, typ); c != nil {
+		return c.Message
+	}
+	return ""
+}

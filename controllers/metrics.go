@@ -2,10 +2,16 @@ package controllers
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
+	"github.com/cohort-dev/cohort-operator/internal/program"
 )
 
-// Metrics served on the manager's metrics endpoint, refreshed on every Cohort reconcile.
+// Metrics served on the manager's metrics endpoint, refreshed on every evaluation of a
+// unit. Labels never hold a person's name.
 var (
 	membersMetric = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "cohort_members",
@@ -19,39 +25,54 @@ var (
 		Name: "cohort_attendance_percent",
 		Help: "Attendance of a cohort's seated members over ended events, in percent.",
 	}, []string{"namespace", "cohort"})
+	evaluationsMetric = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "cohort_program_evaluations_total",
+		Help: "Evaluations of program units (a community with its cohorts, or a standalone cohort), by namespace.",
+	}, []string{"namespace"})
 )
 
 func init() {
-	metrics.Registry.MustRegister(membersMetric, waitlistMetric, attendanceMetric)
+	metrics.Registry.MustRegister(membersMetric, waitlistMetric, attendanceMetric, evaluationsMetric)
 }
 
-// recordCohortMetrics replaces the cohort's series with what p observed and the
-// attendance the cohort's status reports.
-func recordCohortMetrics(p *program, attendancePercent *int32) {
-	ns, name := p.cohort.Namespace, p.cohort.Name
-	forgetCohortMetrics(ns, name)
-	if !p.valid() {
-		return
-	}
-	counts := map[[2]string]float64{}
-	for _, m := range p.members {
-		phase := string(m.phase)
+// recordMetrics replaces the series of the unit's cohorts with the evaluated outcome.
+func recordMetrics(snap program.Snapshot, out program.Outcome) {
+	counts := map[string]map[[2]string]float64{}
+	for _, m := range snap.Memberships {
+		status, ok := out.Memberships[m.Name]
+		cohort := string(m.Spec.CohortRef.Name)
+		if !ok || status.Phase == "" {
+			continue
+		}
+		phase := string(status.Phase)
 		switch {
-		case m.competing && !m.seat.Seated:
+		case status.WaitlistPosition != nil:
 			phase = "Waitlisted"
-		case claiming(m.phase) && !m.eligibility.Eligible:
+		case apimeta.IsStatusConditionPresentAndEqual(status.Conditions, learningv1alpha1.EligibleCondition, metav1.ConditionFalse) &&
+			status.Phase != learningv1alpha1.MembershipWithdrawn && status.Phase != learningv1alpha1.MembershipExpired:
 			phase = "NotEligible"
 		}
-		counts[[2]string{string(m.obj.Spec.Role), phase}]++
+		if counts[cohort] == nil {
+			counts[cohort] = map[[2]string]float64{}
+		}
+		counts[cohort][[2]string{string(m.Spec.Role), phase}]++
 	}
-	for k, v := range counts {
-		membersMetric.WithLabelValues(ns, name, k[0], k[1]).Set(v)
-	}
-	for _, rs := range p.roleSeats {
-		waitlistMetric.WithLabelValues(ns, name, rs.Role).Set(float64(rs.Waitlisted))
-	}
-	if attendancePercent != nil {
-		attendanceMetric.WithLabelValues(ns, name).Set(float64(*attendancePercent))
+	for _, c := range snap.Cohorts {
+		ns, name := c.Namespace, c.Name
+		forgetCohortMetrics(ns, name)
+		if c.DeletionTimestamp != nil {
+			continue
+		}
+		for k, v := range counts[name] {
+			membersMetric.WithLabelValues(ns, name, k[0], k[1]).Set(v)
+		}
+		status := out.Cohorts[name]
+		for _, rs := range status.Roles {
+			waitlistMetric.WithLabelValues(ns, name, string(rs.Name)).Set(float64(rs.Waitlisted))
+		}
+		if status.AttendancePercent != nil {
+			attendanceMetric.WithLabelValues(ns, name).Set(float64(*status.AttendancePercent))
+		}
 	}
 }
 

@@ -9,14 +9,15 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
+	"github.com/cohort-dev/cohort-operator/internal/program"
 	"github.com/cohort-dev/cohort-operator/internal/testutil"
 )
 
-// BenchmarkObserveProgram measures one evaluation of a cohort's whole program, the work
-// behind every Cohort, Membership and LearningEvent reconcile, reading from the
-// manager's informer cache as in production: 200 memberships in a community of two
-// cohorts, and 24 monthly gatherings with attendance recorded for everyone.
-func BenchmarkObserveProgram(b *testing.B) {
+// BenchmarkReadAndEvaluateUnit measures the work of one program reconcile before it
+// writes: reading a unit from the manager's informer cache as in production and
+// evaluating it. The unit is a community of two cohorts with 200 memberships, and 24
+// monthly gatherings with attendance recorded for everyone.
+func BenchmarkReadAndEvaluateUnit(b *testing.B) {
 	fakeClock.SetTime(sampleDay)
 	ctx := context.Background()
 	ns := testutil.Namespace(b, k8s)
@@ -63,10 +64,14 @@ func BenchmarkObserveProgram(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	r := &ProgramReconciler{Deps: Deps{Client: cached, Clock: fakeClock}}
 	for b.Loop() {
-		p, err := observeProgram(ctx, cached, cohort, sampleDay)
-		if err != nil || len(p.members) != 200 {
-			b.Fatalf("observed %d members: %v", len(p.members), err)
+		snap, ok, err := r.readUnit(ctx, unitKey{Namespace: ns, Community: "cop"})
+		if err != nil || !ok || len(snap.Memberships) != 220 {
+			b.Fatalf("read %d memberships: %v", len(snap.Memberships), err)
+		}
+		if out := program.Evaluate(snap); len(out.Memberships) != 220 {
+			b.Fatalf("evaluated %d memberships", len(out.Memberships))
 		}
 	}
 }

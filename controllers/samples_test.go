@@ -12,12 +12,11 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
+	"github.com/cohort-dev/cohort-operator/internal/program"
 	"github.com/cohort-dev/cohort-operator/internal/testutil"
 )
 
@@ -57,19 +56,25 @@ func TestSamplesBecomeCurrent(t *testing.T) {
 	}
 }
 
-// TestReconcileOfUnchangedObjectWritesNothing counts the writes a second reconcile of
-// an already reconciled Cohort and Membership makes: there must be none.
-func TestReconcileOfUnchangedObjectWritesNothing(t *testing.T) {
+// TestReconcileOfUnchangedUnitWritesNothing evaluates an already reconciled unit of all
+// four kinds (a community, a cohort with a schedule and generated gatherings, a
+// membership, a declared event with attendance) once more through a client that counts
+// every write verb, and a recorder that counts Events: there must be none of either.
+func TestReconcileOfUnchangedUnitWritesNothing(t *testing.T) {
 	fakeClock.SetTime(sampleDay)
 	ctx := context.Background()
 	ns := testutil.Namespace(t, k8s)
+	cohort := testutil.Cohort(ns, "quiet-2026", "quiet", "2026-10-01", 12)
+	cohort.Spec.Schedule = testutil.MonthlySchedule()
 	create(t,
 		testutil.Community(ns, "quiet", testutil.Role("Lead", 1, 2)),
-		testutil.Cohort(ns, "quiet-2026", "quiet", "2026-01-01", 12),
+		cohort,
 		testutil.Membership(ns, "lead", "quiet-2026", "u-1", "Lead"),
+		testutil.Gathering(ns, "kickoff", "quiet-2026", time.Date(2026, 10, 5, 18, 0, 0, 0, time.UTC),
+			testutil.Attended("lead", learningv1alpha1.AttendancePresent)),
 	)
 	cohortKey := client.ObjectKey{Namespace: ns, Name: "quiet-2026"}
-	eventually(t, "the manager settles the cohort", func() error {
+	eventually(t, "the manager settles the unit", func() error {
 		cohort := &learningv1alpha1.Cohort{}
 		if err := k8s.Get(ctx, cohortKey, cohort); err != nil {
 			return err
@@ -77,25 +82,31 @@ func TestReconcileOfUnchangedObjectWritesNothing(t *testing.T) {
 		if cohort.Status.ObservedGeneration != cohort.Generation || cohort.Status.Seats != "Lead 1/2" {
 			return fmt.Errorf("status not settled: %+v", cohort.Status)
 		}
+		events := &learningv1alpha1.LearningEventList{}
+		if err := k8s.List(ctx, events, client.InNamespace(ns), client.HasLabels{program.ScheduleLabel}); err != nil {
+			return err
+		}
+		if len(events.Items) != 3 {
+			return fmt.Errorf("%d generated gatherings, want 3", len(events.Items))
+		}
 		return nil
 	})
-	// Let the cache catch up with the manager's own status writes.
-	time.Sleep(time.Second)
+	// Let the cache catch up with the manager's own writes.
+	time.Sleep(2 * time.Second)
 
 	var writes atomic.Int32
-	deps := Deps{Client: countingWrites(cached, &writes), Clock: fakeClock, Recorder: events.NewFakeRecorder(100), MaxRequeueAfter: time.Hour}
-	reconcilers := map[string]reconcile.Reconciler{
-		"quiet":      &CommunityOfPracticeReconciler{Deps: deps},
-		"quiet-2026": &CohortReconciler{Deps: deps},
-		"lead":       &MembershipReconciler{Deps: deps},
-	}
-	for name, r := range reconcilers {
-		if _, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKey{Namespace: ns, Name: name}}); err != nil {
-			t.Fatalf("reconciling %s: %v", name, err)
+	recorder := events.NewFakeRecorder(100)
+	r := &ProgramReconciler{Deps: Deps{Client: countingWrites(cached, &writes), Clock: fakeClock, Recorder: recorder, MaxRequeueAfter: time.Hour}}
+	for _, key := range []unitKey{{Namespace: ns, Community: "quiet"}, {Namespace: ns, Cohort: "quiet-2026"}} {
+		if _, err := r.Reconcile(ctx, key); err != nil {
+			t.Fatalf("reconciling %s: %v", key, err)
 		}
 	}
 	if n := writes.Load(); n != 0 {
-		t.Fatalf("reconciling unchanged objects made %d writes, want 0", n)
+		t.Fatalf("evaluating an unchanged unit made %d writes, want 0", n)
+	}
+	if n := len(recorder.Events); n != 0 {
+		t.Fatalf("evaluating an unchanged unit emitted %d Events, want 0: %s", n, <-recorder.Events)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
+	"github.com/cohort-dev/cohort-operator/internal/program"
 	"github.com/cohort-dev/cohort-operator/internal/testutil"
 )
 
@@ -16,8 +17,9 @@ func learningEvent(ns, name string) *learningv1alpha1.LearningEvent {
 }
 
 // TestScheduleGeneratesGatherings checks the generator: stable names, local time kept
-// across the daylight-saving change, ownership, a moving window, and that a gathering
-// with attendance becomes a record that is released and never rewritten.
+// across the daylight-saving change, no owner references (so no deletion of the cohort
+// can garbage-collect one), a moving window, and that a gathering with attendance is
+// a record that is never rewritten.
 func TestScheduleGeneratesGatherings(t *testing.T) {
 	fakeClock.SetTime(time.Date(2026, 2, 1, 12, 0, 0, 0, time.UTC))
 	ns := testutil.Namespace(t, k8s)
@@ -32,7 +34,7 @@ func TestScheduleGeneratesGatherings(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	generated := func(name string, start time.Time, owned bool) func() error {
+	generated := func(name string, start time.Time) func() error {
 		return func() error {
 			e := learningEvent(ns, name)
 			if err := get(e); err != nil {
@@ -41,23 +43,26 @@ func TestScheduleGeneratesGatherings(t *testing.T) {
 			if !e.Spec.Start.Time.Equal(start) {
 				return fmt.Errorf("%s starts %s, want %s", name, e.Spec.Start.UTC(), start)
 			}
-			if got := metav1.IsControlledBy(e, cohort); got != owned {
-				return fmt.Errorf("%s controlled by the cohort: %v, want %v (%v)", name, got, owned, e.OwnerReferences)
+			if len(e.OwnerReferences) > 0 {
+				return fmt.Errorf("%s has owner references %v, want none", name, e.OwnerReferences)
+			}
+			if e.Labels[program.ScheduleLabel] != "monthly" {
+				return fmt.Errorf("%s is labelled %v", name, e.Labels)
 			}
 			return nil
 		}
 	}
 	// Noon in Chicago is 18:00Z in winter and 17:00Z once daylight saving starts.
-	eventually(t, "February is generated", generated("monthly-20260210-1200", time.Date(2026, 2, 10, 18, 0, 0, 0, time.UTC), true))
-	eventually(t, "March is generated", generated("monthly-20260310-1200", time.Date(2026, 3, 10, 17, 0, 0, 0, time.UTC), true))
-	eventually(t, "April is generated", generated("monthly-20260414-1200", time.Date(2026, 4, 14, 17, 0, 0, 0, time.UTC), true))
+	eventually(t, "February is generated", generated("monthly-20260210-1200", time.Date(2026, 2, 10, 18, 0, 0, 0, time.UTC)))
+	eventually(t, "March is generated", generated("monthly-20260310-1200", time.Date(2026, 3, 10, 17, 0, 0, 0, time.UTC)))
+	eventually(t, "April is generated", generated("monthly-20260414-1200", time.Date(2026, 4, 14, 17, 0, 0, 0, time.UTC)))
 
 	update(t, learningEvent(ns, "monthly-20260210-1200"), func(e *learningv1alpha1.LearningEvent) {
 		e.Spec.Attendance = []learningv1alpha1.AttendanceRecord{testutil.Attended("ana", learningv1alpha1.AttendancePresent)}
 	})
 	fakeClock.SetTime(time.Date(2026, 2, 20, 12, 0, 0, 0, time.UTC))
-	eventually(t, "the window moves on to May", generated("monthly-20260512-1200", time.Date(2026, 5, 12, 17, 0, 0, 0, time.UTC), true))
-	eventually(t, "February is a record, released by the cohort", generated("monthly-20260210-1200", time.Date(2026, 2, 10, 18, 0, 0, 0, time.UTC), false))
+	eventually(t, "the window moves on to May", generated("monthly-20260512-1200", time.Date(2026, 5, 12, 17, 0, 0, 0, time.UTC)))
+	eventually(t, "February is still there", generated("monthly-20260210-1200", time.Date(2026, 2, 10, 18, 0, 0, 0, time.UTC)))
 
 	update(t, cohort, func(c *learningv1alpha1.Cohort) { c.Spec.Schedule.Title = "Allyship circle" })
 	eventually(t, "upcoming gatherings follow the new title", func() error {

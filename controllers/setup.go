@@ -25,7 +25,13 @@ type Options struct {
 	// MaxRequeueAfter caps the wait until the next clock boundary. Defaults to
 	// DefaultMaxRequeueAfter.
 	MaxRequeueAfter time.Duration
+	// Workers is how many program units are evaluated at once. Defaults to
+	// DefaultWorkers.
+	Workers int
 }
+
+// DefaultWorkers is how many program units are evaluated at once by default.
+const DefaultWorkers = 4
 
 // Deps are what every reconciler needs.
 type Deps struct {
@@ -39,10 +45,13 @@ type Deps struct {
 	MaxRequeueAfter time.Duration
 }
 
-// SetupWithManager registers the field indexes and the reconciler of every kind.
+// SetupWithManager registers the field indexes and the program reconciler.
 func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if opts.Clock == nil {
 		opts.Clock = clock.RealClock{}
+	}
+	if opts.Workers == 0 {
+		opts.Workers = DefaultWorkers
 	}
 	if opts.MaxRequeueAfter == 0 {
 		opts.MaxRequeueAfter = DefaultMaxRequeueAfter
@@ -50,22 +59,12 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 	if err := setupIndexes(ctx, mgr); err != nil {
 		return err
 	}
-	deps := func(name string) Deps {
-		return Deps{Client: mgr.GetClient(), Clock: opts.Clock, Recorder: mgr.GetEventRecorder(name), MaxRequeueAfter: opts.MaxRequeueAfter}
+	r := &ProgramReconciler{
+		Deps:    Deps{Client: mgr.GetClient(), Clock: opts.Clock, Recorder: mgr.GetEventRecorder("cohort-operator"), MaxRequeueAfter: opts.MaxRequeueAfter},
+		Workers: opts.Workers,
 	}
-	setups := []struct {
-		kind  string
-		setup func(ctrl.Manager) error
-	}{
-		{"CommunityOfPractice", (&CommunityOfPracticeReconciler{Deps: deps("communityofpractice-controller")}).SetupWithManager},
-		{"Cohort", (&CohortReconciler{Deps: deps("cohort-controller")}).SetupWithManager},
-		{"Membership", (&MembershipReconciler{Deps: deps("membership-controller")}).SetupWithManager},
-		{"LearningEvent", (&LearningEventReconciler{Deps: deps("learningevent-controller")}).SetupWithManager},
-	}
-	for _, s := range setups {
-		if err := s.setup(mgr); err != nil {
-			return fmt.Errorf("setting up the %s controller: %w", s.kind, err)
-		}
+	if err := r.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the program controller: %w", err)
 	}
 	return nil
 }

@@ -39,21 +39,39 @@ type AttendanceResult struct {
 	// Percent is floor(100 * (Present + Late*LateWeightPercent/100) / (EligibleEvents -
 	// Excused)), 100 when that denominator is 0, and nil when State is NotEnoughEvents.
 	Percent   *int
-	Remaining int // events that count, not cancelled, not ended at now, starting inside the term
+	Remaining int // events that count, not cancelled, not ended at now, starting inside the term, projected ones included
 	State     AttendanceState
 	Message   string // e.g. "75% of 4 events, requires 80%"
 }
 
-// MemberAttendance judges the attendance of one seated membership at now. Its eligible
-// events are those that count, are not cancelled, have ended (End <= now) and start
-// inside the term. With fewer eligible events than MinimumEvents the state is
-// NotEnoughEvents; with Percent >= RequiredPercent it is Met; otherwise it is
-// CannotReachThreshold when even perfect attendance at the Remaining events cannot reach
-// RequiredPercent, else BelowThreshold. The decision uses exact integer arithmetic, so
-// 4 of 5 is 80% and meets 80%.
-func MemberAttendance(p AttendancePolicy, member string, term Term, events []EventRecord, now time.Time) AttendanceResult {
+// AttendanceInput is everything MemberAttendance judges one member by.
+type AttendanceInput struct {
+	Policy AttendancePolicy
+	Member string // Membership name, the key of EventRecord.Status
+	Term   Term
+	// SeatedSince is when the member got its seat. An ended event that started before
+	// it counts only when the member has an entry on it: recorded history is honoured,
+	// but a gathering held while the member had no seat is not held against them.
+	SeatedSince time.Time
+	Events      []EventRecord
+	// Projected are the starts of the schedule's future occurrences that exist as no
+	// LearningEvent yet; they count as remaining events.
+	Projected []time.Time
+	Now       time.Time
+}
+
+// MemberAttendance judges the attendance of one membership that holds or held a seat.
+// Its eligible events are those that count, are not cancelled, have ended (End <= Now)
+// and start inside the term (see SeatedSince for events before the seat). With fewer
+// eligible events than MinimumEvents the state is NotEnoughEvents; with Percent >=
+// RequiredPercent it is Met; otherwise it is CannotReachThreshold when even perfect
+// attendance at the remaining events of the term (declared ones that have not ended and
+// projected occurrences) cannot reach RequiredPercent, else BelowThreshold. The
+// decision uses exact integer arithmetic, so 4 of 5 is 80% and meets 80%.
+func MemberAttendance(in AttendanceInput) AttendanceResult {
 	var r AttendanceResult
-	for _, e := range events {
+	p, term, now := in.Policy, in.Term, in.Now
+	for _, e := range in.Events {
 		if !e.Counts || e.Cancelled || !term.contains(e.Start) {
 			continue
 		}
@@ -61,8 +79,12 @@ func MemberAttendance(p AttendancePolicy, member string, term Term, events []Eve
 			r.Remaining++
 			continue
 		}
+		status, recorded := e.Status[in.Member]
+		if !recorded && e.Start.Before(in.SeatedSince) {
+			continue
+		}
 		r.EligibleEvents++
-		switch e.Status[member] {
+		switch status {
 		case learningv1alpha1.AttendancePresent:
 			r.Present++
 		case learningv1alpha1.AttendanceLate:
@@ -73,6 +95,11 @@ func MemberAttendance(p AttendancePolicy, member string, term Term, events []Eve
 			// Nothing recorded after the event ended counts as an absence, so that
 			// missing records cannot inflate the rate.
 			r.Absent++
+		}
+	}
+	for _, start := range in.Projected {
+		if term.contains(start) && start.After(now) {
+			r.Remaining++
 		}
 	}
 

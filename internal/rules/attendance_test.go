@@ -53,10 +53,12 @@ func future(first, n int) []EventRecord {
 var attendanceNow = time.Date(2026, 5, 20, 0, 0, 0, 0, time.UTC)
 
 type attendanceCase struct {
-	policy AttendancePolicy
-	term   Term
-	events []EventRecord
-	want   AttendanceResult
+	policy      AttendancePolicy
+	term        Term
+	events      []EventRecord
+	seatedSince time.Time
+	projected   []time.Time
+	want        AttendanceResult
 }
 
 // runAttendance judges ana at attendanceNow; a zero policy or term in a case means the
@@ -74,7 +76,10 @@ func runAttendance(t *testing.T, cases map[string]attendanceCase) {
 			if term == (Term{}) {
 				term = attendanceTerm
 			}
-			got := MemberAttendance(p, "ana", term, tc.events, attendanceNow)
+			got := MemberAttendance(AttendanceInput{
+				Policy: p, Member: "ana", Term: term, Events: tc.events,
+				SeatedSince: tc.seatedSince, Projected: tc.projected, Now: attendanceNow,
+			})
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("MemberAttendance (-want +got):\n%s", diff)
 			}
@@ -256,4 +261,58 @@ func TestCohortAttendancePercent(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAttendanceProjectionAndSeat covers the schedule's projected occurrences, which
+// count as remaining gatherings, and the seat's start, before which only recorded
+// gatherings count.
+func TestAttendanceProjectionAndSeat(t *testing.T) {
+	weekly := func(n int) []time.Time {
+		out := make([]time.Time, n)
+		for i := range out {
+			out[i] = attendanceNow.AddDate(0, 0, 7*(i+1))
+		}
+		return out
+	}
+	runAttendance(t, map[string]attendanceCase{
+		"2 of 4 with twenty projected gatherings left can still reach 80%": {
+			events:    sessions(present, absent, present, absent),
+			projected: weekly(20),
+			want: AttendanceResult{
+				EligibleEvents: 4, Present: 2, Absent: 2, Percent: ptr(50), Remaining: 20,
+				State: AttendanceBelowThreshold, Message: "50% of 4 events, requires 80%",
+			},
+		},
+		"2 of 4 with nothing projected cannot": {
+			events: sessions(present, absent, present, absent),
+			want: AttendanceResult{
+				EligibleEvents: 4, Present: 2, Absent: 2, Percent: ptr(50),
+				State: AttendanceCannotReach, Message: "at most 50% reachable with 0 events left, requires 80%",
+			},
+		},
+		"projected occurrences after the term do not count": {
+			events:    sessions(present, absent, present, absent),
+			projected: []time.Time{attendanceTerm.End.Add(time.Hour), attendanceTerm.End.AddDate(0, 1, 0)},
+			want: AttendanceResult{
+				EligibleEvents: 4, Present: 2, Absent: 2, Percent: ptr(50),
+				State: AttendanceCannotReach, Message: "at most 50% reachable with 0 events left, requires 80%",
+			},
+		},
+		"unrecorded gatherings before the seat are not held against the member": {
+			events:      sessions("", "", present, present, present),
+			seatedSince: time.Date(2026, 2, 20, 0, 0, 0, 0, time.UTC),
+			want: AttendanceResult{
+				EligibleEvents: 3, Present: 3, Percent: ptr(100),
+				State: AttendanceMet, Message: "100% of 3 events, requires 80%",
+			},
+		},
+		"recorded gatherings before the seat count": {
+			events:      sessions(absent, "", present, present, present),
+			seatedSince: time.Date(2026, 2, 20, 0, 0, 0, 0, time.UTC),
+			want: AttendanceResult{
+				EligibleEvents: 4, Present: 3, Absent: 1, Percent: ptr(75),
+				State: AttendanceCannotReach, Message: "at most 75% reachable with 0 events left, requires 80%",
+			},
+		},
+	})
 }

@@ -10,23 +10,6 @@ import (
 
 // BenchmarkAllocateSeats allocates the seats of a large cohort: 1,000 memberships in
 // two roles.
-func BenchmarkAllocateSeats(b *testing.B) {
-	roles := []RolePolicy{{Name: "Lead", Min: 1, Max: 20}, {Name: "Member", Min: 15, Max: 800}}
-	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	candidates := make([]Candidate, 1000)
-	for i := range candidates {
-		role := "Member"
-		if i%50 == 0 {
-			role = "Lead"
-		}
-		candidates[i] = Candidate{Name: fmt.Sprintf("m-%04d", i), Created: base.Add(time.Duration(i%97) * time.Second), Role: role, Eligible: i%13 != 0, Claiming: true}
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		AllocateSeats(roles, candidates)
-	}
-}
-
 // BenchmarkMemberAttendance judges one member over two years of weekly events.
 func BenchmarkMemberAttendance(b *testing.B) {
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -42,6 +25,6 @@ func BenchmarkMemberAttendance(b *testing.B) {
 	now := start.AddDate(1, 0, 0)
 	b.ReportAllocs()
 	for b.Loop() {
-		MemberAttendance(policy, "m", term, events, now)
+		MemberAttendance(AttendanceInput{Policy: policy, Member: "m", Term: term, Events: events, Now: now})
 	}
 }

@@ -3,7 +3,6 @@ package rules
 import (
 	"fmt"
 	"maps"
-	"slices"
 	"testing"
 	"time"
 
@@ -25,101 +24,6 @@ func (r *byteReader) next() int {
 
 func (r *byteReader) empty() bool { return len(r.data) == 0 }
 
-// FuzzAllocateSeats decodes up to four roles and a stream of candidates, then checks the
-// allocation invariants: per role, seated <= max; seated + waitlisted equals the claiming
-// eligible candidates of the role; waitlist positions are 1..n without gaps; an earlier
-// candidate is never behind a later one; non-competing candidates get no entry.
-func FuzzAllocateSeats(f *testing.F) {
-	f.Add([]byte{2, 2, 1, 0, 0, 3, 0, 0, 3, 1, 1, 3, 1, 1, 3, 0, 2, 3, 1, 2, 2})
-	f.Add([]byte{1, 0, 5, 9, 3, 5, 9, 3, 5, 9, 3, 5, 9, 1, 5, 9, 2})
-	f.Add([]byte{4, 1, 2, 3, 4, 0, 0, 3, 1, 0, 3, 2, 0, 3, 3, 0, 3, 4, 0, 3})
-	f.Fuzz(func(t *testing.T, data []byte) {
-		r := &byteReader{data: data}
-		roles := make([]RolePolicy, r.next()%5)
-		for i := range roles {
-			roles[i] = RolePolicy{Name: fmt.Sprintf("R%d", i), Max: r.next()%6 - 1} // -1 probes a bad max
-		}
-		var candidates []Candidate
-		for i := 0; !r.empty() && i < 100; i++ {
-			role, created, flags := r.next()%6, r.next()%8, r.next()
-			candidates = append(candidates, Candidate{
-				// Reverse-numbered names make the name tie-break disagree with input order.
-				Name:     fmt.Sprintf("c%03d", 999-i),
-				Created:  epoch.Add(time.Duration(created) * time.Second),
-				Role:     fmt.Sprintf("R%d", role),
-				Eligible: flags&1 == 0,
-				Claiming: flags&2 == 0,
-			})
-		}
-		seats, summary := AllocateSeats(roles, candidates)
-		checkSeats(t, roles, candidates, seats, summary)
-	})
-}
-
-func checkSeats(t *testing.T, roles []RolePolicy, candidates []Candidate, seats map[string]Seat, summary []RoleSeats) {
-	t.Helper()
-	if len(summary) != len(roles) {
-		t.Fatalf("%d role summaries for %d roles", len(summary), len(roles))
-	}
-	entries := 0
-	for i, s := range summary {
-		role := roles[i]
-		if s.Role != role.Name || s.Max != role.Max || s.Min != role.Min {
-			t.Fatalf("summary %d = %+v for role %+v", i, s, role)
-		}
-		if s.Seated > max(role.Max, 0) {
-			t.Errorf("role %s: %d seated over max %d", role.Name, s.Seated, role.Max)
-		}
-		var competing []Candidate
-		positions := map[int]bool{}
-		for _, c := range candidates {
-			if c.Role != role.Name || !c.Eligible || !c.Claiming {
-				continue
-			}
-			competing = append(competing, c)
-			seat, ok := seats[c.Name]
-			if !ok {
-				t.Fatalf("competing candidate %s has no seat entry", c.Name)
-			}
-			if !seat.Seated {
-				positions[seat.Position] = true
-			}
-		}
-		entries += len(competing)
-		if s.Seated+s.Waitlisted != len(competing) {
-			t.Errorf("role %s: %d seated + %d waitlisted != %d competing", role.Name, s.Seated, s.Waitlisted, len(competing))
-		}
-		if len(positions) != s.Waitlisted {
-			t.Errorf("role %s: %d distinct positions for %d waitlisted", role.Name, len(positions), s.Waitlisted)
-		}
-		for p := 1; p <= s.Waitlisted; p++ {
-			if !positions[p] {
-				t.Errorf("role %s: waitlist position %d missing", role.Name, p)
-			}
-		}
-		// Names are unique, so (Created, Name) is a total order and checking neighbours
-		// is enough.
-		slices.SortFunc(competing, compareCandidates)
-		for k := 1; k < len(competing); k++ {
-			a, b := competing[k-1], competing[k]
-			if waitRank(seats[a.Name]) > waitRank(seats[b.Name]) {
-				t.Errorf("role %s: earlier %s (%+v) is behind later %s (%+v)", role.Name, a.Name, seats[a.Name], b.Name, seats[b.Name])
-			}
-		}
-	}
-	if len(seats) != entries {
-		t.Errorf("%d seat entries for %d competing candidates", len(seats), entries)
-	}
-}
-
-// waitRank orders seats: seated first (0), then by waitlist position.
-func waitRank(s Seat) int {
-	if s.Seated {
-		return 0
-	}
-	return s.Position
-}
-
 // FuzzMemberAttendance decodes a policy, a clock and events with ana's statuses, then
 // checks: Percent is nil exactly when NotEnoughEvents, else in 0..100; Met iff Percent >=
 // RequiredPercent; the counts add up; and CannotReachThreshold is right, by replaying
@@ -134,7 +38,7 @@ func FuzzMemberAttendance(f *testing.F) {
 		now := epoch.Add(time.Duration(nowDays) * 24 * time.Hour)
 		events := decodeEvents(&byteReader{data: data})
 
-		got := MemberAttendance(p, "ana", term, events, now)
+		got := MemberAttendance(AttendanceInput{Policy: p, Member: "ana", Term: term, Events: events, Now: now})
 		if got.Present+got.Late+got.Excused+got.Absent != got.EligibleEvents || got.Remaining < 0 {
 			t.Fatalf("counts do not add up: %+v", got)
 		}
@@ -170,7 +74,7 @@ func FuzzMemberAttendance(f *testing.F) {
 			}
 			perfect[i] = e
 		}
-		best := MemberAttendance(p, "ana", term, perfect, later)
+		best := MemberAttendance(AttendanceInput{Policy: p, Member: "ana", Term: term, Events: perfect, Now: later})
 		if (best.State == AttendanceMet) == (got.State == AttendanceCannotReach) {
 			t.Fatalf("state %s, but perfect attendance at %d remaining events gives %+v", got.State, got.Remaining, best)
 		}

@@ -22,11 +22,6 @@ func (t Term) contains(at time.Time) bool {
 	return !at.Before(t.Start) && at.Before(t.End)
 }
 
-// overlaps reports whether the two terms share at least one instant.
-func (t Term) overlaps(o Term) bool {
-	return t.Start.Before(o.End) && o.Start.Before(t.End)
-}
-
 // ParseDate returns the instant at which the calendar day d begins in loc (UTC when loc
 // is nil), i.e. time.Date(y, m, d, 0, 0, 0, 0, loc).
 func ParseDate(d learningv1alpha1.Date, loc *time.Location) (time.Time, error) {
@@ -43,8 +38,8 @@ func FormatDate(t time.Time, loc *time.Location) learningv1alpha1.Date {
 }
 
 // CohortTerm resolves a cohort's window: Start is startDate's midnight; End is the
-// midnight after endDate, or startDate plus durationMonths calendar months (with
-// time.AddDate's normalisation, so Jan 31 + 1 month is Mar 3 or 2) when endDate is nil.
+// midnight after endDate, or the end of durationMonths calendar months from startDate
+// when endDate is nil (see addMonths: Jan 31 + 1 month ends with Feb 28).
 // lastDay is the last day inside the window, for status.endDate.
 func CohortTerm(startDate learningv1alpha1.Date, endDate *learningv1alpha1.Date, durationMonths *int32, loc *time.Location) (term Term, lastDay learningv1alpha1.Date, err error) {
 	loc = orUTC(loc)
@@ -158,12 +153,25 @@ func CohortPhase(term Term, now time.Time) (phase learningv1alpha1.CohortPhase, 
 	}
 }
 
-// addMonths returns the midnight, in loc, that begins the day months calendar months
-// after the day t falls on. Rebuilding from the date (instead of t.AddDate) keeps the
-// result at midnight even when t itself was shifted by a skipped midnight.
+// addMonths returns the midnight, in loc, that ends a period of months calendar months
+// starting on the day t falls on: the period's last day is the day before day d of the
+// month months later, or that month's last day when it has fewer than d days (Jan 15
+// -> Feb 14, Jan 31 -> Feb 28, Mar 31 -> Apr 30), so the result is day d of that month
+// or the first day of the month after it. time.AddDate would instead overflow Jan 31 +
+// 1 month into March 3. Rebuilding from the date keeps the result at midnight even when
+// t itself was shifted by a skipped midnight.
 func addMonths(t time.Time, months int, loc *time.Location) time.Time {
 	y, m, d := t.In(loc).Date()
-	return time.Date(y, m+time.Month(months), d, 0, 0, 0, 0, loc)
+	first := time.Date(y, m+time.Month(months), 1, 0, 0, 0, 0, loc)
+	if days := daysIn(first); d > days {
+		return time.Date(first.Year(), first.Month()+1, 1, 0, 0, 0, 0, loc)
+	}
+	return time.Date(first.Year(), first.Month(), d, 0, 0, 0, 0, loc)
+}
+
+// daysIn returns the number of days of the month that begins at first.
+func daysIn(first time.Time) int {
+	return time.Date(first.Year(), first.Month()+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }
 
 // addDays returns the midnight, in loc, that begins the day days calendar days after the

@@ -97,11 +97,41 @@ func TestCohortTerm(t *testing.T) {
 			want:        Term{Start: time.Date(2026, 3, 1, 0, 0, 0, 0, loc), End: time.Date(2027, 3, 1, 0, 0, 0, 0, loc)},
 			wantLastDay: "2027-02-28",
 		},
-		"month overflow normalises like AddDate": {
+		"Jan 31 plus one month ends on Feb 28": {
 			start:       "2026-01-31",
 			months:      ptr[int32](1),
-			want:        Term{Start: time.Date(2026, 1, 31, 0, 0, 0, 0, loc), End: time.Date(2026, 3, 3, 0, 0, 0, 0, loc)},
-			wantLastDay: "2026-03-02",
+			want:        Term{Start: time.Date(2026, 1, 31, 0, 0, 0, 0, loc), End: time.Date(2026, 3, 1, 0, 0, 0, 0, loc)},
+			wantLastDay: "2026-02-28",
+		},
+		"Jan 31 plus one month in a leap year ends on Feb 29": {
+			start:       "2028-01-31",
+			months:      ptr[int32](1),
+			want:        Term{Start: time.Date(2028, 1, 31, 0, 0, 0, 0, loc), End: time.Date(2028, 3, 1, 0, 0, 0, 0, loc)},
+			wantLastDay: "2028-02-29",
+		},
+		"Jan 29 plus one month in a leap year ends on Feb 28": {
+			start:       "2028-01-29",
+			months:      ptr[int32](1),
+			want:        Term{Start: time.Date(2028, 1, 29, 0, 0, 0, 0, loc), End: time.Date(2028, 2, 29, 0, 0, 0, 0, loc)},
+			wantLastDay: "2028-02-28",
+		},
+		"Mar 31 plus one month ends on Apr 30": {
+			start:       "2026-03-31",
+			months:      ptr[int32](1),
+			want:        Term{Start: time.Date(2026, 3, 31, 0, 0, 0, 0, loc), End: time.Date(2026, 5, 1, 0, 0, 0, 0, loc)},
+			wantLastDay: "2026-04-30",
+		},
+		"Jan 1 plus twelve months ends on Dec 31": {
+			start:       "2026-01-01",
+			months:      ptr[int32](12),
+			want:        Term{Start: time.Date(2026, 1, 1, 0, 0, 0, 0, loc), End: time.Date(2027, 1, 1, 0, 0, 0, 0, loc)},
+			wantLastDay: "2026-12-31",
+		},
+		"Aug 31 plus six months ends on the last day of February": {
+			start:       "2026-08-31",
+			months:      ptr[int32](6),
+			want:        Term{Start: time.Date(2026, 8, 31, 0, 0, 0, 0, loc), End: time.Date(2027, 3, 1, 0, 0, 0, 0, loc)},
+			wantLastDay: "2027-02-28",
 		},
 		"end date wins over duration": {
 			start:       "2026-01-01",

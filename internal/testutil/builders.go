@@ -75,3 +75,16 @@ func Gathering(namespace, name, cohort string, start time.Time, attendance ...le
 func Attended(membership string, status learningv1alpha1.AttendanceStatus) learningv1alpha1.AttendanceRecord {
 	return learningv1alpha1.AttendanceRecord{Member: learningv1alpha1.ObjectName(membership), Status: status}
 }
+
+// MonthlySchedule is a schedule of 90-minute gatherings at noon Chicago time on the
+// second Tuesday of every month, three at a time.
+func MonthlySchedule() *learningv1alpha1.Schedule {
+	return &learningv1alpha1.Schedule{
+		RRule:     "FREQ=MONTHLY;BYDAY=2TU",
+		StartTime: "12:00",
+		Duration:  metav1.Duration{Duration: 90 * time.Minute},
+		TimeZone:  "America/Chicago",
+		Lookahead: 3,
+		Type:      learningv1alpha1.GatheringEvent,
+	}
+}

@@ -1,0 +1,94 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
+	"github.com/cohort-dev/cohort-operator/internal/program"
+)
+
+// applyOutcome writes the status of every object of the unit whose status changed, one
+// patch each, and after each successful write emits the Events of the transitions it
+// records. A patch carries the resourceVersion it was computed from: if the cache was
+// stale, the API server refuses it and the unit is evaluated again from fresh objects,
+// so a decision is never made twice and an Event is never emitted twice. Objects that
+// did not change get no request at all.
+func (r *ProgramReconciler) applyOutcome(ctx context.Context, snap program.Snapshot, out program.Outcome) error {
+	var errs []error
+	if c := snap.Community; c != nil && out.Community != nil && !equality.Semantic.DeepEqual(c.Status, *out.Community) {
+		next := c.DeepCopy()
+		next.Status = *out.Community
+		errs = append(errs, client.IgnoreNotFound(r.patchStatus(ctx, c, next)))
+	}
+	for _, c := range snap.Cohorts {
+		if status, ok := out.Cohorts[c.Name]; ok && !equality.Semantic.DeepEqual(c.Status, status) {
+			next := c.DeepCopy()
+			next.Status = status
+			errs = append(errs, client.IgnoreNotFound(r.patchStatus(ctx, c, next)))
+		}
+	}
+	for _, m := range snap.Memberships {
+		status, ok := out.Memberships[m.Name]
+		if !ok || equality.Semantic.DeepEqual(m.Status, status) {
+			continue
+		}
+		next := m.DeepCopy()
+		next.Status = status
+		if err := r.patchStatus(ctx, m, next); err != nil {
+			errs = append(errs, client.IgnoreNotFound(err))
+			continue
+		}
+		r.emit(next, program.MembershipTransitions(&m.Status, &status))
+	}
+	for _, e := range snap.Events {
+		status, ok := out.Events[e.Name]
+		if !ok || equality.Semantic.DeepEqual(e.Status, status) {
+			continue
+		}
+		next := e.DeepCopy()
+		next.Status = status
+		if err := r.patchStatus(ctx, e, next); err != nil {
+			errs = append(errs, client.IgnoreNotFound(err))
+			continue
+		}
+		r.emit(next, program.EventTransitions(e, &e.Status, &status))
+	}
+	return errors.Join(errs...)
+}
+
+// patchStatus writes next's status with one merge patch against before, locked to the
+// resourceVersion it was computed from. A NotFound error stays recognisable: the object
+// was deleted meanwhile.
+func (r *ProgramReconciler) patchStatus(ctx context.Context, before, next client.Object) error {
+	if err := r.Client.Status().Patch(ctx, next, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
+		return fmt.Errorf("patching status of %s %s: %w", kindOf(before), client.ObjectKeyFromObject(before), err)
+	}
+	return nil
+}
+
+// emit records the transitions as Kubernetes Events of obj.
+func (r *ProgramReconciler) emit(obj client.Object, transitions []program.Transition) {
+	for _, t := range transitions {
+		r.Recorder.Eventf(obj, nil, t.Type, t.Reason, t.Action, "%s", t.Message)
+	}
+}
+
+// kindOf names the kind of one of the API's objects, for messages.
+func kindOf(obj client.Object) string {
+	switch obj.(type) {
+	case *learningv1alpha1.CommunityOfPractice:
+		return "CommunityOfPractice"
+	case *learningv1alpha1.Cohort:
+		return "Cohort"
+	case *learningv1alpha1.Membership:
+		return "Membership"
+	case *learningv1alpha1.LearningEvent:
+		return "LearningEvent"
+	}
+	return fmt.Sprintf("%T", obj)
+}

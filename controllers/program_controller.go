@@ -1,0 +1,84 @@
+package controllers
+
+import (
+	"context"
+
+	"github.com/go-logr/logr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
+	"github.com/cohort-dev/cohort-operator/internal/program"
+)
+
+// ProgramReconciler decides the rules of one program unit at a time: it reads the unit
+// from the cache in one pass, keeps the cohorts' scheduled gatherings in existence,
+// evaluates the unit with program.Evaluate, and writes the status of every object whose
+// status changed, then the Events of the transitions those writes record.
+type ProgramReconciler struct {
+	Deps
+	// Workers is how many units are evaluated at once.
+	Workers int
+}
+
+// +kubebuilder:rbac:groups=learning.cohort.dev,resources=communityofpractices;cohorts;memberships,verbs=get;list;watch
+// +kubebuilder:rbac:groups=learning.cohort.dev,resources=communityofpractices/status;cohorts/status;memberships/status;learningevents/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=learning.cohort.dev,resources=cohorts,verbs=update;patch
+// +kubebuilder:rbac:groups=learning.cohort.dev,resources=cohorts/finalizers,verbs=update
+// +kubebuilder:rbac:groups=learning.cohort.dev,resources=learningevents,verbs=get;list;watch;create;update;patch;delete
+
+// Reconcile evaluates the unit named by key.
+func (r *ProgramReconciler) Reconcile(ctx context.Context, key unitKey) (ctrl.Result, error) {
+	snap, ok, err := r.readUnit(ctx, key)
+	if err != nil || !ok {
+		return ctrl.Result{}, err
+	}
+	if err := r.reconcileGatherings(ctx, snap); err != nil {
+		return ctrl.Result{}, err
+	}
+	outcome := program.Evaluate(snap)
+	evaluationsMetric.WithLabelValues(key.Namespace).Inc()
+	if err := r.applyOutcome(ctx, snap, outcome); err != nil {
+		return ctrl.Result{}, err
+	}
+	recordMetrics(snap, outcome)
+	return requeueAt(outcome.Next, snap.Now, r.MaxRequeueAfter), nil
+}
+
+// SetupWithManager watches the four kinds and maps every change to the unit it belongs
+// to. Only changes of spec (and creations and deletions) count: the reconciler's own
+// status writes do not trigger another evaluation.
+func (r *ProgramReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	workers := max(r.Workers, 1)
+	cache := mgr.GetCache()
+	return builder.TypedControllerManagedBy[unitKey](mgr).
+		Named("program").
+		WithOptions(controller.TypedOptions[unitKey]{MaxConcurrentReconciles: workers}).
+		WithLogConstructor(func(key *unitKey) logr.Logger {
+			log := mgr.GetLogger().WithValues("controller", "program")
+			if key != nil {
+				log = log.WithValues("unit", key.String())
+			}
+			return log
+		}).
+		WatchesRawSource(source.TypedKind(cache, &learningv1alpha1.CommunityOfPractice{},
+			handler.TypedEnqueueRequestsFromMapFunc(unitsOfCommunity),
+			predicate.TypedGenerationChangedPredicate[*learningv1alpha1.CommunityOfPractice]{})).
+		WatchesRawSource(source.TypedKind(cache, &learningv1alpha1.Cohort{},
+			handler.TypedEnqueueRequestsFromMapFunc(unitsOfCohort),
+			predicate.Or[*learningv1alpha1.Cohort](
+				predicate.TypedGenerationChangedPredicate[*learningv1alpha1.Cohort]{},
+				predicate.TypedFuncs[*learningv1alpha1.Cohort]{UpdateFunc: deletionStarted[*learningv1alpha1.Cohort]},
+			))).
+		WatchesRawSource(source.TypedKind(cache, &learningv1alpha1.Membership{},
+			handler.TypedEnqueueRequestsFromMapFunc(r.unitsOfMembership),
+			predicate.TypedGenerationChangedPredicate[*learningv1alpha1.Membership]{})).
+		WatchesRawSource(source.TypedKind(cache, &learningv1alpha1.LearningEvent{},
+			handler.TypedEnqueueRequestsFromMapFunc(r.unitsOfEvent),
+			predicate.TypedGenerationChangedPredicate[*learningv1alpha1.LearningEvent]{})).
+		Complete(r)
+}

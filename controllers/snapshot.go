@@ -1,0 +1,87 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
+	"github.com/cohort-dev/cohort-operator/internal/program"
+)
+
+// readUnit reads a program unit from the cache in one pass. The objects are the cache's
+// own (listed without copying): the reconciler only reads them and copies the few it
+// writes. ok is false when there is nothing to evaluate: a cohort key whose cohort
+// belongs to a community, which that community's unit evaluates.
+func (r *ProgramReconciler) readUnit(ctx context.Context, key unitKey) (snap program.Snapshot, ok bool, err error) {
+	snap.Now = r.Clock.Now()
+	var cohortNames []string
+	if key.Community != "" {
+		community := &learningv1alpha1.CommunityOfPractice{}
+		switch err := r.Client.Get(ctx, client.ObjectKey{Namespace: key.Namespace, Name: key.Community}, community); {
+		case err == nil:
+			snap.Community = community
+		case !apierrors.IsNotFound(err):
+			return snap, false, fmt.Errorf("reading community %s: %w", key.Community, err)
+		}
+		cohorts := &learningv1alpha1.CohortList{}
+		if err := r.Client.List(ctx, cohorts, client.InNamespace(key.Namespace), readOnly,
+			client.MatchingFields{cohortCommunityIndex: key.Community}); err != nil {
+			return snap, false, fmt.Errorf("listing cohorts of community %s: %w", key.Community, err)
+		}
+		for i := range cohorts.Items {
+			snap.Cohorts = append(snap.Cohorts, &cohorts.Items[i])
+			cohortNames = append(cohortNames, cohorts.Items[i].Name)
+		}
+	} else {
+		cohort := &learningv1alpha1.Cohort{}
+		switch err := r.Client.Get(ctx, client.ObjectKey{Namespace: key.Namespace, Name: key.Cohort}, cohort); {
+		case err == nil && cohort.Spec.CommunityRef != nil:
+			return snap, false, nil
+		case err == nil:
+			snap.Cohorts = []*learningv1alpha1.Cohort{cohort}
+		case !apierrors.IsNotFound(err):
+			return snap, false, fmt.Errorf("reading cohort %s: %w", key.Cohort, err)
+		}
+		cohortNames = []string{key.Cohort}
+	}
+	for _, name := range cohortNames {
+		if err := r.readCohortObjects(ctx, &snap, key.Namespace, name); err != nil {
+			return snap, false, err
+		}
+	}
+	if key.Community != "" {
+		events := &learningv1alpha1.LearningEventList{}
+		if err := r.Client.List(ctx, events, client.InNamespace(key.Namespace), readOnly,
+			client.MatchingFields{eventCommunityIndex: key.Community}); err != nil {
+			return snap, false, fmt.Errorf("listing events of community %s: %w", key.Community, err)
+		}
+		for i := range events.Items {
+			snap.Events = append(snap.Events, &events.Items[i])
+		}
+	}
+	return snap, true, nil
+}
+
+// readCohortObjects adds the memberships and events of one cohort to the snapshot.
+func (r *ProgramReconciler) readCohortObjects(ctx context.Context, snap *program.Snapshot, namespace, cohort string) error {
+	members := &learningv1alpha1.MembershipList{}
+	if err := r.Client.List(ctx, members, client.InNamespace(namespace), readOnly,
+		client.MatchingFields{membershipCohortIndex: cohort}); err != nil {
+		return fmt.Errorf("listing memberships of cohort %s: %w", cohort, err)
+	}
+	for i := range members.Items {
+		snap.Memberships = append(snap.Memberships, &members.Items[i])
+	}
+	events := &learningv1alpha1.LearningEventList{}
+	if err := r.Client.List(ctx, events, client.InNamespace(namespace), readOnly,
+		client.MatchingFields{eventCohortIndex: cohort}); err != nil {
+		return fmt.Errorf("listing events of cohort %s: %w", cohort, err)
+	}
+	for i := range events.Items {
+		snap.Events = append(snap.Events, &events.Items[i])
+	}
+	return nil
+}

@@ -1,0 +1,71 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
+)
+
+// unitKey names a program unit: a community with all its cohorts, or a standalone
+// cohort. It is the key of the program reconciler's work queue, so one change costs one
+// evaluation of its unit however many of the unit's objects it touches.
+type unitKey struct {
+	Namespace string
+	// Community names the unit's community; empty for a cohort unit.
+	Community string
+	// Cohort names a standalone cohort, or a cohort that does not exist (its
+	// memberships and events still get a status saying so); empty for a community unit.
+	Cohort string
+}
+
+func (k unitKey) String() string {
+	if k.Community != "" {
+		return fmt.Sprintf("%s/community/%s", k.Namespace, k.Community)
+	}
+	return fmt.Sprintf("%s/cohort/%s", k.Namespace, k.Cohort)
+}
+
+// unitsOfCommunity maps a CommunityOfPractice to its unit.
+func unitsOfCommunity(_ context.Context, c *learningv1alpha1.CommunityOfPractice) []unitKey {
+	return []unitKey{{Namespace: c.Namespace, Community: c.Name}}
+}
+
+// unitsOfCohort maps a Cohort to its community's unit and to the unit named after the
+// cohort itself, which evaluates it when standalone and reports its memberships and
+// events as orphaned once it is deleted.
+func unitsOfCohort(_ context.Context, c *learningv1alpha1.Cohort) []unitKey {
+	keys := []unitKey{{Namespace: c.Namespace, Cohort: c.Name}}
+	if ref := c.Spec.CommunityRef; ref != nil {
+		keys = append(keys, unitKey{Namespace: c.Namespace, Community: string(ref.Name)})
+	}
+	return keys
+}
+
+// unitOfCohortNamed finds the unit of the named cohort from the cache: its community's,
+// or its own when it is standalone or does not exist.
+func unitOfCohortNamed(ctx context.Context, c client.Reader, namespace, name string) unitKey {
+	cohort := &learningv1alpha1.Cohort{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, cohort); err == nil && cohort.Spec.CommunityRef != nil {
+		return unitKey{Namespace: namespace, Community: string(cohort.Spec.CommunityRef.Name)}
+	}
+	return unitKey{Namespace: namespace, Cohort: name}
+}
+
+// unitsOfMembership maps a Membership to the unit of its cohort.
+func (r *ProgramReconciler) unitsOfMembership(ctx context.Context, m *learningv1alpha1.Membership) []unitKey {
+	return []unitKey{unitOfCohortNamed(ctx, r.Client, m.Namespace, string(m.Spec.CohortRef.Name))}
+}
+
+// unitsOfEvent maps a LearningEvent to the unit of its cohort or community.
+func (r *ProgramReconciler) unitsOfEvent(ctx context.Context, e *learningv1alpha1.LearningEvent) []unitKey {
+	if ref := e.Spec.CommunityRef; ref != nil {
+		return []unitKey{{Namespace: e.Namespace, Community: string(ref.Name)}}
+	}
+	if ref := e.Spec.CohortRef; ref != nil {
+		return []unitKey{unitOfCohortNamed(ctx, r.Client, e.Namespace, string(ref.Name))}
+	}
+	return nil
+}

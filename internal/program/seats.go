@@ -1,0 +1,220 @@
+package program
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+
+	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
+	"github.com/cohort-dev/cohort-operator/internal/rules"
+)
+
+// allocateSeats decides who holds a seat, across every cohort of the unit at once.
+//
+// Seats are sticky: a membership that held a seat keeps it while it stays eligible and
+// claiming, even above a lowered maxMembers. A person holds at most one seat per unit at
+// any moment (among memberships with overlapping terms in cohorts that have not
+// completed): when held seats compete, the one held earliest wins, then the earlier
+// created membership. Free seats then go to the waiting memberships in order of
+// creation, then name; a person who holds a seat elsewhere is not eligible
+// (AlreadySeated) rather than waiting, and a waiting claim never blocks anyone. Term
+// limits count the terms the person served, this pass's new seats included; since a new
+// seat can lengthen another membership's run, allocation repeats with the memberships
+// that broke their limit excluded until nothing changes.
+func (u *unit) allocateSeats() {
+	byPerson := map[string][]*memberView{}
+	for _, m := range u.members {
+		byPerson[m.person()] = append(byPerson[m.person()], m)
+	}
+	excluded := map[*memberView]string{}
+	for range len(u.members) + 1 {
+		u.allocateOnce(byPerson, excluded)
+		changed := false
+		for _, m := range u.members {
+			if m.seated && excluded[m] == "" {
+				if msg, reached := termLimitReached(m, byPerson[m.person()]); reached {
+					excluded[m] = msg
+					changed = true
+				}
+			}
+		}
+		if !changed {
+			break
+		}
+	}
+	for _, cv := range u.cohorts {
+		cv.roleSeats = countSeats(cv)
+	}
+}
+
+// seatBook tracks the seats held during one allocation.
+type seatBook struct {
+	byPerson map[string][]*memberView
+	count    map[*cohortView]map[string]int
+}
+
+func (b *seatBook) seat(m *memberView) {
+	m.seated = true
+	b.byPerson[m.person()] = append(b.byPerson[m.person()], m)
+	if b.count[m.cohort] == nil {
+		b.count[m.cohort] = map[string]int{}
+	}
+	b.count[m.cohort][m.role.Name]++
+}
+
+func (b *seatBook) free(m *memberView) bool {
+	return b.count[m.cohort][m.role.Name] < m.role.Max
+}
+
+// conflict returns a seat the person holds in another membership whose term overlaps
+// m's, in a cohort that has not completed.
+func (b *seatBook) conflict(m *memberView) *memberView {
+	for _, o := range b.byPerson[m.person()] {
+		if o != m && o.cohort.phase != learningv1alpha1.CohortCompleted && overlaps(o, m) {
+			return o
+		}
+	}
+	return nil
+}
+
+// overlaps reports whether two memberships' terms share an instant; a frozen
+// membership's term is unknown and overlaps everything.
+func overlaps(a, b *memberView) bool {
+	if a.frozen() || b.frozen() {
+		return true
+	}
+	return a.term.Start.Before(b.term.End) && b.term.Start.Before(a.term.End)
+}
+
+// allocateOnce runs one allocation; excluded memberships broke their term limit in an
+// earlier round and are not eligible.
+func (u *unit) allocateOnce(byPerson map[string][]*memberView, excluded map[*memberView]string) {
+	book := &seatBook{byPerson: map[string][]*memberView{}, count: map[*cohortView]map[string]int{}}
+	var holders, waiting []*memberView
+	for _, m := range u.members {
+		m.seated, m.position = false, 0
+		switch {
+		case m.frozen():
+			if m.prevSeated {
+				m.seated = true
+				book.byPerson[m.person()] = append(book.byPerson[m.person()], m)
+			}
+			continue
+		case !m.evaluated():
+			continue
+		}
+		m.seatedSince = m.history
+		m.reason, m.message = basicEligibility(m)
+		if msg := excluded[m]; msg != "" {
+			m.reason, m.message = learningv1alpha1.TermLimitReachedReason, msg
+		}
+		if m.reason != "" || !m.claiming() {
+			continue
+		}
+		if m.prevSeated {
+			holders = append(holders, m)
+		} else {
+			waiting = append(waiting, m)
+		}
+	}
+	slices.SortFunc(holders, func(a, b *memberView) int {
+		return cmp.Or(a.seatedSince.Compare(b.seatedSince), compareCreation(a, b))
+	})
+	slices.SortFunc(waiting, compareCreation)
+	for _, m := range holders {
+		if u.mayHoldSeat(book, m, byPerson) {
+			book.seat(m)
+		}
+	}
+	var queued []*memberView
+	for _, m := range waiting {
+		switch {
+		case !u.mayHoldSeat(book, m, byPerson):
+		case book.free(m):
+			book.seat(m)
+			m.seatedSince = u.stamp().Time
+		default:
+			queued = append(queued, m)
+		}
+	}
+	// A person seated later in the pass is no longer waiting elsewhere.
+	positions := map[*cohortView]map[string]int{}
+	for _, m := range queued {
+		if !u.mayHoldSeat(book, m, byPerson) {
+			continue
+		}
+		if positions[m.cohort] == nil {
+			positions[m.cohort] = map[string]int{}
+		}
+		positions[m.cohort][m.role.Name]++
+		m.position = positions[m.cohort][m.role.Name]
+	}
+}
+
+// mayHoldSeat applies the rules across memberships: one seat per person at a time and
+// term limits. It records the reason on m when it may not.
+func (u *unit) mayHoldSeat(book *seatBook, m *memberView, byPerson map[string][]*memberView) bool {
+	if o := book.conflict(m); o != nil {
+		m.reason = learningv1alpha1.AlreadySeatedReason
+		m.message = fmt.Sprintf("the person already holds a seat through membership %s in cohort %s for an overlapping term", o.obj.Name, o.obj.Spec.CohortRef.Name)
+		return false
+	}
+	if msg, reached := termLimitReached(m, byPerson[m.person()]); reached {
+		m.reason, m.message = learningv1alpha1.TermLimitReachedReason, msg
+		return false
+	}
+	return true
+}
+
+// termLimitReached counts the consecutive terms the person served in m's role before
+// m's term, across the unit, against the role's maxConsecutiveTerms.
+func termLimitReached(m *memberView, same []*memberView) (string, bool) {
+	limit := m.role.MaxConsecutiveTerms
+	if limit == 0 {
+		return "", false
+	}
+	var served []rules.Term
+	for _, o := range same {
+		if o != m && o.evaluated() && o.role.Name == m.role.Name && !o.seatedSince.IsZero() {
+			served = append(served, o.term)
+		}
+	}
+	run := rules.ConsecutiveRun(served, m.term)
+	if run < limit {
+		return "", false
+	}
+	return fmt.Sprintf("role %s allows at most %d consecutive terms and this would be consecutive term %d", m.role.Name, limit, run+1), true
+}
+
+// compareCreation orders memberships by creation time, then name, then cohort.
+func compareCreation(a, b *memberView) int {
+	return cmp.Or(
+		a.obj.CreationTimestamp.Compare(b.obj.CreationTimestamp.Time),
+		cmp.Compare(a.obj.Name, b.obj.Name),
+		cmp.Compare(a.obj.Spec.CohortRef.Name, b.obj.Spec.CohortRef.Name),
+	)
+}
+
+// countSeats counts the seated and waiting memberships of each role of a cohort.
+func countSeats(cv *cohortView) []rules.RoleSeats {
+	if !cv.valid() {
+		return nil
+	}
+	seats := make([]rules.RoleSeats, len(cv.policy.Roles))
+	index := map[string]int{}
+	for i, r := range cv.policy.Roles {
+		seats[i] = rules.RoleSeats{Role: r.Name, Min: r.Min, Max: r.Max}
+		index[r.Name] = i
+	}
+	for _, m := range cv.members {
+		i, ok := index[m.role.Name]
+		switch {
+		case !ok || !m.evaluated():
+		case m.seated:
+			seats[i].Seated++
+		case m.position > 0:
+			seats[i].Waitlisted++
+		}
+	}
+	return seats
+}
