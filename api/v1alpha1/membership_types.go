@@ -98,10 +98,12 @@ type MembershipStatus struct {
 	// +optional
 	Phase MembershipPhase `json:"phase,omitempty"`
 
-	// seatedSince is when the membership was given the seat it holds or last held. A
-	// seat is sticky: it is kept while the membership stays eligible and claiming, so a
-	// newer or newly eligible membership waits instead of displacing it. It stays after
-	// the seat is freed, as the record that the person served the term.
+	// seatedSince is when the membership has held the seat it holds (or last held): the
+	// start of its term when it was seated as soon as it was evaluated, the time of its
+	// promotion when it waited for the seat. A seat is sticky: it is kept while the
+	// membership stays eligible and claiming, so a newer or newly eligible membership
+	// waits instead of displacing it. It stays after the seat is freed, as the record
+	// that the person served the term.
 	// +optional
 	SeatedSince *metav1.Time `json:"seatedSince,omitempty"`
 

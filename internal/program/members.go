@@ -34,6 +34,8 @@ type memberView struct {
 	// when it held the seat it held or last held then (zero when never).
 	prevSeated bool
 	history    time.Time
+	// prevWaitlisted is whether it was waiting for a seat before this evaluation.
+	prevWaitlisted bool
 	// seatedSince is when it got the seat it holds or last held; zero when it never
 	// held one.
 	seatedSince time.Time
@@ -84,6 +86,7 @@ func (m *memberView) resolveHistory() {
 	status := m.obj.Status
 	seated := apimeta.FindStatusCondition(status.Conditions, learningv1alpha1.SeatedCondition)
 	m.prevSeated = seated != nil && seated.Status == metav1.ConditionTrue
+	m.prevWaitlisted = seated != nil && seated.Reason == learningv1alpha1.WaitlistedReason
 	switch {
 	case status.SeatedSince != nil:
 		m.history = status.SeatedSince.Time

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"time"
 
 	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
 	"github.com/cohort-dev/cohort-operator/internal/rules"
@@ -132,7 +133,7 @@ func (u *unit) allocateOnce(byPerson map[string][]*memberView, excluded map[*mem
 		case !u.mayHoldSeat(book, m, byPerson):
 		case book.free(m):
 			book.seat(m)
-			m.seatedSince = u.stamp().Time
+			m.seatedSince = u.seatStart(m)
 		default:
 			queued = append(queued, m)
 		}
@@ -217,4 +218,17 @@ func countSeats(cv *cohortView) []rules.RoleSeats {
 		}
 	}
 	return seats
+}
+
+// seatStart is when a newly seated membership holds its seat from. One promoted from
+// the waitlist holds it from now; one seated as soon as it is evaluated holds it from
+// the start of its term (or now, before the term starts), so that memberships declared
+// for a program already under way (imported from a spreadsheet, restored from a backup)
+// are accountable for the gatherings of their whole term.
+func (u *unit) seatStart(m *memberView) time.Time {
+	now := u.stamp().Time
+	if m.prevWaitlisted || !m.term.Start.Before(now) {
+		return now
+	}
+	return m.term.Start
 }
