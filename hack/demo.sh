@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs cohort-operator end to end on a local control plane: starts etcd,
 # kube-apiserver and kube-controller-manager, installs the CRDs and RBAC, starts the
-# manager as a process with the RBAC of its ServiceAccount, applies the samples, waits
-# for every object to be reconciled and prints them. Everything it starts is stopped on
-# exit unless DEMO_KEEP=1.
+# manager as a process with the RBAC of its ServiceAccount, applies the samples with
+# their dates shifted so that today falls inside the programs (hack/samples), waits for
+# every object to be reconciled and prints them. Everything it starts is stopped on exit
+# unless DEMO_KEEP=1.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,8 +34,9 @@ trap 'exit 130' INT TERM
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "building the local cluster runner"
+step "building the local cluster runner and the samples renderer"
 go build -o "$bin/localcluster" ./hack/localcluster
+go build -o "$bin/samples" ./hack/samples
 mkdir -p "$dir"
 
 step "starting etcd, kube-apiserver and kube-controller-manager"
@@ -70,8 +72,13 @@ for _ in $(seq 1 60); do
 done
 
 step "applying the samples to namespace $namespace"
+# The samples are written for internal/samples.ReferenceDay; hack/samples shifts every
+# date in them by whole months so that the programs are in progress today.
+months=$("$bin/samples" -print-months)
+echo "  the samples' dates are shifted by $months month(s) so that today, $(date -u +%F), falls inside the program"
 kubectl create namespace "$namespace" --dry-run=client -o yaml | kubectl apply -f - > /dev/null
-kubectl apply -n "$namespace" -k config/samples | sed 's/^/  /' | tail -n 5
+"$bin/samples" -months "$months" | tee "$dir/samples.yaml" |
+  kubectl apply -n "$namespace" -f - | sed 's/^/  /' | tail -n 5
 echo "  ... $(kubectl get -n "$namespace" cop,coh,mbr,lev --no-headers | wc -l) objects in all"
 
 step "waiting for every object to be reconciled"

@@ -2,19 +2,27 @@ package e2e
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/cohort-dev/cohort-operator/internal/samples"
 	"github.com/cohort-dev/cohort-operator/internal/testutil"
 )
 
-// TestSamples applies the samples as a user would and waits until the operator,
-// running with only its own RBAC, has made every Cohort Ready and published metrics.
+// TestSamples applies the samples as a user would, with their dates shifted so that
+// today falls inside the programs (as make demo applies them), and waits until the
+// operator, running with only its own RBAC, has made every Cohort Ready and published
+// metrics.
 func TestSamples(t *testing.T) {
 	ns := "e2e-samples"
 	createNamespace(t, ns)
-	if out, err := kubectl("apply", "-n", ns, "-k", testutil.Path("config", "samples")); err != nil {
+	manifest, err := samples.Render(os.DirFS(testutil.Path("config", "samples")), samples.ShiftFor(time.Now().UTC()))
+	if err != nil {
+		t.Fatalf("rendering the samples: %v", err)
+	}
+	if out, err := kubectlApply(ns, manifest); err != nil {
 		t.Fatalf("applying the samples: %v\n%s", err, out)
 	}
 	for _, kind := range []string{"cop", "coh", "mbr", "lev"} {
