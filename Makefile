@@ -22,6 +22,7 @@ KUBECTL := $(KUBE_ASSETS)/kubectl
 # and a cold run links several large binaries.
 GO_TEST_FLAGS ?= -count=1 -ldflags='-s -w'
 TEST_TIMEOUT ?= 20m
+FUZZTIME ?= 10s
 
 .DEFAULT_GOAL := help
 
@@ -62,8 +63,13 @@ verify: generate manifests fmt vet lint ## Regenerate, format, vet and lint; fai
 	fi
 
 .PHONY: test
-test: controlplane ## Run the unit, envtest and e2e suites against a real kube-apiserver.
+test: controlplane ## Run the unit, envtest and e2e suites against a real kube-apiserver, then every fuzz target for FUZZTIME.
 	go test $(GO_TEST_FLAGS) -timeout $(TEST_TIMEOUT) ./...
+	FUZZTIME=$(FUZZTIME) hack/fuzz.sh
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME (default 10s); failing inputs stay in testdata/fuzz.
+	FUZZTIME=$(FUZZTIME) hack/fuzz.sh
 
 .PHONY: bench
 bench: controlplane ## Run the benchmarks.

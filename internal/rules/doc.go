@@ -1,6 +1,6 @@
-// Package rules holds the domain rules the controllers enforce: the effective policy of a
-// cohort, terms and phases, seat allocation, eligibility, team composition and
-// attendance.
+// Package rules holds the domain rules that judge one thing at a time: the effective
+// policy of a cohort, terms and phases, runs of consecutive terms, team composition and
+// one member's attendance. internal/program combines them over a whole program unit.
 //
 // Every function is pure: it reads only its arguments (the clock included, as a now
 // parameter) so that controllers stay level-triggered and the rules can be table-tested
