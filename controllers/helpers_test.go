@@ -14,7 +14,7 @@ import (
 
 // eventually retries check until it returns nil or 30 seconds pass, then fails with
 // the last error.
-func eventually(t *testing.T, what string, check func() error) {
+func eventually(t testing.TB, what string, check func() error) {
 	t.Helper()
 	var last error
 	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
@@ -27,7 +27,7 @@ func eventually(t *testing.T, what string, check func() error) {
 }
 
 // create creates objects with the administrator's client.
-func create(t *testing.T, objs ...client.Object) {
+func create(t testing.TB, objs ...client.Object) {
 	t.Helper()
 	for _, o := range objs {
 		if err := k8s.Create(context.Background(), o); err != nil {
@@ -42,7 +42,7 @@ func get(obj client.Object) error {
 }
 
 // update reads obj, applies change and writes it back, retrying on conflicts.
-func update[T client.Object](t *testing.T, obj T, change func(T)) {
+func update[T client.Object](t testing.TB, obj T, change func(T)) {
 	t.Helper()
 	eventually(t, "updating "+obj.GetName(), func() error {
 		if err := get(obj); err != nil {

@@ -2,6 +2,7 @@ package scale
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"testing"
@@ -25,7 +26,13 @@ import (
 // k8s is the administrator's client, reading straight from the API server.
 var k8s client.Client
 
+// TestMain starts the local control plane and a manager only when benchmarks run: the
+// package has no tests, and `make test` should not pay for a cluster it does not use.
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if f := flag.Lookup("test.bench"); f == nil || f.Value.String() == "" {
+		os.Exit(m.Run())
+	}
 	if os.Getenv("TEST_LOG") != "" {
 		ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr)))
 	} else {
@@ -50,15 +57,6 @@ func TestMain(m *testing.M) {
 	})
 	cancel()
 	os.Exit(code)
-}
-
-// TestScaleSetup checks the benchmarks' setup on its own: every member seated or
-// waiting, attendance judged.
-func TestScaleSetup(t *testing.T) {
-	if testing.Short() {
-		t.Skip("the scale setup takes about a minute")
-	}
-	setupScaleCohort(t)
 }
 
 func create(t testing.TB, objs ...client.Object) {
