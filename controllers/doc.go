@@ -1,6 +1,6 @@
-// Package controllers holds one reconciler per kind of the learning.cohort.dev API.
-// Each reconciler observes its object and the objects it refers to, and writes the
-// object's status at most once per reconcile.
+// Package controllers holds the program reconciler of the learning.cohort.dev API.
+// It evaluates one program unit (a community with its cohorts, or a standalone cohort)
+// per reconcile and writes each object's status at most once, only when it changed.
 package controllers
 
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch

@@ -37,7 +37,7 @@ const (
 type AttendanceResult struct {
 	EligibleEvents, Present, Late, Excused, Absent int // Absent includes ended events with nothing recorded
 	// Percent is floor(100 * (Present + Late*LateWeightPercent/100) / (EligibleEvents -
-	// Excused)), 100 when that denominator is 0, and nil when State is NotEnoughEvents.
+	// Excused)), and nil when State is NotEnoughEvents (too few events, or all excused).
 	Percent   *int
 	Remaining int // events that count, not cancelled, not ended at now, starting inside the term, projected ones included
 	State     AttendanceState
@@ -63,7 +63,8 @@ type AttendanceInput struct {
 // MemberAttendance judges the attendance of one membership that holds or held a seat.
 // Its eligible events are those that count, are not cancelled, have ended (End <= Now)
 // and start inside the term (see SeatedSince for events before the seat). With fewer
-// eligible events than MinimumEvents the state is NotEnoughEvents; with Percent >=
+// eligible events than MinimumEvents, or when every one was excused, the state is
+// NotEnoughEvents; with Percent >=
 // RequiredPercent it is Met; otherwise it is CannotReachThreshold when even perfect
 // attendance at the remaining events of the term (declared ones that have not ended and
 // projected occurrences) cannot reach RequiredPercent, else BelowThreshold. The
@@ -111,6 +112,11 @@ func MemberAttendance(in AttendanceInput) AttendanceResult {
 	}
 
 	credit, denominator := r.credit(p.LateWeightPercent)
+	if denominator == 0 {
+		r.State = AttendanceNotEnoughEvents
+		r.Message = fmt.Sprintf("every one of the %s was excused; nothing to judge yet", plural(r.EligibleEvents, "event"))
+		return r
+	}
 	percent := percentOf(credit, denominator)
 	r.Percent = &percent
 	if percent >= p.RequiredPercent {

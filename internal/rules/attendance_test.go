@@ -155,11 +155,11 @@ func TestMemberAttendance(t *testing.T) {
 				State: AttendanceBelowThreshold, Message: "60% of 5 events, requires 80%",
 			},
 		},
-		"all excused is 100%": {
+		"all excused is not judged": {
 			events: sessions(excused, excused, excused),
 			want: AttendanceResult{
-				EligibleEvents: 3, Excused: 3, Percent: ptr(100),
-				State: AttendanceMet, Message: "100% of 3 events, requires 80%",
+				EligibleEvents: 3, Excused: 3,
+				State: AttendanceNotEnoughEvents, Message: "every one of the 3 events was excused; nothing to judge yet",
 			},
 		},
 		"no minimum judges a single event": {

@@ -11,7 +11,7 @@ import (
 // dateLayout is the ISO 8601 calendar date form of learningv1alpha1.Date.
 const dateLayout = "2006-01-02"
 
-// maxNoticeDays keeps noticeDays*24h inside time.Duration; the API caps it at 365.
+// maxNoticeDays bounds the notice window far beyond any term; the API caps it at 365.
 const maxNoticeDays = 100_000
 
 // Term is a half-open interval of absolute instants [Start, End).
@@ -119,8 +119,9 @@ func MembershipTerm(cohort Term, role RolePolicy, specStart, specEnd *learningv1
 
 // MembershipPhase returns where a membership is in its term at now, and the next instant
 // at which that phase changes (zero when it never changes again): Withdrawn when
-// withdrawn; Pending before Start; Expired at or after End; Expiring from
-// End - noticeDays*24h; else Active.
+// withdrawn; Pending before Start; Expired at or after End; Expiring from noticeDays
+// calendar days before End, counted in End's location (the cohort's time zone), so a
+// daylight-saving change does not shift the window by an hour; else Active.
 func MembershipPhase(term Term, withdrawn bool, noticeDays int, now time.Time) (phase learningv1alpha1.MembershipPhase, next time.Time) {
 	if withdrawn {
 		return learningv1alpha1.MembershipWithdrawn, time.Time{}
@@ -132,7 +133,7 @@ func MembershipPhase(term Term, withdrawn bool, noticeDays int, now time.Time) (
 		return learningv1alpha1.MembershipExpired, time.Time{}
 	}
 	noticeDays = min(max(noticeDays, 0), maxNoticeDays)
-	expiring := term.End.Add(-time.Duration(noticeDays) * 24 * time.Hour)
+	expiring := term.End.AddDate(0, 0, -noticeDays)
 	if !now.Before(expiring) {
 		return learningv1alpha1.MembershipExpiring, term.End
 	}

@@ -224,13 +224,14 @@ func TestMembershipTerm(t *testing.T) {
 
 func TestMembershipPhase(t *testing.T) {
 	loc := chicago(t)
-	// Starts in standard time, ends in daylight time: the notice window is 30*24 hours,
-	// so it opens at 23:00 on March 1, not at midnight.
+	// Starts in standard time, ends in daylight time: the notice window counts 30
+	// calendar days of the cohort's time zone, so it opens at midnight on March 2 (an
+	// hour later than 30*24 hours would).
 	spring := Term{Start: time.Date(2026, 1, 15, 0, 0, 0, 0, loc), End: time.Date(2026, 4, 1, 0, 0, 0, 0, loc)}
-	springNotice := time.Date(2026, 3, 1, 23, 0, 0, 0, loc)
-	// Ends after clocks fall back: the window opens at 01:00 on October 16.
+	springNotice := time.Date(2026, 3, 2, 0, 0, 0, 0, loc)
+	// Ends after clocks fall back: the window opens at midnight on October 16.
 	fall := Term{Start: time.Date(2026, 6, 1, 0, 0, 0, 0, loc), End: time.Date(2026, 11, 15, 0, 0, 0, 0, loc)}
-	fallNotice := time.Date(2026, 10, 16, 1, 0, 0, 0, loc)
+	fallNotice := time.Date(2026, 10, 16, 0, 0, 0, 0, loc)
 
 	cases := map[string]struct {
 		term       Term
