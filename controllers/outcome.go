@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -12,6 +13,17 @@ import (
 	"github.com/cohort-dev/cohort-operator/internal/program"
 )
 
+// statusWriters is how many status patches of one unit are in flight at once. A unit
+// of thousands of members changes every status on its first evaluation; made one after
+// another, those writes would take minutes.
+const statusWriters = 8
+
+// statusWrite is one status patch of the outcome, and the Events it records.
+type statusWrite struct {
+	before, next client.Object
+	events       []program.Transition
+}
+
 // applyOutcome writes the status of every object of the unit whose status changed, one
 // patch each, and after each successful write emits the Events of the transitions it
 // records. A patch carries the resourceVersion it was computed from: if the cache was
@@ -19,46 +31,60 @@ import (
 // so a decision is never made twice and an Event is never emitted twice. Objects that
 // did not change get no request at all.
 func (r *ProgramReconciler) applyOutcome(ctx context.Context, snap program.Snapshot, out program.Outcome) error {
-	var errs []error
+	writes := changedStatuses(snap, out)
+	errs := make([]error, len(writes))
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range min(statusWriters, len(writes)) {
+		wg.Go(func() {
+			for i := range work {
+				w := writes[i]
+				if err := r.patchStatus(ctx, w.before, w.next); err != nil {
+					errs[i] = client.IgnoreNotFound(err)
+					continue
+				}
+				r.emit(w.next, w.events)
+			}
+		})
+	}
+	for i := range writes {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// changedStatuses lists the objects of the unit whose status the outcome changes.
+func changedStatuses(snap program.Snapshot, out program.Outcome) []statusWrite {
+	var writes []statusWrite
 	if c := snap.Community; c != nil && out.Community != nil && !equality.Semantic.DeepEqual(c.Status, *out.Community) {
 		next := c.DeepCopy()
 		next.Status = *out.Community
-		errs = append(errs, client.IgnoreNotFound(r.patchStatus(ctx, c, next)))
+		writes = append(writes, statusWrite{before: c, next: next})
 	}
 	for _, c := range snap.Cohorts {
 		if status, ok := out.Cohorts[c.Name]; ok && !equality.Semantic.DeepEqual(c.Status, status) {
 			next := c.DeepCopy()
 			next.Status = status
-			errs = append(errs, client.IgnoreNotFound(r.patchStatus(ctx, c, next)))
+			writes = append(writes, statusWrite{before: c, next: next})
 		}
 	}
 	for _, m := range snap.Memberships {
-		status, ok := out.Memberships[m.Name]
-		if !ok || equality.Semantic.DeepEqual(m.Status, status) {
-			continue
+		if status, ok := out.Memberships[m.Name]; ok && !equality.Semantic.DeepEqual(m.Status, status) {
+			next := m.DeepCopy()
+			next.Status = status
+			writes = append(writes, statusWrite{before: m, next: next, events: program.MembershipTransitions(&m.Status, &status)})
 		}
-		next := m.DeepCopy()
-		next.Status = status
-		if err := r.patchStatus(ctx, m, next); err != nil {
-			errs = append(errs, client.IgnoreNotFound(err))
-			continue
-		}
-		r.emit(next, program.MembershipTransitions(&m.Status, &status))
 	}
 	for _, e := range snap.Events {
-		status, ok := out.Events[e.Name]
-		if !ok || equality.Semantic.DeepEqual(e.Status, status) {
-			continue
+		if status, ok := out.Events[e.Name]; ok && !equality.Semantic.DeepEqual(e.Status, status) {
+			next := e.DeepCopy()
+			next.Status = status
+			writes = append(writes, statusWrite{before: e, next: next, events: program.EventTransitions(e, &e.Status, &status)})
 		}
-		next := e.DeepCopy()
-		next.Status = status
-		if err := r.patchStatus(ctx, e, next); err != nil {
-			errs = append(errs, client.IgnoreNotFound(err))
-			continue
-		}
-		r.emit(next, program.EventTransitions(e, &e.Status, &status))
 	}
-	return errors.Join(errs...)
+	return writes
 }
 
 // patchStatus writes next's status with one merge patch against before, locked to the
