@@ -138,10 +138,7 @@ func overCapacity(seats []rules.RoleSeats) []string {
 // heldToTheEnd selects the memberships that held their seat until the cohort ended.
 func heldToTheEnd(cv *cohortView) func(*memberView) bool {
 	return func(m *memberView) bool {
-		if !m.evaluated() || m.seatedSince.IsZero() || m.phase == learningv1alpha1.MembershipWithdrawn {
-			return false
-		}
-		return m.seated || (m.phase == learningv1alpha1.MembershipExpired && !m.term.End.Before(cv.term.End))
+		return m.evaluated() && m.heldSeat() && m.seatedSince.Before(cv.term.End) && !m.term.End.Before(cv.term.End)
 	}
 }
 

@@ -224,10 +224,7 @@ func (u *unit) setAttendanceRecorded(conds conditions, e *eventView, cohorts []*
 
 // expectedAt reports whether the member is expected at the event.
 func expectedAt(m *memberView, e *eventView) bool {
-	if !m.evaluated() || m.seatedSince.IsZero() || m.seatedSince.After(e.record.End) {
-		return false
-	}
-	if !m.seated && m.phase != learningv1alpha1.MembershipExpired {
+	if !m.evaluated() || !m.heldSeat() || m.seatedSince.After(e.record.End) {
 		return false
 	}
 	return !e.record.Start.Before(m.term.Start) && e.record.Start.Before(m.term.End)

@@ -34,8 +34,9 @@ type memberView struct {
 	// when it held the seat it held or last held then (zero when never).
 	prevSeated bool
 	history    time.Time
-	// prevWaitlisted is whether it was waiting for a seat before this evaluation.
-	prevWaitlisted bool
+	// neverEvaluated is whether no evaluation has placed it yet: it has no Seated
+	// condition, or only one saying its cohort did not exist.
+	neverEvaluated bool
 	// seatedSince is when it got the seat it holds or last held; zero when it never
 	// held one.
 	seatedSince time.Time
@@ -86,7 +87,7 @@ func (m *memberView) resolveHistory() {
 	status := m.obj.Status
 	seated := apimeta.FindStatusCondition(status.Conditions, learningv1alpha1.SeatedCondition)
 	m.prevSeated = seated != nil && seated.Status == metav1.ConditionTrue
-	m.prevWaitlisted = seated != nil && seated.Reason == learningv1alpha1.WaitlistedReason
+	m.neverEvaluated = seated == nil || seated.Reason == learningv1alpha1.CohortNotFoundReason
 	switch {
 	case status.SeatedSince != nil:
 		m.history = status.SeatedSince.Time
@@ -165,10 +166,17 @@ func (u *unit) judgeAttendance() {
 }
 
 // judged reports whether the membership's attendance is judged now: it holds a seat,
-// or held one until its term ended (the final outcome stays).
+// or held one until its term or its cohort ended (the final outcome stays).
 func (m *memberView) judged() bool {
-	if !m.evaluated() || m.seatedSince.IsZero() {
-		return false
+	return m.evaluated() && m.heldSeat()
+}
+
+// heldSeat reports whether the membership holds a seat, or held one when its term ended
+// or its cohort completed.
+func (m *memberView) heldSeat() bool {
+	if m.seated {
+		return true
 	}
-	return m.seated || m.phase == learningv1alpha1.MembershipExpired
+	ended := m.phase == learningv1alpha1.MembershipExpired || m.cohort.phase == learningv1alpha1.CohortCompleted
+	return ended && m.phase != learningv1alpha1.MembershipWithdrawn && !m.seatedSince.IsZero()
 }

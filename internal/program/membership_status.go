@@ -111,6 +111,8 @@ func (u *unit) setSeated(conds conditions, m *memberView) {
 		conds.set(learningv1alpha1.SeatedCondition, metav1.ConditionFalse, learningv1alpha1.WithdrawnReason, "withdrawn; the seat is freed")
 	case m.phase == learningv1alpha1.MembershipExpired:
 		conds.set(learningv1alpha1.SeatedCondition, metav1.ConditionFalse, learningv1alpha1.TermExpiredReason, "the term ended; the seat is freed")
+	case m.cohort.phase == learningv1alpha1.CohortCompleted:
+		conds.set(learningv1alpha1.SeatedCondition, metav1.ConditionFalse, learningv1alpha1.CompletedReason, "the cohort completed on %s; the seat is freed", m.cohort.lastDay)
 	case m.reason != "":
 		conds.set(learningv1alpha1.SeatedCondition, metav1.ConditionFalse, learningv1alpha1.NotEligibleReason, "not eligible: %s", m.message)
 	case m.seated:
@@ -175,6 +177,8 @@ func membershipSummary(m *memberView) string {
 	switch {
 	case !m.claiming():
 		return fmt.Sprintf("the membership is %s", m.phase)
+	case m.cohort.phase == learningv1alpha1.CohortCompleted:
+		return "the cohort completed"
 	case m.reason != "":
 		return "not eligible: " + m.message
 	case !m.seated:

@@ -28,24 +28,49 @@ func (u *unit) allocateSeats() {
 		byPerson[m.person()] = append(byPerson[m.person()], m)
 	}
 	excluded := map[*memberView]string{}
-	for range len(u.members) + 1 {
+	for range 2*len(u.members) + 1 {
 		u.allocateOnce(byPerson, excluded)
-		changed := false
-		for _, m := range u.members {
-			if m.seated && excluded[m] == "" {
-				if msg, reached := termLimitReached(m, byPerson[m.person()]); reached {
-					excluded[m] = msg
-					changed = true
-				}
-			}
-		}
-		if !changed {
+		if !u.reviseExclusions(byPerson, excluded) {
 			break
 		}
 	}
 	for _, cv := range u.cohorts {
 		cv.roleSeats = countSeats(cv)
 	}
+}
+
+// reviseExclusions revises the memberships refused for their term limit after an
+// allocation, and reports whether it changed any. A run of terms depends only on
+// earlier terms, so the seated membership that breaks its limit with the earliest term
+// certainly breaks it and is refused; a later one may break it only because of that
+// one, and is judged again in the next round. A refused membership whose earlier terms
+// no longer make a run that long (a term it counted was refused meanwhile) is
+// reinstated.
+func (u *unit) reviseExclusions(byPerson map[string][]*memberView, excluded map[*memberView]string) bool {
+	for _, m := range u.members {
+		if excluded[m] == "" {
+			continue
+		}
+		if _, reached := termLimitReached(m, byPerson[m.person()]); !reached {
+			delete(excluded, m)
+			return true
+		}
+	}
+	var first *memberView
+	var message string
+	for _, m := range u.members {
+		if !m.seated || (first != nil && !m.term.Start.Before(first.term.Start)) {
+			continue
+		}
+		if msg, reached := termLimitReached(m, byPerson[m.person()]); reached {
+			first, message = m, msg
+		}
+	}
+	if first == nil {
+		return false
+	}
+	excluded[first] = message
+	return true
 }
 
 // seatBook tracks the seats held during one allocation.
@@ -109,7 +134,8 @@ func (u *unit) allocateOnce(byPerson map[string][]*memberView, excluded map[*mem
 		if msg := excluded[m]; msg != "" {
 			m.reason, m.message = learningv1alpha1.TermLimitReachedReason, msg
 		}
-		if m.reason != "" || !m.claiming() {
+		// A completed cohort's seats are freed: its figures are the final ones.
+		if m.reason != "" || !m.claiming() || m.cohort.phase == learningv1alpha1.CohortCompleted {
 			continue
 		}
 		if m.prevSeated {
@@ -138,10 +164,23 @@ func (u *unit) allocateOnce(byPerson map[string][]*memberView, excluded map[*mem
 			queued = append(queued, m)
 		}
 	}
-	// A person seated later in the pass is no longer waiting elsewhere.
+	// A person who ends up holding a seat is not eligible for another one
+	// (AlreadySeated, which is judged before term limits, as the next evaluation would
+	// judge it once the seat is held), and is no longer waiting.
+	for _, m := range u.members {
+		competing := m.evaluated() && m.claiming() && m.cohort.phase != learningv1alpha1.CohortCompleted
+		if competing && !m.seated && (m.reason == "" || m.reason == learningv1alpha1.TermLimitReachedReason) {
+			if o := book.conflict(m); o != nil {
+				m.reason, m.message = alreadySeated(o)
+			} else if msg, reached := termLimitReached(m, byPerson[m.person()]); reached {
+				// A term served by a seat given later in the pass counts too.
+				m.reason, m.message = learningv1alpha1.TermLimitReachedReason, msg
+			}
+		}
+	}
 	positions := map[*cohortView]map[string]int{}
 	for _, m := range queued {
-		if !u.mayHoldSeat(book, m, byPerson) {
+		if m.reason != "" {
 			continue
 		}
 		if positions[m.cohort] == nil {
@@ -156,8 +195,7 @@ func (u *unit) allocateOnce(byPerson map[string][]*memberView, excluded map[*mem
 // term limits. It records the reason on m when it may not.
 func (u *unit) mayHoldSeat(book *seatBook, m *memberView, byPerson map[string][]*memberView) bool {
 	if o := book.conflict(m); o != nil {
-		m.reason = learningv1alpha1.AlreadySeatedReason
-		m.message = fmt.Sprintf("the person already holds a seat through membership %s in cohort %s for an overlapping term", o.obj.Name, o.obj.Spec.CohortRef.Name)
+		m.reason, m.message = alreadySeated(o)
 		return false
 	}
 	if msg, reached := termLimitReached(m, byPerson[m.person()]); reached {
@@ -165,6 +203,12 @@ func (u *unit) mayHoldSeat(book *seatBook, m *memberView, byPerson map[string][]
 		return false
 	}
 	return true
+}
+
+// alreadySeated is the verdict for a claim of a person who holds seat o.
+func alreadySeated(o *memberView) (reason, message string) {
+	return learningv1alpha1.AlreadySeatedReason,
+		fmt.Sprintf("the person already holds a seat through membership %s in cohort %s for an overlapping term", o.obj.Name, o.obj.Spec.CohortRef.Name)
 }
 
 // termLimitReached counts the consecutive terms the person served in m's role before
@@ -220,14 +264,15 @@ func countSeats(cv *cohortView) []rules.RoleSeats {
 	return seats
 }
 
-// seatStart is when a newly seated membership holds its seat from. One promoted from
-// the waitlist holds it from now; one seated as soon as it is evaluated holds it from
-// the start of its term (or now, before the term starts), so that memberships declared
-// for a program already under way (imported from a spreadsheet, restored from a backup)
-// are accountable for the gatherings of their whole term.
+// seatStart is when a newly seated membership holds its seat from. One seated at its
+// first evaluation holds it from the start of its term (or now, before the term
+// starts), so that memberships declared for a program already under way (imported from
+// a spreadsheet, restored from a backup) are accountable for the gatherings of their
+// whole term. One that was evaluated before without a seat (waiting, not eligible, or
+// seated once and freed) holds it from now.
 func (u *unit) seatStart(m *memberView) time.Time {
 	now := u.stamp().Time
-	if m.prevWaitlisted || !m.term.Start.Before(now) {
+	if !m.neverEvaluated || !m.history.IsZero() || !m.term.Start.Before(now) {
 		return now
 	}
 	return m.term.Start

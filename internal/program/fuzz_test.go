@@ -1,0 +1,480 @@
+package program
+
+import (
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
+)
+
+// byteReader hands out fuzz input bytes, then zeros once they run out, so every input
+// decodes to some valid unit.
+type byteReader struct{ data []byte }
+
+func (r *byteReader) next() int {
+	if len(r.data) == 0 {
+		return 0
+	}
+	b := r.data[0]
+	r.data = r.data[1:]
+	return int(b)
+}
+
+// n returns a number in [0, k).
+func (r *byteReader) n(k int) int { return r.next() % k }
+
+// fuzzUnit is a decoded unit and the facts the generator knows about it, so that the
+// invariants do not trust the evaluator's own reading of the policy.
+type fuzzUnit struct {
+	snap Snapshot
+	// frozen are the cohorts whose policy cannot be resolved.
+	frozen map[string]bool
+	// maxOf is the effective maxMembers of each role of each cohort that is not frozen.
+	maxOf map[string]map[string]int
+}
+
+// fuzzRoles are the roles memberships claim; Ghost is in no policy.
+var fuzzRoles = []string{"Lead", "Lead", "Lead", "Member", "Member", "Member", "Member", "Ghost"}
+
+// decodeUnit turns fuzz input into a community with one to three cohorts of varied
+// dates and policies, up to 30 memberships of up to 8 people with previous statuses
+// (prior seats included), and a few events with attendance.
+func decodeUnit(data []byte) fuzzUnit {
+	r := &byteReader{data: data}
+	base := day("2025-01-01")
+	u := fuzzUnit{frozen: map[string]bool{}, maxOf: map[string]map[string]int{}}
+
+	now := base.AddDate(0, 0, 4*r.n(200)).Add(time.Duration(r.n(24)) * time.Hour)
+	if r.n(4) == 0 {
+		now = now.Add(time.Duration(r.n(60))*time.Second + 250*time.Millisecond)
+	}
+	u.snap.Now = now
+
+	cop := community(decodeRole(r, "Lead"), decodeRole(r, "Member"))
+	if r.n(4) == 0 {
+		cop.Spec.EligibleOrganizations = []learningv1alpha1.OrganizationName{"Iowa Alliance"}
+	}
+	u.snap.Community = cop
+
+	for i := range 1 + r.n(3) {
+		c, frozen, memberMax := decodeCohort(r, fmt.Sprintf("c%d", i), base)
+		u.snap.Cohorts = append(u.snap.Cohorts, c)
+		if frozen {
+			u.frozen[c.Name] = true
+			continue
+		}
+		u.maxOf[c.Name] = map[string]int{
+			"Lead":   int(*cop.Spec.Policy.Roles[0].MaxMembers),
+			"Member": int(*cop.Spec.Policy.Roles[1].MaxMembers),
+		}
+		if memberMax > 0 {
+			u.maxOf[c.Name]["Member"] = memberMax
+		}
+	}
+
+	for i := range r.n(31) {
+		u.snap.Memberships = append(u.snap.Memberships, decodeMembership(r, i, u.snap.Cohorts, now))
+	}
+	for i := range r.n(6) {
+		u.snap.Events = append(u.snap.Events, decodeEvent(r, i, u.snap.Cohorts, base))
+	}
+	return u
+}
+
+// decodeRole decodes a role with one to three seats, an optional term length and an
+// optional term limit.
+func decodeRole(r *byteReader, name string) learningv1alpha1.RolePolicy {
+	maxMembers := int32(1 + r.n(3))
+	rp := role(name, int32(r.n(int(maxMembers)+1)), maxMembers)
+	if months := []int32{0, 3, 6, 12}[r.n(4)]; months > 0 {
+		termMonths(months)(&rp)
+	}
+	if r.n(2) == 0 {
+		termLimit(int32(1 + r.n(3)))(&rp)
+	}
+	return rp
+}
+
+// decodeCohort decodes a cohort starting between mid-2024 and mid-2026. It reports
+// whether its policy cannot be resolved, and the Member seats it overrides (0 when
+// none).
+func decodeCohort(r *byteReader, name string, base time.Time) (c *learningv1alpha1.Cohort, frozen bool, memberMax int) {
+	start := base.AddDate(0, r.n(24)-6, r.n(28))
+	c = cohort(name, start.Format(time.DateOnly), int32(1+r.n(18)))
+	if r.n(4) == 0 {
+		ending(start.AddDate(0, 0, 30+r.n(400)).Format(time.DateOnly))(c)
+	}
+	switch r.n(16) {
+	case 0:
+		c.Spec.TimeZone = "Mars/Olympus"
+		frozen = true
+	case 1, 2:
+		overriding(role("Member", 0, 1))(c)
+		memberMax = 1
+	case 3:
+		enrollmentCloses(start.AddDate(0, 0, r.n(60)).Format(time.DateOnly))(c)
+	case 4:
+		scheduled(weekly())(c)
+	}
+	return c, frozen, memberMax
+}
+
+// decodeMembership decodes one membership and its previous status.
+func decodeMembership(r *byteReader, i int, cohorts []*learningv1alpha1.Cohort, now time.Time) *learningv1alpha1.Membership {
+	cohortName, cohortStart := "gone", day("2025-01-01")
+	if pick := r.n(len(cohorts)*8 + 1); pick < len(cohorts)*8 {
+		c := cohorts[pick%len(cohorts)]
+		cohortName, cohortStart = c.Name, day(string(c.Spec.StartDate))
+	}
+	person := fmt.Sprintf("p%d", r.n(8))
+	created := day("2024-06-01").AddDate(0, 0, 5*r.n(160))
+	m := member(fmt.Sprintf("m%02d", i), cohortName, person, fuzzRoles[r.n(len(fuzzRoles))], created)
+
+	flags := r.next()
+	if flags%8 == 0 {
+		withdrawn()(m)
+	}
+	if org := []string{"", "Iowa Alliance", "Ohio Coalition"}[(flags>>3)%3]; org != "" {
+		from(org)(m)
+	}
+	// A quarter of the memberships have their own start, end or both; a start can fall
+	// after the cohort's end, which the membership reports as a problem of its dates.
+	start, dates := cohortStart, r.n(12)
+	if dates == 0 || dates == 2 {
+		start = cohortStart.AddDate(0, r.n(9), 0)
+		starting(start.Format(time.DateOnly))(m)
+	}
+	if dates == 1 || dates == 2 {
+		until(start.AddDate(0, 0, r.n(500)).Format(time.DateOnly))(m)
+	}
+
+	// Previous statuses happened before now, to the second as the API server stores
+	// them.
+	at := now.AddDate(0, 0, -r.n(400)).Add(-time.Duration(r.n(24)) * time.Hour).Truncate(time.Second)
+	history := func(m *learningv1alpha1.Membership) { m.Status.SeatedSince = &metav1.Time{Time: at} }
+	switch r.n(8) {
+	case 2:
+		heldSince(at)(m)
+	case 3:
+		seatedBeforeUpgrade(at)(m)
+	case 4:
+		waitingAt(int32(1+r.n(5)), at)(m)
+		if r.n(2) == 0 {
+			history(m)
+		}
+	case 5:
+		previously(learningv1alpha1.SeatedCondition, metav1.ConditionFalse, learningv1alpha1.NotEligibleReason, at)(m)
+		previously(learningv1alpha1.EligibleCondition, metav1.ConditionFalse, learningv1alpha1.AlreadySeatedReason, at)(m)
+	case 6:
+		previously(learningv1alpha1.SeatedCondition, metav1.ConditionFalse, learningv1alpha1.TermExpiredReason, at)(m)
+		history(m)
+	case 7:
+		previously(learningv1alpha1.SeatedCondition, metav1.ConditionFalse, learningv1alpha1.WithdrawnReason, at)(m)
+		previously(learningv1alpha1.AttendanceMetCondition, metav1.ConditionFalse, learningv1alpha1.BelowThresholdReason, at)(m)
+		history(m)
+	}
+	return m
+}
+
+// decodeEvent decodes one event of a cohort or of the community, with attendance
+// naming memberships that may or may not exist.
+func decodeEvent(r *byteReader, i int, cohorts []*learningv1alpha1.Cohort, base time.Time) *learningv1alpha1.LearningEvent {
+	start := base.AddDate(0, 0, 3*r.n(256)).Add(12 * time.Hour)
+	var e *learningv1alpha1.LearningEvent
+	switch pick := r.n(len(cohorts) + 2); {
+	case pick < len(cohorts):
+		e = gathering(fmt.Sprintf("e%d", i), cohorts[pick].Name, start)
+	case pick == len(cohorts):
+		e = communityGathering(fmt.Sprintf("e%d", i), start)
+	default:
+		e = gathering(fmt.Sprintf("e%d", i), "gone", start)
+	}
+	statuses := []learningv1alpha1.AttendanceStatus{
+		learningv1alpha1.AttendancePresent, learningv1alpha1.AttendanceLate,
+		learningv1alpha1.AttendanceExcused, learningv1alpha1.AttendanceAbsent,
+	}
+	seen := map[string]bool{}
+	for range r.n(6) {
+		name := fmt.Sprintf("m%02d", r.n(34))
+		status := statuses[r.n(len(statuses))]
+		if !seen[name] {
+			seen[name] = true
+			e.Spec.Attendance = append(e.Spec.Attendance, learningv1alpha1.AttendanceRecord{Member: learningv1alpha1.ObjectName(name), Status: status})
+		}
+	}
+	e.Spec.Cancelled = r.n(8) == 0
+	return e
+}
+
+// fuzzSeeds are a few units worth starting from: inputs of a fixed pseudo-random
+// generator, long enough to decode busy units of three cohorts sharing people.
+func fuzzSeeds() [][]byte {
+	var seeds [][]byte
+	for seed := range uint64(6) {
+		rng := rand.New(rand.NewPCG(seed, 2026))
+		data := make([]byte, 200+80*int(seed))
+		for i := range data {
+			data[i] = byte(rng.Uint32())
+		}
+		seeds = append(seeds, data)
+	}
+	return seeds
+}
+
+// FuzzEvaluateInvariants checks the seat rules on random units: no role over its
+// capacity unless its seats were already held above a lowered maximum (and then no new
+// seat until below it), no person seated twice at once in cohorts that have not
+// completed, waitlist positions 1..n per cohort and role, and the cohort's counts agree
+// with its memberships; and the status contract: Ready on every object, a seat only
+// while eligible and with seatedSince, and Next in the future.
+func FuzzEvaluateInvariants(f *testing.F) {
+	for _, seed := range fuzzSeeds() {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		u := decodeUnit(data)
+		out := Evaluate(u.snap)
+		checkCapacity(t, u, out)
+		checkOneSeatPerPerson(t, u, out)
+		checkWaitlists(t, u, out)
+		checkContract(t, u, out)
+	})
+}
+
+// FuzzEvaluateIdempotent checks that an outcome is a fixed point: written back as the
+// previous statuses and evaluated at the same clock, it comes out unchanged.
+func FuzzEvaluateIdempotent(f *testing.F) {
+	for _, seed := range fuzzSeeds() {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		u := decodeUnit(data)
+		first := Evaluate(u.snap)
+		second := Evaluate(withStatuses(u.snap, first))
+		if !sameOutcome(first, second) {
+			t.Fatalf("evaluating the outcome again changes it (-first +second):\n%s", cmp.Diff(first, second))
+		}
+	})
+}
+
+// FuzzEvaluateOrderIndependent checks that the order in which the cache lists objects
+// does not matter.
+func FuzzEvaluateOrderIndependent(f *testing.F) {
+	for _, seed := range fuzzSeeds() {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		u := decodeUnit(data)
+		want := Evaluate(u.snap)
+		h := fnv.New64a()
+		_, _ = h.Write(data)
+		rng := rand.New(rand.NewPCG(h.Sum64(), 1))
+		s := u.snap
+		s.Cohorts, s.Memberships, s.Events = slices.Clone(s.Cohorts), slices.Clone(s.Memberships), slices.Clone(s.Events)
+		rng.Shuffle(len(s.Cohorts), func(i, j int) { s.Cohorts[i], s.Cohorts[j] = s.Cohorts[j], s.Cohorts[i] })
+		rng.Shuffle(len(s.Memberships), func(i, j int) { s.Memberships[i], s.Memberships[j] = s.Memberships[j], s.Memberships[i] })
+		rng.Shuffle(len(s.Events), func(i, j int) { s.Events[i], s.Events[j] = s.Events[j], s.Events[i] })
+		if got := Evaluate(s); !sameOutcome(want, got) {
+			t.Fatalf("the outcome depends on the order of the input (-sorted +shuffled):\n%s", cmp.Diff(want, got))
+		}
+	})
+}
+
+// sameOutcome is a fast equality of outcomes, times compared as instants; cmp.Diff
+// explains a difference.
+func sameOutcome(a, b Outcome) bool {
+	return a.Next.Equal(b.Next) &&
+		equality.Semantic.DeepEqual(a.Community, b.Community) &&
+		equality.Semantic.DeepEqual(a.Cohorts, b.Cohorts) &&
+		equality.Semantic.DeepEqual(a.Memberships, b.Memberships) &&
+		equality.Semantic.DeepEqual(a.Events, b.Events)
+}
+
+// withStatuses returns copies of the snapshot's objects carrying the outcome's
+// statuses, as the cache holds them after the controller wrote the outcome.
+func withStatuses(s Snapshot, out Outcome) Snapshot {
+	next := Snapshot{Now: s.Now}
+	if s.Community != nil {
+		next.Community = s.Community.DeepCopy()
+		if out.Community != nil {
+			next.Community.Status = *out.Community.DeepCopy()
+		}
+	}
+	for _, c := range s.Cohorts {
+		c = c.DeepCopy()
+		status := out.Cohorts[c.Name]
+		c.Status = *status.DeepCopy()
+		next.Cohorts = append(next.Cohorts, c)
+	}
+	for _, m := range s.Memberships {
+		m = m.DeepCopy()
+		status := out.Memberships[m.Name]
+		m.Status = *status.DeepCopy()
+		next.Memberships = append(next.Memberships, m)
+	}
+	for _, e := range s.Events {
+		e = e.DeepCopy()
+		status := out.Events[e.Name]
+		e.Status = *status.DeepCopy()
+		next.Events = append(next.Events, e)
+	}
+	return next
+}
+
+// isSeated reports whether a status says the membership holds a seat.
+func isSeated(s learningv1alpha1.MembershipStatus) bool {
+	return verdictOf(s.Conditions, learningv1alpha1.SeatedCondition).Status == metav1.ConditionTrue
+}
+
+// checkCapacity: per cohort and role, the seats held are at most maxMembers, unless
+// they were already held above it; a new seat is given only while the count stays
+// within the maximum.
+func checkCapacity(t *testing.T, u fuzzUnit, out Outcome) {
+	t.Helper()
+	type key struct{ cohort, role string }
+	kept, added := map[key]int{}, map[key][]string{}
+	for _, m := range u.snap.Memberships {
+		k := key{string(m.Spec.CohortRef.Name), string(m.Spec.Role)}
+		if u.maxOf[k.cohort] == nil || !isSeated(out.Memberships[m.Name]) {
+			continue
+		}
+		if isSeated(m.Status) {
+			kept[k]++
+		} else {
+			added[k] = append(added[k], m.Name)
+		}
+	}
+	for k, names := range added {
+		maxMembers, known := u.maxOf[k.cohort][k.role]
+		if !known {
+			t.Fatalf("%v are seated in role %s, which cohort %s does not have", names, k.role, k.cohort)
+		}
+		if kept[k]+len(names) > maxMembers {
+			t.Fatalf("cohort %s role %s: %d seats kept and %v newly seated, over the maximum of %d", k.cohort, k.role, kept[k], names, maxMembers)
+		}
+	}
+}
+
+// checkOneSeatPerPerson: nobody holds two seats with overlapping terms in cohorts that
+// have not completed. A frozen seat's term is unknown: it overlaps every other.
+func checkOneSeatPerPerson(t *testing.T, u fuzzUnit, out Outcome) {
+	t.Helper()
+	byPerson := map[string][]*learningv1alpha1.Membership{}
+	for _, m := range u.snap.Memberships {
+		if isSeated(out.Memberships[m.Name]) {
+			byPerson[m.Spec.Member] = append(byPerson[m.Spec.Member], m)
+		}
+	}
+	completed := func(m *learningv1alpha1.Membership) bool {
+		c := string(m.Spec.CohortRef.Name)
+		return !u.frozen[c] && out.Cohorts[c].Phase == learningv1alpha1.CohortCompleted
+	}
+	for person, seats := range byPerson {
+		for i, a := range seats {
+			for _, b := range seats[i+1:] {
+				fa, fb := u.frozen[string(a.Spec.CohortRef.Name)], u.frozen[string(b.Spec.CohortRef.Name)]
+				if (fa && fb) || completed(a) || completed(b) {
+					continue
+				}
+				sa, sb := out.Memberships[a.Name], out.Memberships[b.Name]
+				if fa || fb || (sa.StartDate <= sb.EndDate && sb.StartDate <= sa.EndDate) {
+					t.Fatalf("%s holds two seats at once: %s in %s (%s to %s) and %s in %s (%s to %s)", person,
+						a.Name, a.Spec.CohortRef.Name, sa.StartDate, sa.EndDate, b.Name, b.Spec.CohortRef.Name, sb.StartDate, sb.EndDate)
+				}
+			}
+		}
+	}
+}
+
+// checkWaitlists: per evaluated cohort and role, the waitlist positions are 1..n, held
+// exactly by the memberships reported as Waitlisted, and the cohort's figures agree.
+func checkWaitlists(t *testing.T, u fuzzUnit, out Outcome) {
+	t.Helper()
+	type key struct{ cohort, role string }
+	positions, seatedCount := map[key][]int{}, map[key]int{}
+	for _, m := range u.snap.Memberships {
+		k := key{string(m.Spec.CohortRef.Name), string(m.Spec.Role)}
+		if u.maxOf[k.cohort] == nil {
+			continue // frozen or missing: the record stays as it was
+		}
+		s := out.Memberships[m.Name]
+		waiting := condReason(s.Conditions, learningv1alpha1.SeatedCondition) == learningv1alpha1.WaitlistedReason
+		if waiting != (s.WaitlistPosition != nil) {
+			t.Fatalf("%s: Seated reason %q with waitlistPosition %v", m.Name, condReason(s.Conditions, learningv1alpha1.SeatedCondition), s.WaitlistPosition)
+		}
+		if s.WaitlistPosition != nil {
+			positions[k] = append(positions[k], int(*s.WaitlistPosition))
+		}
+		if isSeated(s) {
+			seatedCount[k]++
+		}
+	}
+	for k, got := range positions {
+		slices.Sort(got)
+		want := make([]int, len(got))
+		for i := range want {
+			want[i] = i + 1
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("cohort %s role %s waitlist positions (-want +got):\n%s", k.cohort, k.role, diff)
+		}
+	}
+	for _, c := range u.snap.Cohorts {
+		status := out.Cohorts[c.Name]
+		if u.frozen[c.Name] || status.Phase == learningv1alpha1.CohortCompleted {
+			continue // a completed cohort reports who held a seat to the end
+		}
+		for _, rs := range status.Roles {
+			k := key{c.Name, string(rs.Name)}
+			if int(rs.Seated) != seatedCount[k] || int(rs.Waitlisted) != len(positions[k]) {
+				t.Fatalf("cohort %s role %s reports %d seated and %d waiting; the memberships say %d and %d",
+					c.Name, rs.Name, rs.Seated, rs.Waitlisted, seatedCount[k], len(positions[k]))
+			}
+		}
+	}
+}
+
+// checkContract: every object has Ready; an evaluated membership holds a seat only
+// while Eligible, and then has a seatedSince no later than the clock; Next is zero or
+// after the clock.
+func checkContract(t *testing.T, u fuzzUnit, out Outcome) {
+	t.Helper()
+	ready := func(kind, name string, conds []metav1.Condition) {
+		if verdictOf(conds, learningv1alpha1.ReadyCondition).Status == "" {
+			t.Fatalf("%s %s has no Ready condition", kind, name)
+		}
+	}
+	for name, s := range out.Cohorts {
+		ready("cohort", name, s.Conditions)
+	}
+	for name, s := range out.Events {
+		ready("event", name, s.Conditions)
+	}
+	if out.Community != nil {
+		ready("community", communityName, out.Community.Conditions)
+	}
+	for _, m := range u.snap.Memberships {
+		s := out.Memberships[m.Name]
+		ready("membership", m.Name, s.Conditions)
+		if u.maxOf[string(m.Spec.CohortRef.Name)] == nil || !isSeated(s) {
+			continue
+		}
+		if got := verdictOf(s.Conditions, learningv1alpha1.EligibleCondition).Status; got != metav1.ConditionTrue {
+			t.Fatalf("%s is seated with Eligible=%s", m.Name, got)
+		}
+		if s.SeatedSince == nil || s.SeatedSince.After(u.snap.Now) {
+			t.Fatalf("%s is seated with seatedSince %v at %v", m.Name, s.SeatedSince, u.snap.Now)
+		}
+	}
+	if !out.Next.IsZero() && !out.Next.After(u.snap.Now) {
+		t.Fatalf("Next %v is not after now %v", out.Next, u.snap.Now)
+	}
+}
