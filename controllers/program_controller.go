@@ -2,8 +2,11 @@ package controllers
 
 import (
 	"context"
+	"errors"
+	"time"
 
 	"github.com/go-logr/logr"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -31,8 +34,13 @@ type ProgramReconciler struct {
 // +kubebuilder:rbac:groups=learning.cohort.dev,resources=cohorts/finalizers,verbs=update
 // +kubebuilder:rbac:groups=learning.cohort.dev,resources=learningevents,verbs=get;list;watch;create;update;patch;delete
 
+// conflictRetry is how soon a unit whose status writes met newer objects is evaluated
+// again.
+const conflictRetry = 100 * time.Millisecond
+
 // Reconcile evaluates the unit named by key.
 func (r *ProgramReconciler) Reconcile(ctx context.Context, key unitKey) (ctrl.Result, error) {
+	start := time.Now()
 	snap, ok, err := r.readUnit(ctx, key)
 	if err != nil || !ok {
 		return ctrl.Result{}, err
@@ -43,9 +51,17 @@ func (r *ProgramReconciler) Reconcile(ctx context.Context, key unitKey) (ctrl.Re
 	outcome := program.Evaluate(snap)
 	evaluationsMetric.WithLabelValues(key.Namespace).Inc()
 	if err := r.applyOutcome(ctx, snap, outcome); err != nil {
+		if onlyConflicts(err) {
+			// The cache has not caught up with a write yet (often this reconciler's
+			// own): look again shortly, without the error backoff, which grows with
+			// every conflict of a busy unit.
+			ctrl.LoggerFrom(ctx).V(1).Info("statuses changed since they were read; evaluating again", "error", err.Error())
+			return ctrl.Result{RequeueAfter: conflictRetry}, nil
+		}
 		return ctrl.Result{}, err
 	}
 	recordMetrics(snap, outcome)
+	ctrl.LoggerFrom(ctx).V(1).Info("evaluated", "memberships", len(snap.Memberships), "events", len(snap.Events), "took", time.Since(start).String())
 	return requeueAt(outcome.Next, snap.Now, r.MaxRequeueAfter), nil
 }
 
@@ -81,4 +97,19 @@ func (r *ProgramReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			handler.TypedEnqueueRequestsFromMapFunc(r.unitsOfEvent),
 			predicate.TypedGenerationChangedPredicate[*learningv1alpha1.LearningEvent]{})).
 		Complete(r)
+}
+
+// onlyConflicts reports whether err (possibly several joined) holds nothing but
+// conflicts: writes refused because the object changed since it was read.
+func onlyConflicts(err error) bool {
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range joined.Unwrap() {
+			if !onlyConflicts(e) {
+				return false
+			}
+		}
+		return true
+	}
+	var status apierrors.APIStatus
+	return errors.As(err, &status) && apierrors.IsConflict(err)
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	eventsv1 "k8s.io/api/events/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
@@ -111,6 +112,14 @@ func setupScaleCohort(b testing.TB) string {
 	waitUntil(b, "every member's attendance is judged", func() bool {
 		return get(last) == nil && last.Status.Attendance != nil && last.Status.Attendance.Present == scaleGatherings
 	})
+	// Measure the steady state: the manager has stopped evaluating the new cohort and
+	// has posted the Seated and Waitlisted Events of every member, which would
+	// otherwise still load the API server during the first changes.
+	settledEvaluations(ns)
+	waitUntil(b, "every member's Seated or Waitlisted Event is posted", func() bool {
+		list := &eventsv1.EventList{}
+		return k8s.List(context.Background(), list, client.InNamespace(ns)) == nil && len(list.Items) >= scaleSeats+scaleWaiting
+	})
 	return ns
 }
 
@@ -168,17 +177,23 @@ func waitUntil(b testing.TB, what string, done func() bool) {
 	}
 }
 
-// settledEvaluations waits until the namespace's evaluation count stops moving for
-// half a second, and returns it.
+// settledEvaluations waits until the program controller has been idle (no unit in its
+// queue, no worker busy) for a whole second, and returns the namespace's evaluation
+// count. The count alone is not enough: it grows when an evaluation starts writing, and
+// the first evaluation of a new 1,000-member cohort writes for seconds.
 func settledEvaluations(ns string) float64 {
-	last := evaluations(ns)
+	idleSince := time.Time{}
 	for {
-		time.Sleep(500 * time.Millisecond)
-		now := evaluations(ns)
-		if now == last {
-			return now
+		busy := gauge("workqueue_depth", "name", "program") + gauge("controller_runtime_active_workers", "controller", "program")
+		switch {
+		case busy > 0:
+			idleSince = time.Time{}
+		case idleSince.IsZero():
+			idleSince = time.Now()
+		case time.Since(idleSince) > time.Second:
+			return evaluations(ns)
 		}
-		last = now
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -186,6 +201,7 @@ func settledEvaluations(ns string) float64 {
 // evaluations per change.
 func reportLatencies(b *testing.B, latencies []time.Duration, evaluations float64) {
 	b.Helper()
+	b.Logf("latencies in order of the changes: %v", latencies)
 	slices.Sort(latencies)
 	b.ReportMetric(float64(latencies[len(latencies)/2].Milliseconds()), "p50-ms")
 	b.ReportMetric(float64(latencies[len(latencies)-1].Milliseconds()), "max-ms")
@@ -195,18 +211,27 @@ func reportLatencies(b *testing.B, latencies []time.Duration, evaluations float6
 // evaluations reads the manager's count of unit evaluations in the namespace from the
 // metrics registry it serves.
 func evaluations(ns string) float64 {
+	return gauge("cohort_program_evaluations_total", "namespace", ns)
+}
+
+// gauge reads the value of the series of a metric of the manager's registry whose label
+// has the given value; 0 when there is none.
+func gauge(metric, label, value string) float64 {
 	families, err := metrics.Registry.Gather()
 	if err != nil {
 		return 0
 	}
 	for _, f := range families {
-		if f.GetName() != "cohort_program_evaluations_total" {
+		if f.GetName() != metric {
 			continue
 		}
 		for _, m := range f.GetMetric() {
 			for _, l := range m.GetLabel() {
-				if l.GetName() == "namespace" && l.GetValue() == ns {
-					return m.GetCounter().GetValue()
+				if l.GetName() == label && l.GetValue() == value {
+					if c := m.GetCounter(); c != nil {
+						return c.GetValue()
+					}
+					return m.GetGauge().GetValue()
 				}
 			}
 		}
