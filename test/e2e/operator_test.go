@@ -47,10 +47,11 @@ func TestSamples(t *testing.T) {
 	})
 }
 
-// TestDeletingACohortCollectsOnlyWhatItOwns deletes a cohort and lets the real garbage
-// collector act: upcoming generated gatherings go with it, while its memberships, its
-// declared events and a generated gathering with attendance recorded stay.
-func TestDeletingACohortCollectsOnlyWhatItOwns(t *testing.T) {
+// TestDeletingACohortRemovesOnlyUntouchedGatherings deletes a cohort with the real
+// garbage collector running: the operator's finalizer deletes the upcoming generated
+// gatherings, while its memberships, its declared events and a generated gathering
+// with attendance recorded stay (nothing carries an owner reference to the cohort).
+func TestDeletingACohortRemovesOnlyUntouchedGatherings(t *testing.T) {
 	ns := "e2e-gc"
 	createNamespace(t, ns)
 	today := time.Now().UTC()
@@ -119,7 +120,7 @@ spec:
 	if out, err := kubectl("delete", "-n", ns, "cohort", "weekly", "--wait=true"); err != nil {
 		t.Fatalf("deleting the cohort: %v\n%s", err, out)
 	}
-	eventually(t, "the garbage collector removes the upcoming check-ins", func() error {
+	eventually(t, "the finalizer removes the upcoming check-ins", func() error {
 		out, err := kubectl("get", "-n", ns, "lev", "-l", "learning.cohort.dev/schedule=weekly", "-o", "name")
 		if err != nil {
 			return fmt.Errorf("%w: %s", err, out)
