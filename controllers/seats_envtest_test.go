@@ -235,6 +235,32 @@ func TestSeatsTermLimitsCountServedTerms(t *testing.T) {
 	eventually(t, "the first membership keeps the seat", seatsXSeat(ns, "wait-2026", "seated"))
 }
 
+// TestSeatsTermLimitsCountOverlappingTermsInOneCohort: within one cohort, a term the
+// person served (then withdrew from) and a new term that overlaps it are consecutive, so
+// a limit of one term refuses the new one; a new term starting more than 31 days after
+// the served one ended is a new run and is seated.
+func TestSeatsTermLimitsCountOverlappingTermsInOneCohort(t *testing.T) {
+	fakeClock.SetTime(time.Date(2026, 2, 1, 12, 0, 0, 0, time.UTC))
+	ns := testutil.Namespace(t, k8s)
+	lead := testutil.Role("Lead", 0, 2)
+	lead.MaxConsecutiveTerms = testutil.Ptr[int32](1)
+	served := testutil.Membership(ns, "served", "long", "u-pat", "Lead")
+	served.Spec.EndDate = testutil.Ptr[learningv1alpha1.Date]("2026-06-30")
+	create(t, testutil.Community(ns, "cop", lead), testutil.Cohort(ns, "long", "cop", "2026-01-01", 24), served)
+	eventually(t, "the first term holds a seat", seatsXSeat(ns, "served", "seated"))
+	update(t, membership(ns, "served"), func(m *learningv1alpha1.Membership) { m.Spec.Withdrawn = true })
+	eventually(t, "the withdrawn term stays on record", seatsXSeat(ns, "served", learningv1alpha1.WithdrawnReason))
+
+	overlapping := testutil.Membership(ns, "overlapping", "long", "u-pat", "Lead")
+	overlapping.Spec.StartDate = testutil.Ptr[learningv1alpha1.Date]("2026-06-01")
+	overlapping.Spec.EndDate = testutil.Ptr[learningv1alpha1.Date]("2026-07-31")
+	later := testutil.Membership(ns, "later", "long", "u-pat", "Lead")
+	later.Spec.StartDate = testutil.Ptr[learningv1alpha1.Date]("2026-08-02")
+	create(t, overlapping, later)
+	eventually(t, "an overlapping term continues the run", seatsXEligible(ns, "overlapping", metav1.ConditionFalse, learningv1alpha1.TermLimitReachedReason))
+	eventually(t, "a term 32 days after the served one ended starts a new run", seatsXSeat(ns, "later", "seated"))
+}
+
 // TestSeatsEnrollmentWindow proves the enrollment rule: a membership whose explicit
 // spec.startDate falls after enrollment.closes is Eligible=False/EnrollmentClosed, one
 // starting on the closing day is inside the window, and one without startDate starts
