@@ -46,7 +46,8 @@ func (u *unit) cohortStatus(cv *cohortView) learningv1alpha1.CohortStatus {
 		seats, team = finalSeats(cv), seatedTeam(cv, heldToTheEnd(cv))
 	}
 	setRoles(&status, seats)
-	status.Members = memberCounts(cv)
+	cv.counts = memberCounts(cv)
+	status.Members = cv.counts
 	understaffed := setStaffed(conds, cv, seats, status.Seats)
 	composition := rules.CheckComposition(cv.policy.Composition, team)
 	status.Organizations = int32(composition.Organizations)
@@ -250,7 +251,10 @@ func (u *unit) communityStatus() learningv1alpha1.CommunityOfPracticeStatus {
 		if cv.valid() && cv.phase == learningv1alpha1.CohortActive {
 			status.ActiveCohorts++
 		}
-		c := memberCounts(cv)
+		c := cv.counts
+		if c == nil {
+			continue // frozen: its memberships are not evaluated
+		}
 		members.Pending += c.Pending
 		members.Active += c.Active
 		members.Expiring += c.Expiring

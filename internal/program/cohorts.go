@@ -34,8 +34,10 @@ type cohortView struct {
 	// nextOccurrence is the start of the schedule's next occurrence, zero when none.
 	nextOccurrence time.Time
 
-	members   []*memberView // by name
-	events    []*eventView  // its own and its community's, by name
+	members []*memberView // by name
+	// counts are the memberships by phase, once its status is built.
+	counts    *learningv1alpha1.MemberCounts
+	events    []*eventView // its own and its community's, by name
 	roleSeats []rules.RoleSeats
 }
 
@@ -51,15 +53,12 @@ func (u *unit) resolveCohorts() {
 
 func (u *unit) resolveCohort(cv *cohortView) {
 	spec := cv.obj.Spec
-	cv.loc = time.UTC
-	if tz := spec.TimeZone; tz != "" {
-		loc, err := time.LoadLocation(string(tz))
-		if err != nil {
-			cv.err = fmt.Errorf("spec.timeZone: unknown time zone %q", tz)
-			return
-		}
-		cv.loc = loc
+	loc, term, lastDay, windowErr := cohortWindow(cv.obj)
+	if loc == nil {
+		cv.loc, cv.err = time.UTC, windowErr
+		return
 	}
+	cv.loc = loc
 	var communityPolicy *learningv1alpha1.ProgramPolicy
 	var eligible []learningv1alpha1.OrganizationName
 	if u.community != nil {
@@ -73,11 +72,11 @@ func (u *unit) resolveCohort(cv *cohortView) {
 		}
 		return
 	}
-	cv.term, cv.lastDay, cv.err = rules.CohortTerm(spec.StartDate, spec.EndDate, spec.DurationMonths, cv.loc)
-	if cv.err != nil {
-		cv.err = fmt.Errorf("spec: %w", cv.err)
+	if windowErr != nil {
+		cv.err = windowErr
 		return
 	}
+	cv.term, cv.lastDay = term, lastDay
 	var next time.Time
 	cv.phase, next = rules.CohortPhase(cv.term, u.now)
 	u.observeBoundary(next)
@@ -133,4 +132,22 @@ func (cv *cohortView) enrollmentCloses() learningv1alpha1.Date {
 		return *e.Closes
 	}
 	return ""
+}
+
+// cohortWindow resolves a cohort's time zone and dates: the location its days are
+// counted in (nil when spec.timeZone is unknown), its window and its last day.
+func cohortWindow(c *learningv1alpha1.Cohort) (*time.Location, rules.Term, learningv1alpha1.Date, error) {
+	loc := time.UTC
+	if tz := c.Spec.TimeZone; tz != "" {
+		l, err := time.LoadLocation(string(tz))
+		if err != nil {
+			return nil, rules.Term{}, "", fmt.Errorf("spec.timeZone: unknown time zone %q", tz)
+		}
+		loc = l
+	}
+	term, lastDay, err := rules.CohortTerm(c.Spec.StartDate, c.Spec.EndDate, c.Spec.DurationMonths, loc)
+	if err != nil {
+		return loc, rules.Term{}, "", fmt.Errorf("spec: %w", err)
+	}
+	return loc, term, lastDay, nil
 }

@@ -19,6 +19,8 @@ import (
 type eventView struct {
 	obj    *learningv1alpha1.LearningEvent
 	record rules.EventRecord
+	// cohorts are the unit's cohorts the event counts for.
+	cohorts []*cohortView
 }
 
 func newEventView(e *learningv1alpha1.LearningEvent) *eventView {
@@ -103,7 +105,7 @@ func (u *unit) eventStatus(e *eventView) learningv1alpha1.LearningEventStatus {
 		u.observeBoundary(e.record.End)
 	}
 
-	cohorts := u.eventCohorts(e)
+	cohorts := e.cohorts
 	refType, refName, missing := learningv1alpha1.CohortFoundCondition, "", learningv1alpha1.CohortNotFoundReason
 	found := len(cohorts) > 0
 	switch {

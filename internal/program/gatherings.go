@@ -12,7 +12,6 @@ import (
 	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
 	"github.com/cohort-dev/cohort-operator/internal/calendar"
 	"github.com/cohort-dev/cohort-operator/internal/names"
-	"github.com/cohort-dev/cohort-operator/internal/rules"
 )
 
 const (
@@ -78,7 +77,7 @@ func desiredGatherings(cohort *learningv1alpha1.Cohort, now time.Time) ([]*learn
 	if err != nil {
 		return nil, err
 	}
-	term, err := cohortTerm(cohort)
+	_, term, _, err := cohortWindow(cohort)
 	if err != nil {
 		return nil, err
 	}
@@ -142,18 +141,4 @@ func GeneratedHash(spec *learningv1alpha1.LearningEventSpec) string {
 	data, _ := json.Marshal(spec) //nolint:errchkjson // the spec always marshals
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:8])
-}
-
-// cohortTerm resolves a cohort's window in its time zone.
-func cohortTerm(cohort *learningv1alpha1.Cohort) (rules.Term, error) {
-	loc := time.UTC
-	if tz := cohort.Spec.TimeZone; tz != "" {
-		l, err := time.LoadLocation(string(tz))
-		if err != nil {
-			return rules.Term{}, err
-		}
-		loc = l
-	}
-	term, _, err := rules.CohortTerm(cohort.Spec.StartDate, cohort.Spec.EndDate, cohort.Spec.DurationMonths, loc)
-	return term, err
 }

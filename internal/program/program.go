@@ -101,7 +101,8 @@ func newUnit(s Snapshot) *unit {
 	}
 	slices.SortFunc(u.events, func(a, b *eventView) int { return cmp.Compare(a.obj.Name, b.obj.Name) })
 	for _, e := range u.events {
-		for _, cv := range u.eventCohorts(e) {
+		e.cohorts = u.eventCohorts(e)
+		for _, cv := range e.cohorts {
 			cv.events = append(cv.events, e)
 		}
 	}
