@@ -100,11 +100,30 @@ type RolePolicy struct {
 	// +kubebuilder:validation:Maximum=20
 	MaxConsecutiveTerms *int32 `json:"maxConsecutiveTerms,omitempty"`
 
+	// access is what a seated member of the role may do in the cluster: Read may read
+	// the cohort, its events and its roster; Edit may also update the cohort's
+	// LearningEvents and record attendance on them. Access lasts while the membership
+	// holds a seat and its term has not expired. Defaults to Read.
+	// +optional
+	Access AccessLevel `json:"access,omitempty"`
+
 	// commitment describes the time the role asks for. It is informational: shown in the
 	// portal and roster, not enforced.
 	// +optional
 	Commitment *Commitment `json:"commitment,omitempty"`
 }
+
+// AccessLevel is the cluster access a role's seated members get.
+//
+// +kubebuilder:validation:Enum=Read;Edit
+type AccessLevel string
+
+const (
+	// AccessRead may read the cohort, its events and its roster.
+	AccessRead AccessLevel = "Read"
+	// AccessEdit may also update the cohort's LearningEvents and record attendance.
+	AccessEdit AccessLevel = "Edit"
+)
 
 // HoursRange is a number of hours or a range of hours, such as "2" or "1-1.5".
 //

@@ -169,6 +169,22 @@ const (
 	// cohort's policy cannot be resolved (the cohort is Stalled).
 	SeatsFrozenReason = "SeatsFrozen"
 
+	// ProvisionedReason marks a cohort whose services are all applied and match their
+	// declaration.
+	ProvisionedReason = "Provisioned"
+
+	// NameConflictReason marks a cohort whose service could not be provisioned because
+	// an object of the derived name exists that the operator did not create.
+	NameConflictReason = "NameConflict"
+
+	// ApplyFailedReason marks a cohort whose services could not be applied, for example
+	// because the API server refused an object.
+	ApplyFailedReason = "ApplyFailed"
+
+	// SuspendedReason marks a suspended cohort whose services differ from their
+	// declaration: nothing but its members' access is changed until it is resumed.
+	SuspendedReason = "Suspended"
+
 	// CompletedReason marks a condition reporting the final outcome of a completed
 	// cohort.
 	CompletedReason = "Completed"

@@ -249,6 +249,30 @@ type LearningEventStatus struct {
 	// attendance counts the attendance recorded on the event.
 	// +optional
 	Attendance *EventAttendance `json:"attendance,omitempty"`
+
+	// calendar is how the event is published in the cohorts' calendar feeds.
+	// +optional
+	Calendar *EventCalendar `json:"calendar,omitempty"`
+}
+
+// EventCalendar records the revision of an event's calendar entry, so that calendar
+// clients replace their copy when it changes.
+type EventCalendar struct {
+	// sequence is the iCalendar SEQUENCE of the event: 0 when first published, one more
+	// each time a published field (title, description, time, location, status) changes.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	Sequence int32 `json:"sequence,omitempty"`
+
+	// hash is the hash of the published fields the sequence was counted for.
+	// +optional
+	// +kubebuilder:validation:MaxLength=71
+	Hash string `json:"hash,omitempty"`
+
+	// revised is when the operator first saw the published fields as they are now; the
+	// calendar entry's DTSTAMP and LAST-MODIFIED.
+	// +optional
+	Revised *metav1.Time `json:"revised,omitempty"`
 }
 
 // LearningEvent is a gathering, intensive, speaker series, listening session or other

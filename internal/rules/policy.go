@@ -30,6 +30,9 @@ type RolePolicy struct {
 	Min, Max            int
 	TermMonths          int
 	MaxConsecutiveTerms int // 0 means unlimited
+	// Access is what the role's seated members may do in the cluster; Read unless a
+	// policy says Edit.
+	Access learningv1alpha1.AccessLevel
 }
 
 // Composition is the effective team composition policy of a cohort of organizations.
@@ -151,6 +154,9 @@ func mergeRoles(community, cohort []learningv1alpha1.RolePolicy) ([]RolePolicy, 
 		base.MaxMembers = firstSet(r.MaxMembers, base.MaxMembers)
 		base.TermMonths = firstSet(r.TermMonths, base.TermMonths)
 		base.MaxConsecutiveTerms = firstSet(r.MaxConsecutiveTerms, base.MaxConsecutiveTerms)
+		if r.Access != "" {
+			base.Access = r.Access
+		}
 	}
 	if len(merged) == 0 {
 		return nil, append(problems, "roles: no role is declared")
@@ -174,6 +180,10 @@ func resolveRole(r learningv1alpha1.RolePolicy) (RolePolicy, []string) {
 		Max:                 intOr(r.MaxMembers, 0),
 		TermMonths:          intOr(r.TermMonths, DefaultTermMonths),
 		MaxConsecutiveTerms: intOr(r.MaxConsecutiveTerms, 0),
+		Access:              learningv1alpha1.AccessRead,
+	}
+	if r.Access != "" {
+		role.Access = r.Access
 	}
 	var problems []string
 	add := func(format string, args ...any) {

@@ -22,8 +22,8 @@ func seedCommunity() *learningv1alpha1.ProgramPolicy {
 
 func seedRoles() []RolePolicy {
 	return []RolePolicy{
-		{Name: "Lead", Min: 1, Max: 2, TermMonths: 12, MaxConsecutiveTerms: 2},
-		{Name: "Member", Min: 15, Max: 20, TermMonths: 12},
+		{Name: "Lead", Min: 1, Max: 2, TermMonths: 12, MaxConsecutiveTerms: 2, Access: learningv1alpha1.AccessRead},
+		{Name: "Member", Min: 15, Max: 20, TermMonths: 12, Access: learningv1alpha1.AccessRead},
 	}
 }
 
@@ -67,8 +67,8 @@ func TestEffectivePolicy(t *testing.T) {
 			}},
 			want: Policy{
 				Roles: []RolePolicy{
-					{Name: "Lead", Min: 1, Max: 2, TermMonths: 12, MaxConsecutiveTerms: 2},
-					{Name: "Member", Min: 15, Max: 25, TermMonths: 12},
+					{Name: "Lead", Min: 1, Max: 2, TermMonths: 12, MaxConsecutiveTerms: 2, Access: learningv1alpha1.AccessRead},
+					{Name: "Member", Min: 15, Max: 25, TermMonths: 12, Access: learningv1alpha1.AccessRead},
 				},
 				Attendance:     defaultAttendance,
 				TermNoticeDays: 30,
@@ -77,14 +77,14 @@ func TestEffectivePolicy(t *testing.T) {
 		"cohort adds a role after the community's": {
 			community: seedCommunity(),
 			cohort: &learningv1alpha1.ProgramPolicy{Roles: []learningv1alpha1.RolePolicy{
-				{Name: "Facilitator", MaxMembers: ptr[int32](2), TermMonths: ptr[int32](6)},
-				{Name: "Lead", TermMonths: ptr[int32](24)},
+				{Name: "Facilitator", MaxMembers: ptr[int32](2), TermMonths: ptr[int32](6), Access: learningv1alpha1.AccessEdit},
+				{Name: "Lead", TermMonths: ptr[int32](24), Access: learningv1alpha1.AccessEdit},
 			}},
 			want: Policy{
 				Roles: []RolePolicy{
-					{Name: "Lead", Min: 1, Max: 2, TermMonths: 24, MaxConsecutiveTerms: 2},
-					{Name: "Member", Min: 15, Max: 20, TermMonths: 12},
-					{Name: "Facilitator", Max: 2, TermMonths: 6},
+					{Name: "Lead", Min: 1, Max: 2, TermMonths: 24, MaxConsecutiveTerms: 2, Access: learningv1alpha1.AccessEdit},
+					{Name: "Member", Min: 15, Max: 20, TermMonths: 12, Access: learningv1alpha1.AccessRead},
+					{Name: "Facilitator", Max: 2, TermMonths: 6, Access: learningv1alpha1.AccessEdit},
 				},
 				Attendance:     defaultAttendance,
 				TermNoticeDays: 30,
@@ -135,7 +135,7 @@ func TestEffectivePolicy(t *testing.T) {
 				TermNoticeDays: ptr[int32](0),
 			},
 			want: Policy{
-				Roles:      []RolePolicy{{Name: "Member", Max: 10, TermMonths: 12}},
+				Roles:      []RolePolicy{{Name: "Member", Max: 10, TermMonths: 12, Access: learningv1alpha1.AccessRead}},
 				Attendance: defaultAttendance,
 			},
 		},
