@@ -63,9 +63,13 @@ verify: generate manifests fmt vet lint ## Regenerate, format, vet and lint; fai
 	fi
 
 .PHONY: test
-test: controlplane ## Run the unit, envtest and e2e suites against a real kube-apiserver, then every fuzz target for FUZZTIME.
+test: controlplane test-deps ## Run the unit, envtest and e2e suites against a real kube-apiserver, then every fuzz target for FUZZTIME.
 	go test $(GO_TEST_FLAGS) -timeout $(TEST_TIMEOUT) ./...
 	FUZZTIME=$(FUZZTIME) hack/fuzz.sh
+
+.PHONY: test-deps
+test-deps: ## Install, when missing, the independent checkers the tests use: Chromium, Python icalendar, ical.js, axe-core.
+	hack/test-deps.sh
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME (default 10s); failing inputs stay in testdata/fuzz.
