@@ -77,6 +77,45 @@ func ContentHash(spec *learningv1alpha1.LearningEventSpec) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
+// CalendarHash is the hash of what a calendar entry publishes: title, description,
+// type, time, location and whether the event is cancelled. Any change of it gives the
+// entry a new SEQUENCE, so calendar clients replace their copy.
+func CalendarHash(spec *learningv1alpha1.LearningEventSpec) string {
+	published := struct {
+		Title       string `json:"title"`
+		Description string `json:"description"`
+		Type        string `json:"type"`
+		Start       string `json:"start"`
+		Duration    string `json:"duration"`
+		Location    string `json:"location"`
+		Cancelled   bool   `json:"cancelled"`
+	}{
+		Title:       spec.Title,
+		Description: spec.Description,
+		Type:        string(spec.Type),
+		Start:       spec.Start.UTC().Format(time.RFC3339),
+		Duration:    spec.Duration.Duration.String(),
+		Location:    spec.Location,
+		Cancelled:   spec.Cancelled,
+	}
+	data, _ := json.Marshal(published) //nolint:errchkjson // a struct of strings always marshals
+	sum := sha256.Sum256(data)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// calendarRevision counts the revisions of an event's calendar entry: the first
+// publication is sequence 0, and each change of the published fields adds one and
+// stamps the revision with the evaluation's clock.
+func calendarRevision(previous *learningv1alpha1.EventCalendar, hash string, now metav1.Time) *learningv1alpha1.EventCalendar {
+	switch {
+	case previous == nil || previous.Hash == "":
+		return &learningv1alpha1.EventCalendar{Hash: hash, Revised: &now}
+	case previous.Hash == hash:
+		return previous.DeepCopy()
+	}
+	return &learningv1alpha1.EventCalendar{Sequence: previous.Sequence + 1, Hash: hash, Revised: &now}
+}
+
 // eventPhase places the event in time.
 func eventPhase(e *eventView, now time.Time) learningv1alpha1.EventPhase {
 	switch {
@@ -100,6 +139,7 @@ func (u *unit) eventStatus(e *eventView) learningv1alpha1.LearningEventStatus {
 	end := metav1.NewTime(e.record.End)
 	status.End = &end
 	status.ContentHash = ContentHash(&obj.Spec)
+	status.Calendar = calendarRevision(obj.Status.Calendar, CalendarHash(&obj.Spec), u.stamp())
 	if !e.record.Cancelled {
 		u.observeBoundary(e.record.Start)
 		u.observeBoundary(e.record.End)

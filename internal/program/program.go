@@ -51,6 +51,9 @@ type Outcome struct {
 	Memberships map[string]learningv1alpha1.MembershipStatus
 	Events      map[string]learningv1alpha1.LearningEventStatus
 
+	// Publications are what each cohort grants and publishes, keyed by cohort name.
+	Publications map[string]Publication
+
 	// Next is the earliest future instant at which the outcome changes by the clock
 	// alone (a term or phase boundary, an event starting or ending); zero when none.
 	Next time.Time
@@ -153,6 +156,7 @@ func (u *unit) outcome() Outcome {
 		status := u.communityStatus()
 		out.Community = &status
 	}
+	out.Publications = u.publications(&out)
 	out.Next = u.next
 	return out
 }
