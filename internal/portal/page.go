@@ -1,0 +1,404 @@
+package portal
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	_ "time/tzdata" // event and cohort time zones work the same in every image
+
+	"github.com/cohort-dev/cohort-operator/internal/publish"
+)
+
+// page is what the overview template shows. buildPage computes every text and number
+// in it, so the template only lays them out; html/template escapes all of it.
+type page struct {
+	Title     string
+	Community string
+	Purpose   string
+	Phase     string
+	// PhaseClass picks the phase badge's colours.
+	PhaseClass string
+	Dates      string
+	TimeZone   string
+
+	Attendance      string
+	AttendanceMet   bool
+	HasAttendance   bool
+	RequiredPercent int32
+	EndedEvents     int
+
+	Roles      []roleView
+	Waitlisted int32
+
+	Next   *eventView
+	Events []eventView
+
+	Chart          *chart
+	AttendanceRows []attendanceRow
+
+	Organizations []organizationView
+	MemberCount   int
+	SeatedCount   int
+	WaitingCount  int
+
+	Updated    string
+	UpdatedISO string
+}
+
+// roleView is one role's seats.
+type roleView struct {
+	Name       string
+	Seated     int32
+	Max        int32
+	Min        int32
+	Waitlisted int32
+	BelowMin   bool
+	// FillPercent is the share of the role's seats that are taken, for the meter.
+	FillPercent string
+}
+
+// eventView is one upcoming event.
+type eventView struct {
+	Title     string
+	Type      string
+	Month     string
+	Day       string
+	Date      string
+	Time      string
+	StartISO  string
+	Location  string
+	Cancelled bool
+	Next      bool
+	Now       bool
+}
+
+// attendanceRow is one ended event's attendance, as the table under the chart shows it.
+type attendanceRow struct {
+	Title   string
+	Date    string
+	DateISO string
+	Present int32
+	Late    int32
+	Excused int32
+	Absent  int32
+	Percent string
+	Below   bool
+}
+
+// organizationView is one organization's part of the roster.
+type organizationView struct {
+	ID      string
+	Name    string
+	Count   int
+	Seated  int
+	Waiting int
+	Roles   []roleGroup
+}
+
+// roleGroup are an organization's members in one role.
+type roleGroup struct {
+	Role    string
+	Members []memberView
+}
+
+// memberView is one roster row.
+type memberView struct {
+	Name       string
+	Role       string
+	TeamRole   string
+	Seat       string
+	Waitlisted bool
+	Term       string
+	// Phase is shown next to the term when it is not Active.
+	Phase      string
+	Attendance string
+	Below      bool
+}
+
+// maxUpcoming bounds the upcoming events the page lists.
+const maxUpcoming = 12
+
+// buildPage computes the overview page from the documents, the time they were loaded
+// and the current time (events that ended since the manager published the overview
+// are left out, and the next one is marked).
+func buildPage(docs Documents, loadedAt, now time.Time) page {
+	ov := docs.Overview
+	cohortLoc := location(ov.Cohort.TimeZone, time.UTC)
+	p := page{
+		Title:           cmp.Or(ov.Cohort.DisplayName, ov.Cohort.Name, docs.Roster.Cohort),
+		Phase:           ov.Cohort.Phase,
+		PhaseClass:      strings.ToLower(ov.Cohort.Phase),
+		Dates:           dateRange(ov.Cohort.StartDate, ov.Cohort.EndDate),
+		TimeZone:        ov.Cohort.TimeZone,
+		RequiredPercent: ov.RequiredPercent,
+		Waitlisted:      ov.Waitlisted,
+		EndedEvents:     len(ov.Attendance),
+		Updated:         loadedAt.In(cohortLoc).Format("Jan 2, 2006, 3:04 PM MST"),
+		UpdatedISO:      loadedAt.UTC().Format(time.RFC3339),
+	}
+	if c := ov.Community; c != nil {
+		p.Community = cmp.Or(c.DisplayName, c.Name)
+		p.Purpose = c.Purpose
+	}
+	if ov.AttendancePercent != nil {
+		p.HasAttendance = true
+		p.Attendance = percent(*ov.AttendancePercent)
+		p.AttendanceMet = *ov.AttendancePercent >= ov.RequiredPercent
+	}
+	for _, r := range ov.Roles {
+		p.Roles = append(p.Roles, roleView{
+			Name:        r.Name,
+			Seated:      r.Seated,
+			Max:         r.MaxMembers,
+			Min:         r.MinMembers,
+			Waitlisted:  r.Waitlisted,
+			BelowMin:    r.Seated < r.MinMembers,
+			FillPercent: fill(r.Seated, r.MaxMembers),
+		})
+	}
+	p.Events = upcoming(ov.Upcoming, cohortLoc, now)
+	for i := range p.Events {
+		if p.Events[i].Next {
+			p.Next = &p.Events[i]
+		}
+	}
+	p.AttendanceRows = attendanceRows(ov.Attendance, ov.RequiredPercent, cohortLoc)
+	if len(ov.Attendance) > 0 {
+		c := newChart(ov.Attendance, ov.RequiredPercent, ov.AttendancePercent, cohortLoc)
+		p.Chart = &c
+	}
+	p.Organizations = organizations(docs.Roster.Members, ov.Roles, ov.RequiredPercent, len(ov.Attendance) > 0)
+	for _, o := range p.Organizations {
+		p.MemberCount += o.Count
+		p.SeatedCount += o.Seated
+		p.WaitingCount += o.Waiting
+	}
+	return p
+}
+
+// upcoming lists the events that have not ended at now, earliest first, and marks
+// the next one that is not cancelled.
+func upcoming(events []publish.Event, cohortLoc *time.Location, now time.Time) []eventView {
+	sorted := slices.Clone(events)
+	slices.SortStableFunc(sorted, func(a, b publish.Event) int { return a.Start.Compare(b.Start) })
+	var out []eventView
+	marked := false
+	for _, e := range sorted {
+		end := e.End
+		if end.IsZero() || end.Before(e.Start) {
+			end = e.Start
+		}
+		if !end.After(now) || len(out) == maxUpcoming {
+			continue
+		}
+		loc := location(e.TimeZone, cohortLoc)
+		start := e.Start.In(loc)
+		v := eventView{
+			Title:     e.Title,
+			Type:      eventType(e.Type),
+			Month:     start.Format("Jan"),
+			Day:       start.Format("2"),
+			Date:      start.Format("Mon, Jan 2, 2006"),
+			Time:      timeRange(start, end.In(loc)),
+			StartISO:  e.Start.UTC().Format(time.RFC3339),
+			Location:  e.Location,
+			Cancelled: e.Cancelled,
+		}
+		if !e.Cancelled && !marked {
+			marked = true
+			v.Next = true
+			v.Now = !e.Start.After(now)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// attendanceRows lists the attendance at each ended event, oldest first.
+func attendanceRows(att []publish.EventAttendance, required int32, loc *time.Location) []attendanceRow {
+	rows := make([]attendanceRow, 0, len(att))
+	for _, a := range att {
+		r := attendanceRow{
+			Title:   a.Title,
+			Date:    a.Start.In(loc).Format("Jan 2, 2006"),
+			DateISO: a.Start.UTC().Format(time.RFC3339),
+			Present: a.Present,
+			Late:    a.Late,
+			Excused: a.Excused,
+			Absent:  a.Absent,
+			Percent: "–",
+		}
+		if a.Percent != nil {
+			r.Percent = percent(*a.Percent)
+			r.Below = *a.Percent < required
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// organizations groups the roster by organization (alphabetically, members without
+// one last), then by role (in the policy's order of roles), each role's members
+// seated first, then by waitlist position and name.
+func organizations(members []publish.RosterEntry, roles []publish.RoleSeats, required int32, showBelow bool) []organizationView {
+	roleOrder := map[string]int{}
+	for i, r := range roles {
+		roleOrder[r.Name] = i
+	}
+	rank := func(role string) int {
+		if i, ok := roleOrder[role]; ok {
+			return i
+		}
+		return len(roleOrder)
+	}
+	sorted := slices.Clone(members)
+	slices.SortStableFunc(sorted, func(a, b publish.RosterEntry) int {
+		return cmp.Or(
+			falseFirst(a.Organization == "", b.Organization == ""),
+			cmp.Compare(a.Organization, b.Organization),
+			cmp.Compare(rank(a.Role), rank(b.Role)),
+			cmp.Compare(a.Role, b.Role),
+			falseFirst(a.Seat != publish.SeatHeld, b.Seat != publish.SeatHeld),
+			cmp.Compare(a.WaitlistPosition, b.WaitlistPosition),
+			cmp.Compare(a.DisplayName, b.DisplayName),
+		)
+	})
+	var orgs []organizationView
+	for _, m := range sorted {
+		name := cmp.Or(m.Organization, "No organization")
+		if len(orgs) == 0 || orgs[len(orgs)-1].Name != name {
+			orgs = append(orgs, organizationView{ID: fmt.Sprintf("org-%d", len(orgs)+1), Name: name})
+		}
+		o := &orgs[len(orgs)-1]
+		if len(o.Roles) == 0 || o.Roles[len(o.Roles)-1].Role != m.Role {
+			o.Roles = append(o.Roles, roleGroup{Role: m.Role})
+		}
+		g := &o.Roles[len(o.Roles)-1]
+		v := memberView{
+			Name:     m.DisplayName,
+			Role:     m.Role,
+			TeamRole: m.TeamRole,
+			Seat:     "Seated",
+			Term:     dateRange(m.TermStart, m.TermEnd),
+		}
+		if m.Phase != "Active" {
+			v.Phase = m.Phase
+		}
+		if m.Seat == publish.SeatWaitlisted {
+			v.Waitlisted = true
+			v.Seat = "Waitlisted"
+			if m.WaitlistPosition > 0 {
+				v.Seat = fmt.Sprintf("Waitlist #%d", m.WaitlistPosition)
+			}
+			o.Waiting++
+		} else {
+			o.Seated++
+		}
+		if m.AttendancePercent != nil {
+			v.Attendance = percent(*m.AttendancePercent)
+			v.Below = showBelow && *m.AttendancePercent < required
+		}
+		g.Members = append(g.Members, v)
+		o.Count++
+	}
+	return orgs
+}
+
+// eventTypes are the display names of the LearningEvent types.
+var eventTypes = map[string]string{
+	"Gathering":        "Gathering",
+	"CheckIn":          "Check-in",
+	"Intensive":        "Intensive",
+	"SpeakerSeries":    "Speaker series",
+	"ListeningSession": "Listening session",
+	"Workshop":         "Workshop",
+	"Other":            "Event",
+}
+
+func eventType(t string) string {
+	if s, ok := eventTypes[t]; ok {
+		return s
+	}
+	return t
+}
+
+// dateRange formats two YYYY-MM-DD dates as "Jan 1, 2026 – Dec 31, 2026"; a date that
+// does not parse is shown as it is.
+func dateRange(start, end string) string {
+	s, e := day(start), day(end)
+	switch {
+	case s == "" && e == "":
+		return ""
+	case e == "":
+		return "from " + s
+	case s == "":
+		return "until " + e
+	}
+	return s + " – " + e
+}
+
+func day(d string) string {
+	t, err := time.Parse(time.DateOnly, d)
+	if err != nil {
+		return d
+	}
+	return t.Format("Jan 2, 2006")
+}
+
+// timeRange formats an event's times in its time zone: "12:00 PM – 1:30 PM CST", with
+// the end's date when it ends on another day.
+func timeRange(start, end time.Time) string {
+	const clock = "3:04 PM"
+	if !end.After(start) {
+		return start.Format(clock + " MST")
+	}
+	if start.Format(time.DateOnly) != end.Format(time.DateOnly) {
+		return start.Format(clock) + " – " + end.Format("Jan 2, "+clock+" MST")
+	}
+	return start.Format(clock) + " – " + end.Format(clock+" MST")
+}
+
+// falseFirst orders false before true.
+func falseFirst(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
+}
+
+func percent(p int32) string { return fmt.Sprintf("%d%%", p) }
+
+// fill is taken seats as a percent of max, from 0 to 100: the width of the meter's
+// bar in its viewBox.
+func fill(seated, maxSeats int32) string {
+	if maxSeats <= 0 {
+		return "0"
+	}
+	return strconv.Itoa(int(min(100, max(0, seated*100/maxSeats))))
+}
+
+var locations sync.Map // time zone name -> *time.Location
+
+// location loads the named time zone, or returns fallback when the name is empty or
+// unknown (the page then still shows times, with their zone's abbreviation).
+func location(name string, fallback *time.Location) *time.Location {
+	if name == "" {
+		return fallback
+	}
+	if l, ok := locations.Load(name); ok {
+		return l.(*time.Location)
+	}
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		return fallback
+	}
+	locations.Store(name, l)
+	return l
+}

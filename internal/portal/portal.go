@@ -1,0 +1,90 @@
+// Package portal is the operator binary's "portal" mode: a small read-only web server
+// for one cohort. It reads the documents the manager publishes for the cohort (the
+// roster, the calendar and the overview, see package publish) from the cohort's
+// ConfigMaps, by name only, and serves them as an HTML overview page, /calendar.ics and
+// /roster.json, with health, readiness and Prometheus metrics endpoints.
+//
+// The page is usually reached through the API server's service proxy
+// (/api/v1/namespaces/NS/services/NAME:http/proxy/), so every link it holds is relative.
+// When a refresh fails the portal keeps serving the last documents it loaded.
+package portal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/clock"
+)
+
+// Defaults of Options.
+const (
+	// DefaultAddress is the address the portal listens on when Options.Address is empty.
+	DefaultAddress = ":8080"
+	// DefaultRefresh is how often the ConfigMaps are read again when Options.Refresh is zero.
+	DefaultRefresh = 15 * time.Second
+)
+
+// Options configure Run.
+type Options struct {
+	// Namespace is the namespace of the cohort and its ConfigMaps.
+	Namespace string
+	// Cohort is the cohort's name.
+	Cohort string
+	// RosterConfigMap, CalendarConfigMap and OverviewConfigMap name the cohort's
+	// ConfigMaps; each holds one document under its key (publish.RosterKey,
+	// publish.CalendarKey, publish.OverviewKey). They may name the same ConfigMap.
+	RosterConfigMap, CalendarConfigMap, OverviewConfigMap string
+	// Address is the listen address, DefaultAddress when empty.
+	Address string
+	// Refresh is how often the ConfigMaps are read again, DefaultRefresh when zero.
+	Refresh time.Duration
+}
+
+// withDefaults returns the options with their defaults filled in, or an error naming
+// every required option that is missing.
+func (o Options) withDefaults() (Options, error) {
+	var errs []error
+	for _, f := range []struct{ name, value string }{
+		{"namespace", o.Namespace},
+		{"cohort", o.Cohort},
+		{"roster ConfigMap", o.RosterConfigMap},
+		{"calendar ConfigMap", o.CalendarConfigMap},
+		{"overview ConfigMap", o.OverviewConfigMap},
+	} {
+		if f.value == "" {
+			errs = append(errs, fmt.Errorf("the portal needs the %s", f.name))
+		}
+	}
+	if o.Refresh < 0 {
+		errs = append(errs, fmt.Errorf("refresh interval %s is negative", o.Refresh))
+	}
+	if o.Address == "" {
+		o.Address = DefaultAddress
+	}
+	if o.Refresh == 0 {
+		o.Refresh = DefaultRefresh
+	}
+	return o, errors.Join(errs...)
+}
+
+// Run serves the cohort's portal on opts.Address until ctx is done, then shuts the
+// server down gracefully and returns nil. It reads the three ConfigMaps with GET by
+// name only, never list or watch: the portal's ServiceAccount may only get those names.
+// It returns an error when the options are incomplete or the address cannot be bound.
+func Run(ctx context.Context, client kubernetes.Interface, opts Options) error {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return err
+	}
+	srv := NewServer(NewConfigMapSource(client, opts), opts.Cohort, clock.RealClock{})
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", opts.Address)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", opts.Address, err)
+	}
+	return srv.Serve(ctx, ln, opts.Refresh)
+}
