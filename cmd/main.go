@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -20,28 +21,50 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "portal" {
+		os.Exit(portalMain(os.Args[2:]))
+	}
 	var (
 		metricsAddr    string
 		probeAddr      string
 		leaderElection bool
 		namespace      string
+		portalImage    string
+		ingressCIDRs   string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the health and readiness probes bind to.")
 	flag.BoolVar(&leaderElection, "leader-elect", false, "Elect a leader so that only one replica reconciles at a time.")
 	flag.StringVar(&namespace, "namespace", "", "Watch only this namespace; all namespaces when empty.")
+	flag.StringVar(&portalImage, "portal-image", envOr("PORTAL_IMAGE", defaultImage), "Image of cohort portals: this operator's image, run in portal mode.")
+	flag.StringVar(&ingressCIDRs, "portal-ingress-cidrs", "", "Comma-separated CIDRs the portals' NetworkPolicy admits; the API server's addresses (its service proxy) when empty.")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 
-	if err := run(metricsAddr, probeAddr, leaderElection, namespace); err != nil {
+	portal := controllers.PortalConfig{Image: portalImage}
+	if ingressCIDRs != "" {
+		portal.IngressFrom = strings.Split(ingressCIDRs, ",")
+	}
+	if err := run(metricsAddr, probeAddr, leaderElection, namespace, portal); err != nil {
 		ctrl.Log.Error(err, "manager exited with an error")
 		os.Exit(1)
 	}
 }
 
-func run(metricsAddr, probeAddr string, leaderElection bool, namespace string) error {
+// defaultImage is the operator image the portals run when neither --portal-image nor
+// PORTAL_IMAGE says otherwise.
+const defaultImage = "ghcr.io/cohort-dev/cohort-operator:latest"
+
+func envOr(key, fallback string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return fallback
+}
+
+func run(metricsAddr, probeAddr string, leaderElection bool, namespace string, portal controllers.PortalConfig) error {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(learningv1alpha1.AddToScheme(scheme))
@@ -52,16 +75,26 @@ func run(metricsAddr, probeAddr string, leaderElection bool, namespace string) e
 		HealthProbeBindAddress: probeAddr,
 		LeaderElection:         leaderElection,
 		LeaderElectionID:       "cohort-operator.learning.cohort.dev",
+		// Of the kinds the operator provisions, only its own objects are cached.
+		Cache: cache.Options{ByObject: controllers.ChildCache()},
 	}
 	if namespace != "" {
-		options.Cache = cache.Options{DefaultNamespaces: map[string]cache.Config{namespace: {}}}
+		options.Cache.DefaultNamespaces = map[string]cache.Config{namespace: {}}
 	}
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), options)
+	cfg := ctrl.GetConfigOrDie()
+	mgr, err := ctrl.NewManager(cfg, options)
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
 	}
 	ctx := ctrl.SetupSignalHandler()
-	if err := controllers.SetupWithManager(ctx, mgr, controllers.Options{}); err != nil {
+	if portal.IngressFrom == nil {
+		addrs, err := controllers.APIServerAddresses(ctx, mgr.GetAPIReader())
+		if err != nil {
+			ctrl.Log.Error(err, "the portals' NetworkPolicy admits nothing until --portal-ingress-cidrs is set")
+		}
+		portal.IngressFrom = addrs
+	}
+	if err := controllers.SetupWithManager(ctx, mgr, controllers.Options{Portal: portal}); err != nil {
 		return err
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

@@ -29,10 +29,14 @@ var (
 		Name: "cohort_program_evaluations_total",
 		Help: "Evaluations of program units (a community with its cohorts, or a standalone cohort), by namespace.",
 	}, []string{"namespace"})
+	childWritesMetric = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "cohort_provisioned_object_writes_total",
+		Help: "Objects provisioned for cohorts that were applied (created, or repaired after drift) or removed, by kind and operation.",
+	}, []string{"kind", "operation"})
 )
 
 func init() {
-	metrics.Registry.MustRegister(membersMetric, waitlistMetric, attendanceMetric, evaluationsMetric)
+	metrics.Registry.MustRegister(membersMetric, waitlistMetric, attendanceMetric, evaluationsMetric, childWritesMetric)
 }
 
 // recordMetrics replaces the series of the unit's cohorts with the evaluated outcome.

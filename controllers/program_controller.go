@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -26,6 +27,8 @@ type ProgramReconciler struct {
 	Deps
 	// Workers is how many units are evaluated at once.
 	Workers int
+	// Portal is how cohort portals are run.
+	Portal PortalConfig
 }
 
 // +kubebuilder:rbac:groups=learning.cohort.dev,resources=communityofpractices;cohorts;memberships,verbs=get;list;watch
@@ -50,6 +53,10 @@ func (r *ProgramReconciler) Reconcile(ctx context.Context, key unitKey) (ctrl.Re
 	}
 	outcome := program.Evaluate(snap)
 	evaluationsMetric.WithLabelValues(key.Namespace).Inc()
+	// Services are provisioned from the same outcome, before the statuses are written,
+	// so that access follows a seat in the pass that decides it and each cohort's
+	// status, Provisioned included, is written once.
+	recheck, provisionErr := r.provisionUnit(ctx, snap, outcome)
 	if err := r.applyOutcome(ctx, snap, outcome); err != nil {
 		if onlyConflicts(err) {
 			// The cache has not caught up with a write yet (often this reconciler's
@@ -60,9 +67,16 @@ func (r *ProgramReconciler) Reconcile(ctx context.Context, key unitKey) (ctrl.Re
 		}
 		return ctrl.Result{}, err
 	}
+	if provisionErr != nil {
+		return ctrl.Result{}, provisionErr
+	}
 	recordMetrics(snap, outcome)
 	ctrl.LoggerFrom(ctx).V(1).Info("evaluated", "memberships", len(snap.Memberships), "events", len(snap.Events), "took", time.Since(start).String())
-	return requeueAt(outcome.Next, snap.Now, r.MaxRequeueAfter), nil
+	result := requeueAt(outcome.Next, snap.Now, r.MaxRequeueAfter)
+	if recheck && (result.RequeueAfter == 0 || result.RequeueAfter > nameConflictRecheck) {
+		result.RequeueAfter = nameConflictRecheck
+	}
+	return result, nil
 }
 
 // SetupWithManager watches the four kinds and maps every change to the unit it belongs
@@ -71,7 +85,7 @@ func (r *ProgramReconciler) Reconcile(ctx context.Context, key unitKey) (ctrl.Re
 func (r *ProgramReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	workers := max(r.Workers, 1)
 	cache := mgr.GetCache()
-	return builder.TypedControllerManagedBy[unitKey](mgr).
+	b := builder.TypedControllerManagedBy[unitKey](mgr).
 		Named("program").
 		WithOptions(controller.TypedOptions[unitKey]{MaxConcurrentReconciles: workers}).
 		WithLogConstructor(func(key *unitKey) logr.Logger {
@@ -95,8 +109,18 @@ func (r *ProgramReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			predicate.TypedGenerationChangedPredicate[*learningv1alpha1.Membership]{})).
 		WatchesRawSource(source.TypedKind(cache, &learningv1alpha1.LearningEvent{},
 			handler.TypedEnqueueRequestsFromMapFunc(r.unitsOfEvent),
-			predicate.TypedGenerationChangedPredicate[*learningv1alpha1.LearningEvent]{})).
-		Complete(r)
+			predicate.TypedGenerationChangedPredicate[*learningv1alpha1.LearningEvent]{}))
+	for _, t := range childTypes() {
+		// A change of a provisioned object (a hand edit, a deletion) evaluates its
+		// cohort's unit again, which repairs it. A Deployment's status changes with
+		// every pod; only its spec and labels are the operator's.
+		var p predicate.Predicate = predicate.Funcs{}
+		if _, ok := t.(*appsv1.Deployment); ok {
+			p = predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{})
+		}
+		b = b.WatchesRawSource(source.TypedKind(cache, t, handler.TypedEnqueueRequestsFromMapFunc(r.unitsOfChild), p))
+	}
+	return b.Complete(r)
 }
 
 // onlyConflicts reports whether err (possibly several joined) holds nothing but

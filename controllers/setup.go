@@ -28,6 +28,8 @@ type Options struct {
 	// Workers is how many program units are evaluated at once. Defaults to
 	// DefaultWorkers.
 	Workers int
+	// Portal is how cohort portals are run.
+	Portal PortalConfig
 }
 
 // DefaultWorkers is how many program units are evaluated at once by default.
@@ -37,6 +39,9 @@ const DefaultWorkers = 4
 type Deps struct {
 	// Client reads from the manager's cache and writes to the API server.
 	Client client.Client
+	// APIReader reads from the API server directly, for objects the cache does not
+	// hold.
+	APIReader client.Reader
 	// Clock tells the time the rules are evaluated at.
 	Clock clock.PassiveClock
 	// Recorder emits Kubernetes Events on transitions.
@@ -60,8 +65,15 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 		return err
 	}
 	r := &ProgramReconciler{
-		Deps:    Deps{Client: mgr.GetClient(), Clock: opts.Clock, Recorder: mgr.GetEventRecorder("cohort-operator"), MaxRequeueAfter: opts.MaxRequeueAfter},
+		Deps: Deps{
+			Client:          mgr.GetClient(),
+			APIReader:       mgr.GetAPIReader(),
+			Clock:           opts.Clock,
+			Recorder:        mgr.GetEventRecorder("cohort-operator"),
+			MaxRequeueAfter: opts.MaxRequeueAfter,
+		},
 		Workers: opts.Workers,
+		Portal:  opts.Portal,
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the program controller: %w", err)

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -24,6 +25,9 @@ import (
 // managerUser is the identity the manager runs as in these tests. It holds only the
 // generated ClusterRole, so a missing RBAC marker fails the suite.
 const managerUser = "cohort-manager-test"
+
+// testPortalImage is the image the test manager runs portals with.
+const testPortalImage = "cohort-operator:test"
 
 // testRequeue caps the wait until a clock boundary, so that a step of the fake clock
 // is noticed quickly.
@@ -81,12 +85,18 @@ func startManager(ctx context.Context) error {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:  testutil.Scheme(),
 		Metrics: metricsserver.Options{BindAddress: "0"},
+		Cache:   cache.Options{ByObject: ChildCache()},
 	})
 	if err != nil {
 		return err
 	}
 	cached = mgr.GetClient()
-	if err := SetupWithManager(ctx, mgr, Options{Clock: fakeClock, MaxRequeueAfter: testRequeue}); err != nil {
+	apiServer, err := APIServerAddresses(ctx, mgr.GetAPIReader())
+	if err != nil {
+		return err
+	}
+	portal := PortalConfig{Image: testPortalImage, IngressFrom: apiServer}
+	if err := SetupWithManager(ctx, mgr, Options{Clock: fakeClock, MaxRequeueAfter: testRequeue, Portal: portal}); err != nil {
 		return err
 	}
 	go func() {

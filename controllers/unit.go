@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
@@ -68,4 +69,13 @@ func (r *ProgramReconciler) unitsOfEvent(ctx context.Context, e *learningv1alpha
 		return []unitKey{unitOfCohortNamed(ctx, r.Client, e.Namespace, string(ref.Name))}
 	}
 	return nil
+}
+
+// unitsOfChild maps an object provisioned for a cohort to the cohort's unit.
+func (r *ProgramReconciler) unitsOfChild(ctx context.Context, obj client.Object) []unitKey {
+	owner := metav1.GetControllerOf(obj)
+	if owner == nil || owner.Kind != "Cohort" || owner.APIVersion != learningv1alpha1.GroupVersion.String() {
+		return nil
+	}
+	return []unitKey{unitOfCohortNamed(ctx, r.Client, obj.GetNamespace(), owner.Name)}
 }

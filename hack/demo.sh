@@ -17,10 +17,15 @@ probe_addr=${DEMO_PROBE_ADDR:-127.0.0.1:18081}
 export KUBEBUILDER_ASSETS=${KUBEBUILDER_ASSETS:-$bin/k8s}
 kubectl() { "$KUBEBUILDER_ASSETS/kubectl" --kubeconfig "$dir/kubeconfig" "$@"; }
 
+portal_addr=${DEMO_PORTAL_ADDR:-127.0.0.1:18090}
+cohort=allyship-2026
+
 cluster_pid=""
 manager_pid=""
+portal_pid=""
 cleanup() {
   local status=$?
+  [[ -n "$portal_pid" ]] && kill "$portal_pid" 2>/dev/null && wait "$portal_pid" 2>/dev/null
   [[ -n "$manager_pid" ]] && kill "$manager_pid" 2>/dev/null && wait "$manager_pid" 2>/dev/null
   [[ -n "$cluster_pid" ]] && kill "$cluster_pid" 2>/dev/null && wait "$cluster_pid" 2>/dev/null
   if [[ $status -ne 0 ]]; then
@@ -108,11 +113,52 @@ step "Kubernetes Events on transitions"
 kubectl get -n "$namespace" events.events.k8s.io --sort-by=.metadata.creationTimestamp \
   -o custom-columns=REASON:.reason,OBJECT:.regarding.name,NOTE:.note | awk 'NR == 1 || $1 != "Seated"' | head -n 20
 
+step "services provisioned for $cohort"
+kubectl wait -n "$namespace" --timeout=60s --for=condition=Provisioned "coh/$cohort" > /dev/null
+kubectl get -n "$namespace" -l "app.kubernetes.io/managed-by=cohort-operator,learning.cohort.dev/cohort=$cohort" \
+  role,rolebinding,configmap,serviceaccount,deployment,service,networkpolicy
+
+step "the portal of $cohort, run here as a process with the portal's ServiceAccount"
+portal_sa=system:serviceaccount:$namespace:$cohort-portal
+KUBECONFIG=$dir/kubeconfig "$bin/manager" portal --as "$portal_sa" --namespace "$namespace" --cohort "$cohort" \
+  --roster-configmap "$cohort-roster" --calendar-configmap "$cohort-calendar" --overview-configmap "$cohort-overview" \
+  --address "$portal_addr" > "$dir/portal.log" 2>&1 &
+portal_pid=$!
+for _ in $(seq 1 60); do
+  curl -fsS "http://$portal_addr/readyz" > /dev/null 2>&1 && break
+  kill -0 "$portal_pid" 2>/dev/null || { cat "$dir/portal.log" >&2; exit 1; }
+  sleep 0.5
+done
+curl -fsS "http://$portal_addr/readyz" > /dev/null
+echo "  portal: http://$portal_addr/   (calendar.ics, roster.json, metrics beside it)"
+echo "  in a cluster, members open it through the API server's service proxy:"
+echo "  kubectl proxy, then /api/v1/namespaces/$namespace/services/$cohort-portal:http/proxy/"
+echo "  the first lines of its calendar:"
+curl -fsS "http://$portal_addr/calendar.ics" | head -n 24 | sed 's/^/    /'
+
+step "who may do what (kubectl auth can-i, decided by the API server)"
+event=$cohort-gathering-01
+who() { kubectl get -n "$namespace" mbr "$1" -o jsonpath='{.spec.member}'; }
+lead=$(who allyship-2026-lead-1) seated=$(who allyship-2026-member-01) waiting=$(who allyship-2026-member-22)
+echo "  $waiting waits at position $(kubectl get -n "$namespace" mbr allyship-2026-member-22 -o jsonpath='{.status.waitlistPosition}') for a Member seat"
+printf '  %-34s %-12s %-12s %-12s %-14s %-12s\n' "USER" "GET COHORT" "GET EVENT" "UPDATE EVENT" "GET ROSTER" "OPEN PORTAL"
+for user in "$lead (Lead, Edit)" "$seated (seated Member)" "$waiting (waitlisted)" "u-outsider (outsider)"; do
+  name=${user%% *}
+  can() { kubectl auth can-i -n "$namespace" --as "$name" "$@" 2>/dev/null || true; }
+  printf '  %-34s %-12s %-12s %-12s %-14s %-12s\n' "$user" \
+    "$(can get "cohorts.learning.cohort.dev/$cohort")" \
+    "$(can get "learningevents.learning.cohort.dev/$event")" \
+    "$(can update "learningevents.learning.cohort.dev/$event")" \
+    "$(can get "configmaps/$cohort-roster")" \
+    "$(can get "services/$cohort-portal:http" --subresource=proxy)"
+done
+
 if [[ "${DEMO_KEEP:-}" == "1" ]]; then
   step "the local cluster and the manager keep running; press Ctrl-C to stop them"
   echo "  export KUBECONFIG=$dir/kubeconfig"
   echo "  $KUBEBUILDER_ASSETS/kubectl get cohorts -n $namespace   # every kind of the program"
   echo "  metrics: curl http://$metrics_addr/metrics"
+  echo "  portal: http://$portal_addr/"
   wait "$manager_pid"
 fi
 step "demo finished; stopping the manager and the local cluster"

@@ -17,6 +17,10 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -95,9 +99,11 @@ func delSetUp(t *testing.T, ns string) delProgram {
 		RRule: "FREQ=WEEKLY;BYDAY=MO,TH", StartTime: "09:00", Duration: metav1.Duration{Duration: time.Hour},
 		TimeZone: "UTC", Lookahead: 3, Type: learningv1alpha1.CheckInEvent,
 	}
+	cohort.Spec.Services = &learningv1alpha1.CohortServices{Portal: &learningv1alpha1.PortalService{Enabled: true}}
 	for _, obj := range []client.Object{
 		testutil.Community(ns, "club", testutil.Role("Member", 0, 10)), cohort,
 		testutil.Membership(ns, "ana", "weekly", "u-ana", "Member"),
+		testutil.Gathering(ns, "orientation", "weekly", time.Now().UTC().AddDate(0, 0, -7)),
 	} {
 		if err := c.Create(ctx, obj); err != nil {
 			t.Fatalf("creating %s: %v", obj.GetName(), err)
@@ -121,6 +127,14 @@ func delSetUp(t *testing.T, ns string) delProgram {
 		}
 		return nil
 	})
+	delWait(t, "the cohort's services are provisioned", time.Minute, func() error {
+		for _, obj := range delChildren(ns) {
+			if err := c.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	p := delProgram{ns: ns, cohort: cohort, record: generated[0].Name}
 	for _, e := range generated[1:] {
 		p.untouched = append(p.untouched, e.Name)
@@ -131,6 +145,33 @@ func delSetUp(t *testing.T, ns string) delProgram {
 		t.Fatalf("recording attendance on %s: %v", record.Name, err)
 	}
 	return p
+}
+
+// delChildren are some of the objects provisioned for the cohort: its members' access,
+// its documents and its portal.
+func delChildren(ns string) []client.Object {
+	meta := func(name string) metav1.ObjectMeta { return metav1.ObjectMeta{Namespace: ns, Name: name} }
+	return []client.Object{
+		&rbacv1.Role{ObjectMeta: meta("weekly-read")}, &rbacv1.RoleBinding{ObjectMeta: meta("weekly-edit")},
+		&corev1.ConfigMap{ObjectMeta: meta("weekly-roster")}, &corev1.ConfigMap{ObjectMeta: meta("weekly-calendar")},
+		&appsv1.Deployment{ObjectMeta: meta("weekly-portal")}, &corev1.Service{ObjectMeta: meta("weekly-portal")},
+		&corev1.ServiceAccount{ObjectMeta: meta("weekly-portal")}, &networkingv1.NetworkPolicy{ObjectMeta: meta("weekly-portal")},
+	}
+}
+
+// checkUserObjectsKept checks that what people declared outlives the cohort: the
+// membership and the declared gathering, which now report the cohort missing.
+func (p delProgram) checkUserObjectsKept(t *testing.T) {
+	t.Helper()
+	c := delClient(t)
+	for _, obj := range []client.Object{
+		&learningv1alpha1.Membership{ObjectMeta: metav1.ObjectMeta{Namespace: p.ns, Name: "ana"}},
+		&learningv1alpha1.LearningEvent{ObjectMeta: metav1.ObjectMeta{Namespace: p.ns, Name: "orientation"}},
+	} {
+		if err := c.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil || obj.GetDeletionTimestamp() != nil {
+			t.Errorf("%s was deleted with the cohort: %v", obj.GetName(), err)
+		}
+	}
 }
 
 // delGenerated lists the cohort's generated gatherings by their schedule label, by
@@ -194,8 +235,12 @@ func TestDeletionModesKeepRecordedGatherings(t *testing.T) {
 			}
 			delWait(t, "the cohort is gone", delTimeout, func() error { return delGone(c, p.cohort) })
 			p.checkRecordKept(t)
+			p.checkUserObjectsKept(t)
 			if mode == metav1.DeletePropagationOrphan {
 				return
+			}
+			for _, obj := range delChildren(p.ns) {
+				delWait(t, "the garbage collector removes "+obj.GetName(), delTimeout, func() error { return delGone(c, obj) })
 			}
 			for _, name := range p.untouched {
 				if err := delGone(c, &learningv1alpha1.LearningEvent{ObjectMeta: metav1.ObjectMeta{Namespace: p.ns, Name: name}}); err != nil {

@@ -1,0 +1,316 @@
+package controllers
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
+	"github.com/cohort-dev/cohort-operator/internal/ics"
+	"github.com/cohort-dev/cohort-operator/internal/names"
+	"github.com/cohort-dev/cohort-operator/internal/program"
+	"github.com/cohort-dev/cohort-operator/internal/publish"
+)
+
+// Labels of every object the operator provisions for a cohort. The manager's cache
+// holds only objects carrying ManagedByLabel=ManagedBy, so it never caches the rest of
+// the cluster's ConfigMaps, Roles or Deployments.
+const (
+	// ManagedByLabel marks an object the operator provisioned.
+	ManagedByLabel = "app.kubernetes.io/managed-by"
+	// ManagedBy is ManagedByLabel's value.
+	ManagedBy = "cohort-operator"
+	// CohortLabel names the cohort an object was provisioned for (names.CohortLabel).
+	CohortLabel = "learning.cohort.dev/cohort"
+	// ComponentLabel says which service of the cohort an object belongs to: access,
+	// documents or portal.
+	ComponentLabel = "app.kubernetes.io/component"
+	// NameLabel and InstanceLabel select a cohort's portal pods.
+	NameLabel     = "app.kubernetes.io/name"
+	InstanceLabel = "app.kubernetes.io/instance"
+)
+
+// Components of a cohort's services.
+const (
+	componentAccess    = "access"
+	componentDocuments = "documents"
+	componentPortal    = "portal"
+)
+
+// portalName is the NameLabel value of portal pods.
+const portalName = "cohort-portal"
+
+// PortalPort is the port the portal serves on, named "http" in its pod and Service.
+const PortalPort = 8080
+
+// PortalConfig is how cohort portals are run.
+type PortalConfig struct {
+	// Image is the operator image; the portal is its `portal` mode.
+	Image string
+	// IngressFrom are the CIDRs the portal's NetworkPolicy admits: the API server's
+	// addresses, so that members reach the portal through its service proxy. Nothing
+	// is admitted when empty.
+	IngressFrom []string
+}
+
+// childNames are the derived names of a cohort's provisioned objects. Each follows the
+// one naming rule (names.Derive), so it never changes once an object exists.
+type childNames struct {
+	Read, Edit                  string // members' Roles and RoleBindings
+	Roster, Calendar, Overview  string // ConfigMaps
+	Portal                      string // ServiceAccount, Role, RoleBinding, Deployment, NetworkPolicy
+	PortalService               string // Service (a DNS-1035 label)
+	cohortLabel, cohortName, ns string
+}
+
+func namesOf(cohort *learningv1alpha1.Cohort) childNames {
+	derive := func(suffix string) string { return names.Derive(cohort.Name, suffix, names.ObjectLimit) }
+	return childNames{
+		Read:          derive("read"),
+		Edit:          derive("edit"),
+		Roster:        derive("roster"),
+		Calendar:      derive("calendar"),
+		Overview:      derive("overview"),
+		Portal:        derive("portal"),
+		PortalService: names.DNS1035(cohort.Name, "portal"),
+		cohortLabel:   names.CohortLabel(cohort.Name),
+		cohortName:    cohort.Name,
+		ns:            cohort.Namespace,
+	}
+}
+
+// documents are the names of the ConfigMaps the portal and the members may get.
+func (n childNames) documents() []string { return []string{n.Roster, n.Calendar, n.Overview} }
+
+// proxyNames are the resource names under which the API server authorizes the service
+// proxy of the portal's Service: the Service alone, with its port, and with scheme
+// and port (as in /api/v1/namespaces/NS/services/NAME:http/proxy/).
+func (n childNames) proxyNames() []string {
+	return []string{n.PortalService, n.PortalService + ":http", "http:" + n.PortalService + ":http"}
+}
+
+// meta is the metadata of a child: its name, the cohort's labels and a controller
+// reference to the cohort, so that deleting the cohort collects it.
+func (n childNames) meta(cohort *learningv1alpha1.Cohort, name, component string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{
+		Name:      name,
+		Namespace: cohort.Namespace,
+		Labels: map[string]string{
+			ManagedByLabel: ManagedBy,
+			CohortLabel:    n.cohortLabel,
+			ComponentLabel: component,
+		},
+		OwnerReferences: []metav1.OwnerReference{{
+			APIVersion:         learningv1alpha1.GroupVersion.String(),
+			Kind:               "Cohort",
+			Name:               cohort.Name,
+			UID:                cohort.UID,
+			Controller:         ptr.To(true),
+			BlockOwnerDeletion: ptr.To(true),
+		}},
+	}
+}
+
+// desiredChildren are every object a cohort's services consist of, given its
+// publication. Access objects come first: while the cohort is suspended, only they
+// are applied.
+func desiredChildren(cohort *learningv1alpha1.Cohort, pub program.Publication, portal PortalConfig) ([]client.Object, error) {
+	n := namesOf(cohort)
+	objs := accessChildren(cohort, n, pub)
+	docs, err := documentChildren(cohort, n, pub)
+	if err != nil {
+		return nil, err
+	}
+	objs = append(objs, docs...)
+	if portalEnabled(cohort) {
+		objs = append(objs, portalChildren(cohort, n, portal)...)
+	}
+	return objs, nil
+}
+
+func portalEnabled(cohort *learningv1alpha1.Cohort) bool {
+	s := cohort.Spec.Services
+	return s != nil && s.Portal != nil && s.Portal.Enabled
+}
+
+// accessChildren are the members' Roles and RoleBindings: Read may read the cohort, its
+// events, its documents and its portal; Edit may also update the cohort's own events.
+// A rule is left out rather than written with no resource names, which would grant
+// every object of the kind.
+func accessChildren(cohort *learningv1alpha1.Cohort, n childNames, pub program.Publication) []client.Object {
+	read := []rbacv1.PolicyRule{
+		{APIGroups: []string{learningv1alpha1.GroupVersion.Group}, Resources: []string{"cohorts"}, ResourceNames: []string{cohort.Name}, Verbs: []string{"get"}},
+		{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: n.documents(), Verbs: []string{"get"}},
+	}
+	if len(pub.Events) > 0 {
+		read = append(read, rbacv1.PolicyRule{APIGroups: []string{learningv1alpha1.GroupVersion.Group}, Resources: []string{"learningevents"}, ResourceNames: pub.Events, Verbs: []string{"get"}})
+	}
+	if portalEnabled(cohort) {
+		read = append(read, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"services/proxy"}, ResourceNames: n.proxyNames(), Verbs: []string{"get"}})
+	}
+	edit := slices.Clone(read)
+	if len(pub.OwnEvents) > 0 {
+		edit = append(edit, rbacv1.PolicyRule{APIGroups: []string{learningv1alpha1.GroupVersion.Group}, Resources: []string{"learningevents"}, ResourceNames: pub.OwnEvents, Verbs: []string{"update", "patch"}})
+	}
+	return []client.Object{
+		&rbacv1.Role{ObjectMeta: n.meta(cohort, n.Read, componentAccess), Rules: read},
+		&rbacv1.Role{ObjectMeta: n.meta(cohort, n.Edit, componentAccess), Rules: edit},
+		memberBinding(cohort, n, n.Read, pub.Read),
+		memberBinding(cohort, n, n.Edit, pub.Edit),
+	}
+}
+
+func memberBinding(cohort *learningv1alpha1.Cohort, n childNames, name string, users []string) *rbacv1.RoleBinding {
+	subjects := make([]rbacv1.Subject, 0, len(users))
+	for _, u := range users {
+		subjects = append(subjects, rbacv1.Subject{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: u})
+	}
+	return &rbacv1.RoleBinding{
+		ObjectMeta: n.meta(cohort, name, componentAccess),
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name},
+		Subjects:   subjects,
+	}
+}
+
+// documentChildren are the ConfigMaps holding the roster, the calendar and the
+// overview.
+func documentChildren(cohort *learningv1alpha1.Cohort, n childNames, pub program.Publication) ([]client.Object, error) {
+	roster, err := json.MarshalIndent(pub.Roster, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("rendering the roster: %w", err)
+	}
+	overview, err := json.MarshalIndent(pub.Overview, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("rendering the overview: %w", err)
+	}
+	calendar, err := ics.Render(pub.Calendar)
+	if err != nil {
+		return nil, fmt.Errorf("rendering the calendar: %w", err)
+	}
+	configMap := func(name, key string, data []byte) client.Object {
+		return &corev1.ConfigMap{ObjectMeta: n.meta(cohort, name, componentDocuments), Data: map[string]string{key: string(data)}}
+	}
+	return []client.Object{
+		configMap(n.Roster, publish.RosterKey, roster),
+		configMap(n.Calendar, publish.CalendarKey, calendar),
+		configMap(n.Overview, publish.OverviewKey, overview),
+	}, nil
+}
+
+// portalChildren run the cohort's portal: a ServiceAccount that may get the cohort's
+// documents and nothing else, a Deployment of the operator image in portal mode, a
+// ClusterIP Service, and a NetworkPolicy that admits only the API server (its service
+// proxy) to the portal's pods.
+func portalChildren(cohort *learningv1alpha1.Cohort, n childNames, cfg PortalConfig) []client.Object {
+	selector := map[string]string{NameLabel: portalName, InstanceLabel: n.cohortLabel}
+	podLabels := map[string]string{NameLabel: portalName, InstanceLabel: n.cohortLabel, ManagedByLabel: ManagedBy, CohortLabel: n.cohortLabel, ComponentLabel: componentPortal}
+	replicas := int32(1)
+	if r := cohort.Spec.Services.Portal.Replicas; r != nil {
+		replicas = *r
+	}
+	probe := func(path string) *corev1.Probe {
+		return &corev1.Probe{
+			ProbeHandler:     corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString("http"), Scheme: corev1.URISchemeHTTP}},
+			TimeoutSeconds:   1,
+			PeriodSeconds:    10,
+			SuccessThreshold: 1,
+			FailureThreshold: 3,
+		}
+	}
+	deployment := &appsv1.Deployment{
+		ObjectMeta: n.meta(cohort, n.Portal, componentPortal),
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: selector},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: podLabels},
+				Spec: corev1.PodSpec{
+					ServiceAccountName:           n.Portal,
+					AutomountServiceAccountToken: ptr.To(true),
+					SecurityContext: &corev1.PodSecurityContext{
+						RunAsNonRoot:   ptr.To(true),
+						RunAsUser:      ptr.To[int64](65532),
+						RunAsGroup:     ptr.To[int64](65532),
+						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+					},
+					Containers: []corev1.Container{{
+						Name:  "portal",
+						Image: cfg.Image,
+						Args: []string{
+							"portal",
+							"--namespace=" + cohort.Namespace,
+							"--cohort=" + cohort.Name,
+							"--roster-configmap=" + n.Roster,
+							"--calendar-configmap=" + n.Calendar,
+							"--overview-configmap=" + n.Overview,
+							fmt.Sprintf("--address=:%d", PortalPort),
+						},
+						Ports:          []corev1.ContainerPort{{Name: "http", ContainerPort: PortalPort, Protocol: corev1.ProtocolTCP}},
+						ReadinessProbe: probe("/readyz"),
+						LivenessProbe:  probe("/healthz"),
+						Resources: corev1.ResourceRequirements{
+							Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("32Mi")},
+							Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("64Mi")},
+						},
+						SecurityContext: &corev1.SecurityContext{
+							AllowPrivilegeEscalation: ptr.To(false),
+							ReadOnlyRootFilesystem:   ptr.To(true),
+							RunAsNonRoot:             ptr.To(true),
+							Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+						},
+					}},
+				},
+			},
+		},
+	}
+	service := &corev1.Service{
+		ObjectMeta: n.meta(cohort, n.PortalService, componentPortal),
+		Spec: corev1.ServiceSpec{
+			Type:     corev1.ServiceTypeClusterIP,
+			Selector: selector,
+			Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP}},
+		},
+	}
+	var from []networkingv1.NetworkPolicyPeer
+	for _, cidr := range cfg.IngressFrom {
+		from = append(from, networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: cidr}})
+	}
+	policy := &networkingv1.NetworkPolicy{
+		ObjectMeta: n.meta(cohort, n.Portal, componentPortal),
+		Spec: networkingv1.NetworkPolicySpec{
+			PodSelector: metav1.LabelSelector{MatchLabels: selector},
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
+		},
+	}
+	if len(from) > 0 {
+		port := intstr.FromString("http")
+		policy.Spec.Ingress = []networkingv1.NetworkPolicyIngressRule{{
+			From:  from,
+			Ports: []networkingv1.NetworkPolicyPort{{Protocol: ptr.To(corev1.ProtocolTCP), Port: &port}},
+		}}
+	}
+	return []client.Object{
+		&corev1.ServiceAccount{ObjectMeta: n.meta(cohort, n.Portal, componentPortal), AutomountServiceAccountToken: ptr.To(true)},
+		&rbacv1.Role{ObjectMeta: n.meta(cohort, n.Portal, componentPortal), Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: n.documents(), Verbs: []string{"get"}},
+		}},
+		&rbacv1.RoleBinding{
+			ObjectMeta: n.meta(cohort, n.Portal, componentPortal),
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: n.Portal},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: n.Portal, Namespace: cohort.Namespace}},
+		},
+		deployment,
+		service,
+		policy,
+	}
+}

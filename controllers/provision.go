@@ -1,0 +1,356 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+
+	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
+	"github.com/cohort-dev/cohort-operator/internal/program"
+)
+
+// +kubebuilder:rbac:groups="",resources=configmaps;serviceaccounts;services,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=services/proxy,verbs=get
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
+
+// childTypes are the kinds of the objects provisioned for cohorts.
+func childTypes() []client.Object {
+	return []client.Object{
+		&rbacv1.Role{}, &rbacv1.RoleBinding{}, &corev1.ConfigMap{}, &corev1.ServiceAccount{},
+		&appsv1.Deployment{}, &corev1.Service{}, &networkingv1.NetworkPolicy{},
+	}
+}
+
+// ChildCache restricts the manager's cache of the provisioned kinds to the objects the
+// operator labelled, so that it never holds the cluster's other ConfigMaps, Roles or
+// Deployments. Pass it as cache.Options.ByObject.
+func ChildCache() map[client.Object]cache.ByObject {
+	managed := labels.SelectorFromSet(labels.Set{ManagedByLabel: ManagedBy})
+	byObject := map[client.Object]cache.ByObject{}
+	for _, t := range childTypes() {
+		byObject[t] = cache.ByObject{Label: managed}
+	}
+	return byObject
+}
+
+// nameConflictRecheck is how often a cohort blocked by a name conflict looks again: the
+// conflicting object carries no label of the operator, so its removal is not watched.
+const nameConflictRecheck = time.Minute
+
+// provisionUnit applies the services of every cohort of the unit and records the
+// Provisioned condition in the outcome's cohort statuses. recheck says a name conflict
+// blocks a cohort. An error means a child could not be applied or removed; the
+// statuses say which.
+func (r *ProgramReconciler) provisionUnit(ctx context.Context, snap program.Snapshot, out program.Outcome) (recheck bool, err error) {
+	var errs []error
+	for _, cohort := range snap.Cohorts {
+		status, ok := out.Cohorts[cohort.Name]
+		pub := out.Publications[cohort.Name]
+		if !ok || !cohort.DeletionTimestamp.IsZero() || pub.Frozen {
+			// A cohort being deleted keeps its children until they are collected; a
+			// cohort whose seats are frozen keeps its access and documents as they
+			// were, as it keeps its seats, until its policy can be applied again.
+			continue
+		}
+		p, err := r.provisionCohort(ctx, cohort, pub)
+		errs = append(errs, err)
+		recheck = recheck || p.Reason == learningv1alpha1.NameConflictReason
+		program.SetProvisioned(&status, cohort.Status.Conditions, cohort.Generation, snap.Now, p)
+		out.Cohorts[cohort.Name] = status
+	}
+	return recheck, errors.Join(errs...)
+}
+
+// provisionCohort brings a cohort's children to their declared state: it applies, with
+// server-side apply, each child that is missing or differs, leaves alone any object of
+// a derived name the operator did not create, and removes the children of a disabled
+// service. While the cohort is suspended only the members' RoleBindings change, so that
+// access still follows the seats; everything else is compared and reported.
+func (r *ProgramReconciler) provisionCohort(ctx context.Context, cohort *learningv1alpha1.Cohort, pub program.Publication) (program.Provisioning, error) {
+	desired, err := desiredChildren(cohort, pub, r.Portal)
+	if err != nil {
+		return program.Provisioning{Status: metav1.ConditionFalse, Reason: learningv1alpha1.ApplyFailedReason, Message: err.Error()}, err
+	}
+	suspended := cohort.Spec.Suspend
+	var conflicts, failed, pending []string
+	var errs []error
+	for _, obj := range desired {
+		live, err := r.lookupChild(ctx, obj)
+		if err != nil {
+			failed = append(failed, describe(obj))
+			errs = append(errs, err)
+			continue
+		}
+		if live != nil && !metav1.IsControlledBy(live, cohort) {
+			conflicts = append(conflicts, describe(obj))
+			continue
+		}
+		if live != nil && childMatches(obj, live) {
+			continue
+		}
+		if suspended && !isMemberBinding(obj) {
+			pending = append(pending, describe(obj))
+			continue
+		}
+		if err := r.applyChild(ctx, obj); err != nil {
+			failed = append(failed, describe(obj))
+			errs = append(errs, err)
+			continue
+		}
+		childWritesMetric.WithLabelValues(kindName(obj), "apply").Inc()
+	}
+	stale, err := r.staleChildren(ctx, cohort, desired)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, obj := range stale {
+		if suspended {
+			pending = append(pending, describe(obj)+" (to remove)")
+			continue
+		}
+		if err := r.Client.Delete(ctx, obj, client.Preconditions{UID: ptrTo(obj.GetUID())}); client.IgnoreNotFound(err) != nil {
+			failed = append(failed, describe(obj)+" (to remove)")
+			errs = append(errs, fmt.Errorf("removing %s: %w", describe(obj), err))
+			continue
+		}
+		childWritesMetric.WithLabelValues(kindName(obj), "delete").Inc()
+	}
+
+	switch {
+	case len(conflicts) > 0:
+		return program.Provisioning{Status: metav1.ConditionFalse, Reason: learningv1alpha1.NameConflictReason,
+			Message: fmt.Sprintf("not created by cohort-operator for this cohort, left as they are: %s; rename or delete them", strings.Join(conflicts, ", "))}, errors.Join(errs...)
+	case len(failed) > 0:
+		return program.Provisioning{Status: metav1.ConditionFalse, Reason: learningv1alpha1.ApplyFailedReason,
+			Message: fmt.Sprintf("not applied: %s: %v", strings.Join(failed, ", "), errors.Join(errs...))}, errors.Join(errs...)
+	case len(pending) > 0:
+		return program.Provisioning{Status: metav1.ConditionFalse, Reason: learningv1alpha1.SuspendedReason,
+			Message: fmt.Sprintf("suspended: members' access follows the seats; not applied until resumed: %s", strings.Join(pending, ", "))}, errors.Join(errs...)
+	}
+	return program.Provisioning{Status: metav1.ConditionTrue, Reason: learningv1alpha1.ProvisionedReason, Message: provisionedSummary(cohort, desired)}, errors.Join(errs...)
+}
+
+// provisionedSummary says in a sentence what is in place.
+func provisionedSummary(cohort *learningv1alpha1.Cohort, desired []client.Object) string {
+	msg := fmt.Sprintf("%d objects in place: members' access, roster, calendar and overview", len(desired))
+	if portalEnabled(cohort) {
+		msg += ", portal (service " + namesOf(cohort).PortalService + ")"
+	}
+	return msg
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+// lookupChild returns the live object of desired's name, or nil when there is none. The
+// cache holds only labelled objects, so a miss is confirmed with the API server: an
+// unlabelled object of that name may exist, and must then not be overwritten.
+func (r *ProgramReconciler) lookupChild(ctx context.Context, desired client.Object) (client.Object, error) {
+	live, ok := desired.DeepCopyObject().(client.Object)
+	if !ok {
+		return nil, fmt.Errorf("copying %s", describe(desired))
+	}
+	key := client.ObjectKeyFromObject(desired)
+	err := r.Client.Get(ctx, key, live)
+	if apierrors.IsNotFound(err) {
+		err = r.APIReader.Get(ctx, key, live)
+	}
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("reading %s: %w", describe(desired), err)
+	}
+	return live, nil
+}
+
+// staleChildren are the cohort's children (in the cache) that are no longer desired:
+// those of a disabled service.
+func (r *ProgramReconciler) staleChildren(ctx context.Context, cohort *learningv1alpha1.Cohort, desired []client.Object) ([]client.Object, error) {
+	want := map[string]bool{}
+	for _, obj := range desired {
+		want[describe(obj)] = true
+	}
+	selector := client.MatchingLabels{ManagedByLabel: ManagedBy, CohortLabel: namesOf(cohort).cohortLabel}
+	var stale []client.Object
+	for _, t := range childTypes() {
+		list, err := r.listChildren(ctx, t, cohort.Namespace, selector)
+		if err != nil {
+			return stale, err
+		}
+		for _, obj := range list {
+			if metav1.IsControlledBy(obj, cohort) && !want[describe(obj)] {
+				stale = append(stale, obj)
+			}
+		}
+	}
+	return stale, nil
+}
+
+// listChildren lists the cached objects of one provisioned kind.
+func (r *ProgramReconciler) listChildren(ctx context.Context, t client.Object, namespace string, selector client.MatchingLabels) ([]client.Object, error) {
+	var list client.ObjectList
+	switch t.(type) {
+	case *rbacv1.Role:
+		list = &rbacv1.RoleList{}
+	case *rbacv1.RoleBinding:
+		list = &rbacv1.RoleBindingList{}
+	case *corev1.ConfigMap:
+		list = &corev1.ConfigMapList{}
+	case *corev1.ServiceAccount:
+		list = &corev1.ServiceAccountList{}
+	case *appsv1.Deployment:
+		list = &appsv1.DeploymentList{}
+	case *corev1.Service:
+		list = &corev1.ServiceList{}
+	case *networkingv1.NetworkPolicy:
+		list = &networkingv1.NetworkPolicyList{}
+	default:
+		return nil, fmt.Errorf("no list type for %T", t)
+	}
+	if err := r.Client.List(ctx, list, client.InNamespace(namespace), selector); err != nil {
+		return nil, fmt.Errorf("listing %T: %w", t, err)
+	}
+	var objs []client.Object
+	err := apimeta.EachListItem(list, func(o runtime.Object) error {
+		obj, ok := o.(client.Object)
+		if ok {
+			obj.GetObjectKind().SetGroupVersionKind(t.GetObjectKind().GroupVersionKind())
+			objs = append(objs, obj)
+		}
+		return nil
+	})
+	return objs, err
+}
+
+// applyChild applies obj with server-side apply as the operator's field owner, taking
+// back any field a person changed by hand.
+func (r *ProgramReconciler) applyChild(ctx context.Context, obj client.Object) error {
+	gvk, err := apiutil.GVKForObject(obj, r.Client.Scheme())
+	if err != nil {
+		return err
+	}
+	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return fmt.Errorf("converting %s: %w", describe(obj), err)
+	}
+	u := &unstructured.Unstructured{Object: content}
+	u.SetGroupVersionKind(gvk)
+	// Zero values of the typed object that are not the operator's to declare.
+	unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
+	unstructured.RemoveNestedField(u.Object, "spec", "template", "metadata", "creationTimestamp")
+	unstructured.RemoveNestedField(u.Object, "status")
+	if err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(fieldOwner), client.ForceOwnership); err != nil {
+		return fmt.Errorf("applying %s: %w", describe(obj), err)
+	}
+	return nil
+}
+
+// childMatches reports whether the live object holds everything the operator declares
+// in desired. Fields the API server defaults, and fields other managers added, are not
+// compared; the lists that grant access (rules, subjects, ingress) are compared exactly,
+// so an extra subject or rule added by hand is drift.
+func childMatches(desired, live client.Object) bool {
+	if !equality.Semantic.DeepDerivative(desired.GetLabels(), live.GetLabels()) {
+		return false
+	}
+	switch d := desired.(type) {
+	case *rbacv1.Role:
+		return equality.Semantic.DeepEqual(d.Rules, live.(*rbacv1.Role).Rules)
+	case *rbacv1.RoleBinding:
+		l := live.(*rbacv1.RoleBinding)
+		return d.RoleRef == l.RoleRef && len(d.Subjects) == len(l.Subjects) && (len(d.Subjects) == 0 || equality.Semantic.DeepEqual(d.Subjects, l.Subjects))
+	case *corev1.ConfigMap:
+		return equality.Semantic.DeepDerivative(d.Data, live.(*corev1.ConfigMap).Data)
+	case *corev1.ServiceAccount:
+		return equality.Semantic.DeepDerivative(d.AutomountServiceAccountToken, live.(*corev1.ServiceAccount).AutomountServiceAccountToken)
+	case *appsv1.Deployment:
+		return equality.Semantic.DeepDerivative(d.Spec, live.(*appsv1.Deployment).Spec)
+	case *corev1.Service:
+		l := live.(*corev1.Service)
+		return equality.Semantic.DeepDerivative(d.Spec, l.Spec) && equality.Semantic.DeepEqual(d.Spec.Selector, l.Spec.Selector)
+	case *networkingv1.NetworkPolicy:
+		// A selector narrowed by hand would select no pod and open the portal.
+		l := live.(*networkingv1.NetworkPolicy)
+		return equality.Semantic.DeepEqual(d.Spec.PodSelector, l.Spec.PodSelector) &&
+			equality.Semantic.DeepEqual(d.Spec.PolicyTypes, l.Spec.PolicyTypes) &&
+			len(d.Spec.Ingress) == len(l.Spec.Ingress) && len(l.Spec.Egress) == 0 &&
+			(len(d.Spec.Ingress) == 0 || equality.Semantic.DeepEqual(d.Spec.Ingress, l.Spec.Ingress))
+	}
+	return false
+}
+
+// isMemberBinding reports whether obj binds members to their access: the only child
+// that changes while the cohort is suspended.
+func isMemberBinding(obj client.Object) bool {
+	_, binding := obj.(*rbacv1.RoleBinding)
+	return binding && obj.GetLabels()[ComponentLabel] == componentAccess
+}
+
+// describe names a child for messages, e.g. "ConfigMap allyship-2026-roster".
+func describe(obj client.Object) string { return kindName(obj) + " " + obj.GetName() }
+
+// kindName is the kind of a provisioned object.
+func kindName(obj client.Object) string {
+	switch obj.(type) {
+	case *rbacv1.Role:
+		return "Role"
+	case *rbacv1.RoleBinding:
+		return "RoleBinding"
+	case *corev1.ConfigMap:
+		return "ConfigMap"
+	case *corev1.ServiceAccount:
+		return "ServiceAccount"
+	case *appsv1.Deployment:
+		return "Deployment"
+	case *corev1.Service:
+		return "Service"
+	case *networkingv1.NetworkPolicy:
+		return "NetworkPolicy"
+	}
+	return fmt.Sprintf("%T", obj)
+}
+
+// +kubebuilder:rbac:groups="",resources=endpoints,verbs=get,resourceNames=kubernetes
+
+// APIServerAddresses returns the addresses of the API server, as CIDRs of one address
+// each, from the endpoints of the default namespace's kubernetes Service. The API
+// server's service proxy connects to portals from these addresses.
+func APIServerAddresses(ctx context.Context, reader client.Reader) ([]string, error) {
+	endpoints := &corev1.Endpoints{} //nolint:staticcheck // one get of the kubernetes Service's endpoints; its EndpointSlice would need list on every namespace's slices
+	if err := reader.Get(ctx, client.ObjectKey{Namespace: metav1.NamespaceDefault, Name: "kubernetes"}, endpoints); err != nil {
+		return nil, fmt.Errorf("reading the API server's addresses: %w", err)
+	}
+	var cidrs []string
+	for _, subset := range endpoints.Subsets {
+		for _, a := range subset.Addresses {
+			if strings.Contains(a.IP, ":") {
+				cidrs = append(cidrs, a.IP+"/128")
+			} else {
+				cidrs = append(cidrs, a.IP+"/32")
+			}
+		}
+	}
+	if len(cidrs) == 0 {
+		return nil, errors.New("the kubernetes Service in the default namespace has no endpoints")
+	}
+	return cidrs, nil
+}
