@@ -11,6 +11,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/source"
@@ -113,14 +114,22 @@ func (r *ProgramReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	for _, t := range childTypes() {
 		// A change of a provisioned object (a hand edit, a deletion) evaluates its
 		// cohort's unit again, which repairs it. A Deployment's status changes with
-		// every pod; only its spec and labels are the operator's.
+		// every pod; only its spec, its labels and its available replicas (the
+		// PortalAvailable condition) matter.
 		var p predicate.Predicate = predicate.Funcs{}
 		if _, ok := t.(*appsv1.Deployment); ok {
-			p = predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{})
+			p = predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}, predicate.Funcs{UpdateFunc: availabilityChanged})
 		}
 		b = b.WatchesRawSource(source.TypedKind(cache, t, handler.TypedEnqueueRequestsFromMapFunc(r.unitsOfChild), p))
 	}
 	return b.Complete(r)
+}
+
+// availabilityChanged passes a Deployment update that changes its available replicas.
+func availabilityChanged(e event.UpdateEvent) bool {
+	before, ok1 := e.ObjectOld.(*appsv1.Deployment)
+	after, ok2 := e.ObjectNew.(*appsv1.Deployment)
+	return ok1 && ok2 && before.Status.AvailableReplicas != after.Status.AvailableReplicas
 }
 
 // onlyConflicts reports whether err (possibly several joined) holds nothing but

@@ -135,18 +135,46 @@ func (r *ProgramReconciler) provisionCohort(ctx context.Context, cohort *learnin
 		childWritesMetric.WithLabelValues(kindName(obj), "delete").Inc()
 	}
 
+	p := provisioningVerdict(conflicts, failed, pending, errs, cohort, desired)
+	p.Portal = r.portalAvailability(ctx, cohort)
+	return p, errors.Join(errs...)
+}
+
+// provisioningVerdict is the Provisioned condition for what provisionCohort found.
+func provisioningVerdict(conflicts, failed, pending []string, errs []error, cohort *learningv1alpha1.Cohort, desired []client.Object) program.Provisioning {
 	switch {
 	case len(conflicts) > 0:
 		return program.Provisioning{Status: metav1.ConditionFalse, Reason: learningv1alpha1.NameConflictReason,
-			Message: fmt.Sprintf("not created by cohort-operator for this cohort, left as they are: %s; rename or delete them", strings.Join(conflicts, ", "))}, errors.Join(errs...)
+			Message: fmt.Sprintf("not created by cohort-operator for this cohort, left as they are: %s; rename or delete them", strings.Join(conflicts, ", "))}
 	case len(failed) > 0:
 		return program.Provisioning{Status: metav1.ConditionFalse, Reason: learningv1alpha1.ApplyFailedReason,
-			Message: fmt.Sprintf("not applied: %s: %v", strings.Join(failed, ", "), errors.Join(errs...))}, errors.Join(errs...)
+			Message: fmt.Sprintf("not applied: %s: %v", strings.Join(failed, ", "), errors.Join(errs...))}
 	case len(pending) > 0:
 		return program.Provisioning{Status: metav1.ConditionFalse, Reason: learningv1alpha1.SuspendedReason,
-			Message: fmt.Sprintf("suspended: members' access follows the seats; not applied until resumed: %s", strings.Join(pending, ", "))}, errors.Join(errs...)
+			Message: fmt.Sprintf("suspended: members' access follows the seats; not applied until resumed: %s", strings.Join(pending, ", "))}
 	}
-	return program.Provisioning{Status: metav1.ConditionTrue, Reason: learningv1alpha1.ProvisionedReason, Message: provisionedSummary(cohort, desired)}, errors.Join(errs...)
+	return program.Provisioning{Status: metav1.ConditionTrue, Reason: learningv1alpha1.ProvisionedReason, Message: provisionedSummary(cohort, desired)}
+}
+
+// portalAvailability reports the portal Deployment's available replicas, as the cache
+// last saw them; nil when the portal is disabled.
+func (r *ProgramReconciler) portalAvailability(ctx context.Context, cohort *learningv1alpha1.Cohort) *program.PortalAvailability {
+	if !portalEnabled(cohort) {
+		return nil
+	}
+	want := int32(1)
+	if n := cohort.Spec.Services.Portal.Replicas; n != nil {
+		want = *n
+	}
+	d := &appsv1.Deployment{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: cohort.Namespace, Name: namesOf(cohort).Portal}, d); err != nil || !metav1.IsControlledBy(d, cohort) {
+		return &program.PortalAvailability{Status: metav1.ConditionFalse, Reason: learningv1alpha1.UnavailableReason, Message: fmt.Sprintf("0 of %d replicas available: the Deployment does not exist yet", want)}
+	}
+	msg := fmt.Sprintf("%d of %d replicas available", d.Status.AvailableReplicas, want)
+	if d.Status.AvailableReplicas < want {
+		return &program.PortalAvailability{Status: metav1.ConditionFalse, Reason: learningv1alpha1.UnavailableReason, Message: msg + "; see the Deployment " + d.Name + " and its pods"}
+	}
+	return &program.PortalAvailability{Status: metav1.ConditionTrue, Reason: learningv1alpha1.AvailableReason, Message: msg}
 }
 
 // provisionedSummary says in a sentence what is in place.

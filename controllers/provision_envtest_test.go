@@ -190,6 +190,32 @@ func TestProvisionEveryChildOwnedAndLabelled(t *testing.T) {
 	if sc := c.SecurityContext; sc == nil || *sc.AllowPrivilegeEscalation || !*sc.ReadOnlyRootFilesystem || !*sc.RunAsNonRoot || sc.Capabilities.Drop[0] != "ALL" {
 		t.Errorf("portal security context = %+v", c.SecurityContext)
 	}
+	// No kubelet runs here: the portal is reported unavailable, without making the
+	// cohort unready; once its replica is available, it is reported so.
+	cohortNow := &learningv1alpha1.Cohort{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "spring"}}
+	eventually(t, "the portal is reported unavailable", func() error {
+		if err := get(cohortNow); err != nil {
+			return err
+		}
+		if err := hasCondition(cohortNow.Status.Conditions, learningv1alpha1.PortalAvailableCondition, metav1.ConditionFalse, learningv1alpha1.UnavailableReason); err != nil {
+			return err
+		}
+		return hasCondition(cohortNow.Status.Conditions, learningv1alpha1.ReadyCondition, metav1.ConditionTrue, learningv1alpha1.SucceededReason)
+	})
+	eventually(t, "the Deployment reports an available replica", func() error {
+		if err := get(d); err != nil {
+			return err
+		}
+		d.Status.Replicas, d.Status.ReadyReplicas, d.Status.AvailableReplicas, d.Status.UpdatedReplicas = 1, 1, 1, 1
+		return k8s.Status().Update(context.Background(), d)
+	})
+	eventually(t, "the portal is reported available", func() error {
+		if err := get(cohortNow); err != nil {
+			return err
+		}
+		return hasCondition(cohortNow.Status.Conditions, learningv1alpha1.PortalAvailableCondition, metav1.ConditionTrue, learningv1alpha1.AvailableReason)
+	})
+
 	np := &networkingv1.NetworkPolicy{}
 	if err := k8s.Get(context.Background(), f.key(f.names.Portal), np); err != nil {
 		t.Fatal(err)

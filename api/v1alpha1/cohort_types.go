@@ -208,7 +208,7 @@ type CohortStatus struct {
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// conditions describe the cohort's state: Ready, Reconciling, Stalled, Staffed,
-	// CompositionValid, Provisioned and CommunityFound.
+	// CompositionValid, Provisioned, PortalAvailable and CommunityFound.
 	// +optional
 	// +listType=map
 	// +listMapKey=type

@@ -28,6 +28,11 @@ const (
 	// ProvisionedCondition reports whether the services of a Cohort are in place.
 	ProvisionedCondition = "Provisioned"
 
+	// PortalAvailableCondition reports whether a Cohort's portal has its replicas
+	// available. It is informational: it never makes the cohort Reconciling or not
+	// Ready, because pods depend on the cluster's nodes, not on the declaration.
+	PortalAvailableCondition = "PortalAvailable"
+
 	// SeatedCondition reports whether a Membership holds a seat in its role.
 	SeatedCondition = "Seated"
 
@@ -180,6 +185,12 @@ const (
 	// ApplyFailedReason marks a cohort whose services could not be applied, for example
 	// because the API server refused an object.
 	ApplyFailedReason = "ApplyFailed"
+
+	// AvailableReason marks a portal whose replicas are all available.
+	AvailableReason = "Available"
+
+	// UnavailableReason marks a portal with fewer available replicas than declared.
+	UnavailableReason = "Unavailable"
 
 	// SuspendedReason marks a suspended cohort whose services differ from their
 	// declaration: nothing but its members' access is changed until it is resumed.

@@ -14,6 +14,16 @@ type Provisioning struct {
 	Status  metav1.ConditionStatus
 	Reason  string
 	Message string
+
+	// Portal is the portal's availability; nil when the portal is disabled.
+	Portal *PortalAvailability
+}
+
+// PortalAvailability is the PortalAvailable condition of a cohort.
+type PortalAvailability struct {
+	Status  metav1.ConditionStatus
+	Reason  string
+	Message string
 }
 
 // SetProvisioned records provisioning in a cohort's evaluated status: the Provisioned
@@ -25,6 +35,11 @@ type Provisioning struct {
 func SetProvisioned(status *learningv1alpha1.CohortStatus, previous []metav1.Condition, generation int64, now time.Time, p Provisioning) {
 	conds := conditions{list: &status.Conditions, generation: generation, now: metav1.NewTime(now).Rfc3339Copy()}
 	conds.set(learningv1alpha1.ProvisionedCondition, p.Status, p.Reason, "%s", p.Message)
+	if a := p.Portal; a != nil {
+		conds.set(learningv1alpha1.PortalAvailableCondition, a.Status, a.Reason, "%s", a.Message)
+	} else {
+		conds.remove(learningv1alpha1.PortalAvailableCondition)
+	}
 	if p.Status == metav1.ConditionTrue || p.Reason == learningv1alpha1.SuspendedReason {
 		return
 	}
