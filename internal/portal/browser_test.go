@@ -1,22 +1,16 @@
 package portal
 
 import (
-	"context"
-	"encoding/json"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
-)
 
-// chromiumPath is where Debian's chromium package puts the browser.
-const chromiumPath = "/usr/bin/chromium"
+	"github.com/cohort-dev/cohort-operator/internal/testutil"
+)
 
 // pageProbe runs in the page before its own content (through the DevTools protocol,
 // which the page's Content-Security-Policy does not govern): it records dialogs that
@@ -85,58 +79,16 @@ const readPage = `(() => {
   };
 })()`
 
-// axeRun runs axe-core on the page and returns its violations.
-const axeRun = `axe.run(document, {resultTypes: ['violations']}).then(r => r.violations.map(v => ({
-  id: v.id, impact: v.impact, help: v.help,
-  nodes: v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary),
-})))`
-
-type axeViolation struct {
-	ID     string   `json:"id"`
-	Impact string   `json:"impact"`
-	Help   string   `json:"help"`
-	Nodes  []string `json:"nodes"`
-}
-
 // TestBrowserShowsTheAllyshipCohort opens the portal with the allyship sample in
 // headless Chromium and checks what a person sees, that user text stays text, and
 // that axe-core finds no serious or critical accessibility violation. It leaves a
 // screenshot in test/artifacts for a person to look at.
 func TestBrowserShowsTheAllyshipCohort(t *testing.T) {
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	browser := chromiumPath
-	if _, err := os.Stat(browser); err != nil {
-		if browser, err = exec.LookPath("chromium"); err != nil {
-			t.Fatalf("Chromium is missing (%s): run hack/test-deps.sh", chromiumPath)
-		}
-	}
-	axePath := filepath.Join(root, "test", "js", "node_modules", "axe-core", "axe.min.js")
-	axeSource, err := os.ReadFile(axePath)
-	if err != nil {
-		t.Fatalf("axe-core is missing (%v): run hack/test-deps.sh", err)
-	}
-
 	s, _ := newLoadedServer(t, allyshipDocuments())
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
 
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(browser),
-		chromedp.NoSandbox,
-		chromedp.Headless,
-		chromedp.DisableGPU,
-		chromedp.WindowSize(1280, 900),
-		chromedp.Env("TZ=America/Chicago"),
-	)...)
-	defer cancelAlloc()
-	ctx, cancelTab := chromedp.NewContext(allocCtx)
-	defer cancelTab()
-
+	ctx := testutil.NewBrowser(t, 20*time.Second, chromedp.Env("TZ=America/Chicago"))
 	if _, err := chromedp.Call(ctx, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: pageProbe}); err != nil {
 		t.Fatalf("starting Chromium: %v", err)
 	}
@@ -153,8 +105,8 @@ func TestBrowserShowsTheAllyshipCohort(t *testing.T) {
 	}
 
 	checkWhatAPersonSees(t, got)
-	checkAccessibility(t, ctx, string(axeSource))
-	saveScreenshot(t, ctx, filepath.Join(root, "test", "artifacts", "portal-allyship.png"))
+	testutil.CheckAccessibility(t, ctx)
+	testutil.SaveScreenshot(t, ctx, testutil.Path("test", "artifacts", "portal-allyship.png"))
 
 	// On a phone the page reflows: nothing scrolls sideways.
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844)); err != nil {
@@ -167,7 +119,7 @@ func TestBrowserShowsTheAllyshipCohort(t *testing.T) {
 	if overflow {
 		t.Error("the page scrolls sideways at 390 px")
 	}
-	saveScreenshot(t, ctx, filepath.Join(root, "test", "artifacts", "portal-allyship-narrow.png"))
+	testutil.SaveScreenshot(t, ctx, testutil.Path("test", "artifacts", "portal-allyship-narrow.png"))
 }
 
 func checkWhatAPersonSees(t *testing.T, got seen) {
@@ -225,38 +177,4 @@ func checkWhatAPersonSees(t *testing.T, got seen) {
 	if got.Overflow {
 		t.Error("the page scrolls sideways at 1280 px")
 	}
-}
-
-func checkAccessibility(t *testing.T, ctx context.Context, axeSource string) {
-	t.Helper()
-	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](axeSource)); err != nil {
-		t.Fatalf("injecting axe-core: %v", err)
-	}
-	violations, err := chromedp.Run(ctx, chromedp.Evaluate[[]axeViolation](axeRun, chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("running axe-core: %v", err)
-	}
-	for _, v := range violations {
-		report, _ := json.MarshalIndent(v, "", "  ")
-		if v.Impact == "serious" || v.Impact == "critical" {
-			t.Errorf("axe-core: %s violation %s:\n%s", v.Impact, v.ID, report)
-		} else {
-			t.Logf("axe-core: %s violation %s (not failing the test):\n%s", v.Impact, v.ID, report)
-		}
-	}
-}
-
-func saveScreenshot(t *testing.T, ctx context.Context, path string) {
-	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatalf("taking a screenshot: %v", err)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot of the portal: %s", path)
 }

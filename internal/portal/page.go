@@ -29,7 +29,7 @@ type page struct {
 	AttendanceMet   bool
 	HasAttendance   bool
 	RequiredPercent int32
-	EndedEvents     int
+	RecordedEvents  int
 
 	Roles      []roleView
 	Waitlisted int32
@@ -136,7 +136,7 @@ func buildPage(docs Documents, loadedAt, now time.Time) page {
 		TimeZone:        ov.Cohort.TimeZone,
 		RequiredPercent: ov.RequiredPercent,
 		Waitlisted:      ov.Waitlisted,
-		EndedEvents:     len(ov.Attendance),
+		RecordedEvents:  recordedEvents(ov.Attendance),
 		Updated:         loadedAt.In(cohortLoc).Format("Jan 2, 2006, 3:04 PM MST"),
 		UpdatedISO:      loadedAt.UTC().Format(time.RFC3339),
 	}
@@ -216,6 +216,18 @@ func upcoming(events []publish.Event, cohortLoc *time.Location, now time.Time) [
 		out = append(out, v)
 	}
 	return out
+}
+
+// recordedEvents counts the ended events with attendance recorded, which the cohort's
+// attendance figure is computed over.
+func recordedEvents(events []publish.EventAttendance) int {
+	n := 0
+	for _, e := range events {
+		if e.Percent != nil {
+			n++
+		}
+	}
+	return n
 }
 
 // attendanceRows lists the attendance at each ended event, oldest first.

@@ -28,6 +28,8 @@ const managerUser = "system:serviceaccount:cohort-system:cohort-controller-manag
 var (
 	kubeconfig  string
 	metricsAddr string
+	// manager is the manager binary TestMain built.
+	manager string
 )
 
 func TestMain(m *testing.M) {
@@ -40,7 +42,7 @@ func run(m *testing.M) int {
 		return fail(err)
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
-	manager := filepath.Join(dir, "manager")
+	manager = filepath.Join(dir, "manager")
 	build := exec.Command("go", "build", "-o", manager, "./cmd")
 	build.Dir = testutil.RepoRoot()
 	if out, err := build.CombinedOutput(); err != nil {
