@@ -6,20 +6,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fuzztime=${FUZZTIME:-10s}
+# inputs counts the files of a corpus folder, which may not exist.
+inputs() { if [[ -d $1 ]]; then find "$1" -type f | wc -l; else echo 0; fi; }
 grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r file; do
   pkg=./$(dirname "${file#./}")
   for target in $(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$file"); do
     log=$(mktemp)
     corpus="$pkg/testdata/fuzz/$target"
     for attempt in 1 2 3; do
-      before=$(ls "$corpus" 2>/dev/null | wc -l)
+      before=$(inputs "$corpus")
       if go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" > "$log" 2>&1; then
         break
       fi
       # Go 1.26's fuzzing coordinator can fail a target with a bare "context deadline
       # exceeded" as -fuzztime ends, having found nothing (go.dev/issue/75804, fixed in
       # Go 1.27). Only a failure that wrote a failing input is a finding.
-      if [[ $attempt -lt 3 && $(ls "$corpus" 2>/dev/null | wc -l) -eq $before ]] &&
+      if [[ $attempt -lt 3 && $(inputs "$corpus") -eq $before ]] &&
         grep -q '^    context deadline exceeded$' "$log"; then
         echo "$target ($pkg): the fuzzing coordinator stopped at its deadline without a finding (go.dev/issue/75804); running it again"
         continue
