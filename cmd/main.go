@@ -31,12 +31,15 @@ func main() {
 		namespace      string
 		portalImage    string
 		ingressCIDRs   string
+		approvals      controllers.Options
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the health and readiness probes bind to.")
 	flag.BoolVar(&leaderElection, "leader-elect", false, "Elect a leader so that only one replica reconciles at a time.")
 	flag.StringVar(&namespace, "namespace", "", "Watch only this namespace; all namespaces when empty.")
 	flag.StringVar(&portalImage, "portal-image", envOr("PORTAL_IMAGE", defaultImage), "Image of cohort portals: this operator's image, run in portal mode.")
+	flag.StringVar(&approvals.ApprovalPolicy, "approval-policy", controllers.DefaultApprovalPolicy, "Name of the ValidatingAdmissionPolicy that verifies approvers, and of its binding; no approval is trusted while either is missing.")
+	flag.StringVar(&approvals.ApproverClusterRole, "approver-cluster-role", controllers.DefaultApproverClusterRole, "Name of the ClusterRole bound to each community's approvers.")
 	flag.StringVar(&ingressCIDRs, "portal-ingress-cidrs", "", "Comma-separated CIDRs the portals' NetworkPolicy admits; the API server's addresses (its service proxy) when empty.")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
@@ -47,7 +50,8 @@ func main() {
 	if ingressCIDRs != "" {
 		portal.IngressFrom = strings.Split(ingressCIDRs, ",")
 	}
-	if err := run(metricsAddr, probeAddr, leaderElection, namespace, portal); err != nil {
+	approvals.Portal = portal
+	if err := run(metricsAddr, probeAddr, leaderElection, namespace, approvals); err != nil {
 		ctrl.Log.Error(err, "manager exited with an error")
 		os.Exit(1)
 	}
@@ -64,7 +68,7 @@ func envOr(key, fallback string) string {
 	return fallback
 }
 
-func run(metricsAddr, probeAddr string, leaderElection bool, namespace string, portal controllers.PortalConfig) error {
+func run(metricsAddr, probeAddr string, leaderElection bool, namespace string, opts controllers.Options) error {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(learningv1alpha1.AddToScheme(scheme))
@@ -76,7 +80,7 @@ func run(metricsAddr, probeAddr string, leaderElection bool, namespace string, p
 		LeaderElection:         leaderElection,
 		LeaderElectionID:       "cohort-operator.learning.cohort.dev",
 		// Of the kinds the operator provisions, only its own objects are cached.
-		Cache: cache.Options{ByObject: controllers.ChildCache()},
+		Cache: cache.Options{ByObject: controllers.CacheByObject(opts.ApprovalPolicy)},
 	}
 	if namespace != "" {
 		options.Cache.DefaultNamespaces = map[string]cache.Config{namespace: {}}
@@ -87,14 +91,14 @@ func run(metricsAddr, probeAddr string, leaderElection bool, namespace string, p
 		return fmt.Errorf("creating manager: %w", err)
 	}
 	ctx := ctrl.SetupSignalHandler()
-	if portal.IngressFrom == nil {
+	if opts.Portal.IngressFrom == nil {
 		addrs, err := controllers.APIServerAddresses(ctx, mgr.GetAPIReader())
 		if err != nil {
 			ctrl.Log.Error(err, "the portals' NetworkPolicy admits nothing until --portal-ingress-cidrs is set")
 		}
-		portal.IngressFrom = addrs
+		opts.Portal.IngressFrom = addrs
 	}
-	if err := controllers.SetupWithManager(ctx, mgr, controllers.Options{Portal: portal}); err != nil {
+	if err := controllers.SetupWithManager(ctx, mgr, opts); err != nil {
 		return err
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

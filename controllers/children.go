@@ -110,14 +110,20 @@ func (n childNames) meta(cohort *learningv1alpha1.Cohort, name, component string
 			CohortLabel:    n.cohortLabel,
 			ComponentLabel: component,
 		},
-		OwnerReferences: []metav1.OwnerReference{{
-			APIVersion:         learningv1alpha1.GroupVersion.String(),
-			Kind:               "Cohort",
-			Name:               cohort.Name,
-			UID:                cohort.UID,
-			Controller:         ptr.To(true),
-			BlockOwnerDeletion: ptr.To(true),
-		}},
+		OwnerReferences: []metav1.OwnerReference{controllerRef(cohort, "Cohort")},
+	}
+}
+
+// controllerRef is a controller reference to one of the API's objects, so that
+// deleting it lets the garbage collector remove what was provisioned for it.
+func controllerRef(owner client.Object, kind string) metav1.OwnerReference {
+	return metav1.OwnerReference{
+		APIVersion:         learningv1alpha1.GroupVersion.String(),
+		Kind:               kind,
+		Name:               owner.GetName(),
+		UID:                owner.GetUID(),
+		Controller:         ptr.To(true),
+		BlockOwnerDeletion: ptr.To(true),
 	}
 }
 

@@ -1,6 +1,8 @@
 package controllers
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -29,6 +31,14 @@ var (
 		Name: "cohort_program_evaluations_total",
 		Help: "Evaluations of program units (a community with its cohorts, or a standalone cohort), by namespace.",
 	}, []string{"namespace"})
+	approvalsPendingMetric = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "cohort_approvals_pending",
+		Help: "External events of a program (a community, or a standalone cohort) that have not ended and are not approved for their current content.",
+	}, []string{"namespace", "program"})
+	approvalWaitMetric = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "cohort_approval_oldest_pending_seconds",
+		Help: "How long the oldest pending approval of a program has waited since its event's content last changed, in seconds; 0 when none is pending.",
+	}, []string{"namespace", "program"})
 	childWritesMetric = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "cohort_provisioned_object_writes_total",
 		Help: "Objects provisioned for cohorts that were applied (created, or repaired after drift) or removed, by kind and operation.",
@@ -36,7 +46,7 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(membersMetric, waitlistMetric, attendanceMetric, evaluationsMetric, childWritesMetric)
+	metrics.Registry.MustRegister(membersMetric, waitlistMetric, attendanceMetric, evaluationsMetric, childWritesMetric, approvalsPendingMetric, approvalWaitMetric)
 }
 
 // recordMetrics replaces the series of the unit's cohorts with the evaluated outcome.
@@ -86,4 +96,31 @@ func forgetCohortMetrics(namespace, cohort string) {
 	membersMetric.DeletePartialMatch(labels)
 	waitlistMetric.DeletePartialMatch(labels)
 	attendanceMetric.DeletePartialMatch(labels)
+}
+
+// recordApprovalMetrics counts the unit's External events awaiting an approval that
+// still matters (the event has not ended), and how long the oldest has waited.
+func recordApprovalMetrics(key unitKey, snap program.Snapshot, out program.Outcome) {
+	name := key.Community
+	if name == "" {
+		name = key.Cohort
+	}
+	pending, oldest := 0, time.Time{}
+	for _, e := range snap.Events {
+		status, ok := out.Events[e.Name]
+		if !ok || e.Spec.Audience != learningv1alpha1.ExternalAudience || e.Spec.Cancelled ||
+			status.Phase == learningv1alpha1.EventEnded || apimeta.IsStatusConditionTrue(status.Conditions, learningv1alpha1.ApprovedCondition) {
+			continue
+		}
+		pending++
+		if c := status.ContentChanged; c != nil && (oldest.IsZero() || c.Before(&metav1.Time{Time: oldest})) {
+			oldest = c.Time
+		}
+	}
+	approvalsPendingMetric.WithLabelValues(key.Namespace, name).Set(float64(pending))
+	wait := 0.0
+	if !oldest.IsZero() {
+		wait = snap.Now.Sub(oldest).Seconds()
+	}
+	approvalWaitMetric.WithLabelValues(key.Namespace, name).Set(wait)
 }

@@ -6,10 +6,12 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -30,6 +32,9 @@ type ProgramReconciler struct {
 	Workers int
 	// Portal is how cohort portals are run.
 	Portal PortalConfig
+	// ApprovalPolicy names the approval policy and its binding; ApproverClusterRole
+	// the ClusterRole bound to approvers.
+	ApprovalPolicy, ApproverClusterRole string
 }
 
 // +kubebuilder:rbac:groups=learning.cohort.dev,resources=communityofpractices;cohorts;memberships,verbs=get;list;watch
@@ -72,6 +77,7 @@ func (r *ProgramReconciler) Reconcile(ctx context.Context, key unitKey) (ctrl.Re
 		return ctrl.Result{}, provisionErr
 	}
 	recordMetrics(snap, outcome)
+	recordApprovalMetrics(key, snap, outcome)
 	ctrl.LoggerFrom(ctx).V(1).Info("evaluated", "memberships", len(snap.Memberships), "events", len(snap.Events), "took", time.Since(start).String())
 	result := requeueAt(outcome.Next, snap.Now, r.MaxRequeueAfter)
 	if recheck && (result.RequeueAfter == 0 || result.RequeueAfter > nameConflictRecheck) {
@@ -97,7 +103,7 @@ func (r *ProgramReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			return log
 		}).
 		WatchesRawSource(source.TypedKind(cache, &learningv1alpha1.CommunityOfPractice{},
-			handler.TypedEnqueueRequestsFromMapFunc(unitsOfCommunity),
+			handler.TypedEnqueueRequestsFromMapFunc(r.unitsOfNamespaceCommunities),
 			predicate.TypedGenerationChangedPredicate[*learningv1alpha1.CommunityOfPractice]{})).
 		WatchesRawSource(source.TypedKind(cache, &learningv1alpha1.Cohort{},
 			handler.TypedEnqueueRequestsFromMapFunc(unitsOfCohort),
@@ -121,6 +127,11 @@ func (r *ProgramReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			p = predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}, predicate.Funcs{UpdateFunc: availabilityChanged})
 		}
 		b = b.WatchesRawSource(source.TypedKind(cache, t, handler.TypedEnqueueRequestsFromMapFunc(r.unitsOfChild), p))
+	}
+	// The approval policy and its binding: installing or removing either changes
+	// whether any approval is trusted.
+	for _, t := range []client.Object{&admissionregistrationv1.ValidatingAdmissionPolicy{}, &admissionregistrationv1.ValidatingAdmissionPolicyBinding{}} {
+		b = b.WatchesRawSource(source.TypedKind(cache, t, handler.TypedEnqueueRequestsFromMapFunc(r.allUnits)))
 	}
 	return b.Complete(r)
 }

@@ -1,12 +1,14 @@
 package controllers
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -16,6 +18,7 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -40,15 +43,20 @@ func childTypes() []client.Object {
 	}
 }
 
-// ChildCache restricts the manager's cache of the provisioned kinds to the objects the
-// operator labelled, so that it never holds the cluster's other ConfigMaps, Roles or
-// Deployments. Pass it as cache.Options.ByObject.
-func ChildCache() map[client.Object]cache.ByObject {
+// CacheByObject restricts the manager's cache: of the provisioned kinds it holds only
+// the objects the operator labelled, so never the cluster's other ConfigMaps, Roles or
+// Deployments; of the admission policies only the approval policy and its binding,
+// named approvalPolicy (DefaultApprovalPolicy when empty). Pass it as
+// cache.Options.ByObject.
+func CacheByObject(approvalPolicy string) map[client.Object]cache.ByObject {
 	managed := labels.SelectorFromSet(labels.Set{ManagedByLabel: ManagedBy})
 	byObject := map[client.Object]cache.ByObject{}
 	for _, t := range childTypes() {
 		byObject[t] = cache.ByObject{Label: managed}
 	}
+	named := fields.OneTermEqualSelector("metadata.name", cmp.Or(approvalPolicy, DefaultApprovalPolicy))
+	byObject[&admissionregistrationv1.ValidatingAdmissionPolicy{}] = cache.ByObject{Field: named}
+	byObject[&admissionregistrationv1.ValidatingAdmissionPolicyBinding{}] = cache.ByObject{Field: named}
 	return byObject
 }
 
@@ -62,6 +70,12 @@ const nameConflictRecheck = time.Minute
 // statuses say which.
 func (r *ProgramReconciler) provisionUnit(ctx context.Context, snap program.Snapshot, out program.Outcome) (recheck bool, err error) {
 	var errs []error
+	if c := snap.Community; c != nil && c.DeletionTimestamp.IsZero() && out.Community != nil {
+		p, err := r.provisionCommunity(ctx, c)
+		errs = append(errs, err)
+		recheck = p.Reason == learningv1alpha1.NameConflictReason
+		program.SetProvisioned(&out.Community.Conditions, c.Status.Conditions, c.Generation, snap.Now, p)
+	}
 	for _, cohort := range snap.Cohorts {
 		status, ok := out.Cohorts[cohort.Name]
 		pub := out.Publications[cohort.Name]
@@ -74,10 +88,22 @@ func (r *ProgramReconciler) provisionUnit(ctx context.Context, snap program.Snap
 		p, err := r.provisionCohort(ctx, cohort, pub)
 		errs = append(errs, err)
 		recheck = recheck || p.Reason == learningv1alpha1.NameConflictReason
-		program.SetProvisioned(&status, cohort.Status.Conditions, cohort.Generation, snap.Now, p)
+		program.SetProvisioned(&status.Conditions, cohort.Status.Conditions, cohort.Generation, snap.Now, p)
 		out.Cohorts[cohort.Name] = status
 	}
 	return recheck, errors.Join(errs...)
+}
+
+// provisionCommunity binds the community's approvers to the approvers' ClusterRole in
+// its namespace.
+func (r *ProgramReconciler) provisionCommunity(ctx context.Context, community *learningv1alpha1.CommunityOfPractice) (program.Provisioning, error) {
+	binding := approversBinding(community, r.ApproverClusterRole)
+	conflicts, failed, _, errs := r.applyChildren(ctx, community, []client.Object{binding}, func(client.Object) bool { return true })
+	p := provisioningVerdict(conflicts, failed, nil, errs, nil, nil)
+	if p.Status == metav1.ConditionTrue {
+		p.Message = fmt.Sprintf("%d approvers bound to ClusterRole %s by RoleBinding %s", len(binding.Subjects), r.ApproverClusterRole, binding.Name)
+	}
+	return p, errors.Join(errs...)
 }
 
 // provisionCohort brings a cohort's children to their declared state: it applies, with
@@ -91,33 +117,9 @@ func (r *ProgramReconciler) provisionCohort(ctx context.Context, cohort *learnin
 		return program.Provisioning{Status: metav1.ConditionFalse, Reason: learningv1alpha1.ApplyFailedReason, Message: err.Error()}, err
 	}
 	suspended := cohort.Spec.Suspend
-	var conflicts, failed, pending []string
-	var errs []error
-	for _, obj := range desired {
-		live, err := r.lookupChild(ctx, obj)
-		if err != nil {
-			failed = append(failed, describe(obj))
-			errs = append(errs, err)
-			continue
-		}
-		if live != nil && !metav1.IsControlledBy(live, cohort) {
-			conflicts = append(conflicts, describe(obj))
-			continue
-		}
-		if live != nil && childMatches(obj, live) {
-			continue
-		}
-		if suspended && !isMemberBinding(obj) {
-			pending = append(pending, describe(obj))
-			continue
-		}
-		if err := r.applyChild(ctx, obj); err != nil {
-			failed = append(failed, describe(obj))
-			errs = append(errs, err)
-			continue
-		}
-		childWritesMetric.WithLabelValues(kindName(obj), "apply").Inc()
-	}
+	conflicts, failed, pending, errs := r.applyChildren(ctx, cohort, desired, func(obj client.Object) bool {
+		return !suspended || isMemberBinding(obj)
+	})
 	stale, err := r.staleChildren(ctx, cohort, desired)
 	if err != nil {
 		errs = append(errs, err)
@@ -140,6 +142,38 @@ func (r *ProgramReconciler) provisionCohort(ctx context.Context, cohort *learnin
 	return p, errors.Join(errs...)
 }
 
+// applyChildren applies each desired child of owner that is missing or differs, when
+// mayChange allows it (else it is pending), and leaves alone any object of a desired
+// name that owner does not control (a conflict).
+func (r *ProgramReconciler) applyChildren(ctx context.Context, owner client.Object, desired []client.Object, mayChange func(client.Object) bool) (conflicts, failed, pending []string, errs []error) {
+	for _, obj := range desired {
+		live, err := r.lookupChild(ctx, obj)
+		if err != nil {
+			failed = append(failed, describe(obj))
+			errs = append(errs, err)
+			continue
+		}
+		if live != nil && !metav1.IsControlledBy(live, owner) {
+			conflicts = append(conflicts, describe(obj))
+			continue
+		}
+		if live != nil && childMatches(obj, live) {
+			continue
+		}
+		if !mayChange(obj) {
+			pending = append(pending, describe(obj))
+			continue
+		}
+		if err := r.applyChild(ctx, obj); err != nil {
+			failed = append(failed, describe(obj))
+			errs = append(errs, err)
+			continue
+		}
+		childWritesMetric.WithLabelValues(kindName(obj), "apply").Inc()
+	}
+	return conflicts, failed, pending, errs
+}
+
 // provisioningVerdict is the Provisioned condition for what provisionCohort found.
 func provisioningVerdict(conflicts, failed, pending []string, errs []error, cohort *learningv1alpha1.Cohort, desired []client.Object) program.Provisioning {
 	switch {
@@ -152,6 +186,9 @@ func provisioningVerdict(conflicts, failed, pending []string, errs []error, coho
 	case len(pending) > 0:
 		return program.Provisioning{Status: metav1.ConditionFalse, Reason: learningv1alpha1.SuspendedReason,
 			Message: fmt.Sprintf("suspended: members' access follows the seats; not applied until resumed: %s", strings.Join(pending, ", "))}
+	}
+	if cohort == nil {
+		return program.Provisioning{Status: metav1.ConditionTrue, Reason: learningv1alpha1.ProvisionedReason}
 	}
 	return program.Provisioning{Status: metav1.ConditionTrue, Reason: learningv1alpha1.ProvisionedReason, Message: provisionedSummary(cohort, desired)}
 }

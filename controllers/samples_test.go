@@ -96,7 +96,7 @@ func TestReconcileOfUnchangedUnitWritesNothing(t *testing.T) {
 
 	var writes atomic.Int32
 	recorder := events.NewFakeRecorder(100)
-	r := &ProgramReconciler{Deps: Deps{Client: countingWrites(cached, &writes), Clock: fakeClock, Recorder: recorder, MaxRequeueAfter: time.Hour}}
+	r := testReconciler(countingWrites(cached, &writes), apiReader, recorder)
 	for _, key := range []unitKey{{Namespace: ns, Community: "quiet"}, {Namespace: ns, Cohort: "quiet-2026"}} {
 		if _, err := r.Reconcile(ctx, key); err != nil {
 			t.Fatalf("reconciling %s: %v", key, err)

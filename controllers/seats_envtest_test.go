@@ -14,6 +14,7 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -911,6 +912,9 @@ func seatsXStartObserver(t *testing.T, ns string) *seatsXObserver {
 		Patch: func(context.Context, client.WithWatch, client.Object, client.Patch, ...client.PatchOption) error {
 			return ignore()
 		},
+		Apply: func(context.Context, client.WithWatch, runtime.ApplyConfiguration, ...client.ApplyOption) error {
+			return ignore()
+		},
 		SubResourcePatch: func(context.Context, client.Client, string, client.Object, client.Patch, ...client.SubResourcePatchOption) error {
 			return ignore()
 		},
@@ -918,7 +922,7 @@ func seatsXStartObserver(t *testing.T, ns string) *seatsXObserver {
 			return ignore()
 		},
 	})
-	r := &ProgramReconciler{Deps: Deps{Client: c, Clock: fakeClock, Recorder: &events.FakeRecorder{}, MaxRequeueAfter: time.Hour}}
+	r := testReconciler(c, mgr.GetAPIReader(), &events.FakeRecorder{})
 	if err := r.SetupWithManager(mgr); err != nil {
 		cancel()
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -30,6 +31,12 @@ type Options struct {
 	Workers int
 	// Portal is how cohort portals are run.
 	Portal PortalConfig
+	// ApprovalPolicy names the ValidatingAdmissionPolicy that verifies approvers, and
+	// its binding. Defaults to DefaultApprovalPolicy.
+	ApprovalPolicy string
+	// ApproverClusterRole names the ClusterRole bound to each community's approvers.
+	// Defaults to DefaultApproverClusterRole.
+	ApproverClusterRole string
 }
 
 // DefaultWorkers is how many program units are evaluated at once by default.
@@ -58,6 +65,8 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 	if opts.Workers == 0 {
 		opts.Workers = DefaultWorkers
 	}
+	opts.ApprovalPolicy = cmp.Or(opts.ApprovalPolicy, DefaultApprovalPolicy)
+	opts.ApproverClusterRole = cmp.Or(opts.ApproverClusterRole, DefaultApproverClusterRole)
 	if opts.MaxRequeueAfter == 0 {
 		opts.MaxRequeueAfter = DefaultMaxRequeueAfter
 	}
@@ -72,8 +81,10 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 			Recorder:        mgr.GetEventRecorder("cohort-operator"),
 			MaxRequeueAfter: opts.MaxRequeueAfter,
 		},
-		Workers: opts.Workers,
-		Portal:  opts.Portal,
+		Workers:             opts.Workers,
+		Portal:              opts.Portal,
+		ApprovalPolicy:      opts.ApprovalPolicy,
+		ApproverClusterRole: opts.ApproverClusterRole,
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the program controller: %w", err)

@@ -17,6 +17,9 @@ import (
 // belongs to a community, which that community's unit evaluates.
 func (r *ProgramReconciler) readUnit(ctx context.Context, key unitKey) (snap program.Snapshot, ok bool, err error) {
 	snap.Now = r.Clock.Now()
+	if snap.ApprovalPolicyMissing, err = r.approvalPolicyMissing(ctx); err != nil {
+		return snap, false, err
+	}
 	var cohortNames []string
 	if key.Community != "" {
 		community := &learningv1alpha1.CommunityOfPractice{}
@@ -25,6 +28,15 @@ func (r *ProgramReconciler) readUnit(ctx context.Context, key unitKey) (snap pro
 			snap.Community = community
 		case !apierrors.IsNotFound(err):
 			return snap, false, fmt.Errorf("reading community %s: %w", key.Community, err)
+		}
+		communities := &learningv1alpha1.CommunityOfPracticeList{}
+		if err := r.Client.List(ctx, communities, client.InNamespace(key.Namespace), readOnly); err != nil {
+			return snap, false, fmt.Errorf("listing communities of namespace %s: %w", key.Namespace, err)
+		}
+		for _, c := range communities.Items {
+			if c.Name != key.Community {
+				snap.Neighbours = append(snap.Neighbours, c.Name)
+			}
 		}
 		cohorts := &learningv1alpha1.CohortList{}
 		if err := r.Client.List(ctx, cohorts, client.InNamespace(key.Namespace), readOnly,

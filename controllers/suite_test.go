@@ -10,6 +10,7 @@ import (
 	"github.com/go-logr/logr"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
 	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -29,15 +30,31 @@ const managerUser = "cohort-manager-test"
 // testPortalImage is the image the test manager runs portals with.
 const testPortalImage = "cohort-operator:test"
 
+// testPortal is how the test manager runs portals; IngressFrom is set at start.
+var testPortal = PortalConfig{Image: testPortalImage}
+
+// testReconciler is a program reconciler configured as the test manager's, for tests
+// that reconcile by hand through a client of their own.
+func testReconciler(c client.Client, reader client.Reader, recorder events.EventRecorder) *ProgramReconciler {
+	return &ProgramReconciler{
+		Deps:                Deps{Client: c, APIReader: reader, Clock: fakeClock, Recorder: recorder, MaxRequeueAfter: time.Hour},
+		Portal:              testPortal,
+		ApprovalPolicy:      testutil.ApprovalPolicy,
+		ApproverClusterRole: testutil.ApproverClusterRole,
+	}
+}
+
 // testRequeue caps the wait until a clock boundary, so that a step of the fake clock
 // is noticed quickly.
 const testRequeue = 300 * time.Millisecond
 
 var (
 	k8s client.Client
-	// cached is the manager's client: reads come from its informer cache.
-	cached  client.Client
-	cluster *localcluster.Cluster
+	// cached is the manager's client: reads come from its informer cache; apiReader
+	// reads from the API server.
+	cached    client.Client
+	apiReader client.Reader
+	cluster   *localcluster.Cluster
 	// fakeClock is the manager's clock; tests set it before creating objects.
 	fakeClock = clocktesting.NewFakeClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
 )
@@ -78,6 +95,9 @@ func startManager(ctx context.Context) error {
 			return fmt.Errorf("creating %s: %w", obj.GetName(), err)
 		}
 	}
+	if err := testutil.InstallApprovals(ctx, k8s); err != nil {
+		return err
+	}
 	cfg, err := cluster.AddUser(managerUser)
 	if err != nil {
 		return err
@@ -85,18 +105,19 @@ func startManager(ctx context.Context) error {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:  testutil.Scheme(),
 		Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache:   cache.Options{ByObject: ChildCache()},
+		Cache:   cache.Options{ByObject: CacheByObject(testutil.ApprovalPolicy)},
 	})
 	if err != nil {
 		return err
 	}
-	cached = mgr.GetClient()
-	apiServer, err := APIServerAddresses(ctx, mgr.GetAPIReader())
-	if err != nil {
+	cached, apiReader = mgr.GetClient(), mgr.GetAPIReader()
+	if testPortal.IngressFrom, err = APIServerAddresses(ctx, apiReader); err != nil {
 		return err
 	}
-	portal := PortalConfig{Image: testPortalImage, IngressFrom: apiServer}
-	if err := SetupWithManager(ctx, mgr, Options{Clock: fakeClock, MaxRequeueAfter: testRequeue, Portal: portal}); err != nil {
+	if err := SetupWithManager(ctx, mgr, Options{
+		Clock: fakeClock, MaxRequeueAfter: testRequeue, Portal: testPortal,
+		ApprovalPolicy: testutil.ApprovalPolicy, ApproverClusterRole: testutil.ApproverClusterRole,
+	}); err != nil {
 		return err
 	}
 	go func() {

@@ -79,3 +79,37 @@ func (r *ProgramReconciler) unitsOfChild(ctx context.Context, obj client.Object)
 	}
 	return []unitKey{unitOfCohortNamed(ctx, r.Client, obj.GetNamespace(), owner.Name)}
 }
+
+// allUnits maps a change that concerns every unit (the approval policy) to all of
+// them: every community and every cohort.
+func (r *ProgramReconciler) allUnits(ctx context.Context, _ client.Object) []unitKey {
+	var keys []unitKey
+	communities := &learningv1alpha1.CommunityOfPracticeList{}
+	if err := r.Client.List(ctx, communities, readOnly); err == nil {
+		for i := range communities.Items {
+			keys = append(keys, unitsOfCommunity(ctx, &communities.Items[i])...)
+		}
+	}
+	cohorts := &learningv1alpha1.CohortList{}
+	if err := r.Client.List(ctx, cohorts, readOnly); err == nil {
+		for i := range cohorts.Items {
+			keys = append(keys, unitsOfCohort(ctx, &cohorts.Items[i])...)
+		}
+	}
+	return keys
+}
+
+// unitsOfNamespaceCommunities maps a CommunityOfPractice to its unit and to the units
+// of the other communities of its namespace, which report whether they share it.
+func (r *ProgramReconciler) unitsOfNamespaceCommunities(ctx context.Context, c *learningv1alpha1.CommunityOfPractice) []unitKey {
+	keys := unitsOfCommunity(ctx, c)
+	communities := &learningv1alpha1.CommunityOfPracticeList{}
+	if err := r.Client.List(ctx, communities, client.InNamespace(c.Namespace), readOnly); err == nil {
+		for i := range communities.Items {
+			if communities.Items[i].Name != c.Name {
+				keys = append(keys, unitsOfCommunity(ctx, &communities.Items[i])...)
+			}
+		}
+	}
+	return keys
+}

@@ -28,6 +28,11 @@ const (
 	// ProvisionedCondition reports whether the services of a Cohort are in place.
 	ProvisionedCondition = "Provisioned"
 
+	// IsolatedCondition reports whether a CommunityOfPractice has its namespace to
+	// itself. Approvals and members' access are granted per namespace, so communities
+	// sharing one can reach each other's events.
+	IsolatedCondition = "Isolated"
+
 	// PortalAvailableCondition reports whether a Cohort's portal has its replicas
 	// available. It is informational: it never makes the cohort Reconciling or not
 	// Ready, because pods depend on the cluster's nodes, not on the declaration.
@@ -153,6 +158,11 @@ const (
 	// approved.
 	ContentChangedReason = "ContentChanged"
 
+	// PolicyMissingReason marks an approved External event that is not published
+	// because the admission policy verifying approvers, or its binding, is not
+	// installed: without it nobody checked who approved.
+	PolicyMissingReason = "PolicyMissing"
+
 	// RecordedReason marks an event with attendance recorded for every seated member.
 	RecordedReason = "Recorded"
 
@@ -185,6 +195,12 @@ const (
 	// ApplyFailedReason marks a cohort whose services could not be applied, for example
 	// because the API server refused an object.
 	ApplyFailedReason = "ApplyFailed"
+
+	// OwnNamespaceReason marks a community alone in its namespace.
+	OwnNamespaceReason = "OwnNamespace"
+
+	// SharedNamespaceReason marks a community that shares its namespace with another.
+	SharedNamespaceReason = "SharedNamespace"
 
 	// AvailableReason marks a portal whose replicas are all available.
 	AvailableReason = "Available"

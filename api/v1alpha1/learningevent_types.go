@@ -171,8 +171,8 @@ type Approval struct {
 	// contentHash is the status.contentHash the approver saw. A change of the event's
 	// content changes the hash and voids the approval.
 	// +required
-	// +kubebuilder:validation:Pattern=`^sha256:[a-f0-9]{64}$`
-	// +kubebuilder:validation:MaxLength=71
+	// +kubebuilder:validation:Pattern=`^v[1-9][0-9]{0,2}:sha256:[a-f0-9]{64}$`
+	// +kubebuilder:validation:MaxLength=80
 	ContentHash string `json:"contentHash"`
 }
 
@@ -241,10 +241,16 @@ type LearningEventStatus struct {
 	End *metav1.Time `json:"end,omitempty"`
 
 	// contentHash is the hash of the event's title, description, time, location and
-	// audience. An approver copies it into spec.approval.contentHash.
+	// audience, prefixed with the version of its canonical form (v1:sha256:<hex>). An
+	// approver copies it into spec.approval.contentHash.
 	// +optional
-	// +kubebuilder:validation:MaxLength=71
+	// +kubebuilder:validation:MaxLength=80
 	ContentHash string `json:"contentHash,omitempty"`
+
+	// contentChanged is when the operator first saw the content as it is now: how long
+	// an approval has been awaited.
+	// +optional
+	ContentChanged *metav1.Time `json:"contentChanged,omitempty"`
 
 	// attendance counts the attendance recorded on the event.
 	// +optional

@@ -645,6 +645,10 @@ func (in *LearningEventStatus) DeepCopyInto(out *LearningEventStatus) {
 		in, out := &in.End, &out.End
 		*out = (*in).DeepCopy()
 	}
+	if in.ContentChanged != nil {
+		in, out := &in.ContentChanged, &out.ContentChanged
+		*out = (*in).DeepCopy()
+	}
 	if in.Attendance != nil {
 		in, out := &in.Attendance, &out.Attendance
 		*out = new(EventAttendance)

@@ -264,6 +264,14 @@ func (u *unit) communityStatus() learningv1alpha1.CommunityOfPracticeStatus {
 	}
 	status.Members = members
 	conds := conditions{list: &status.Conditions, generation: obj.Generation, now: u.stamp()}
+	if len(u.neighbours) == 0 {
+		conds.set(learningv1alpha1.IsolatedCondition, metav1.ConditionTrue, learningv1alpha1.OwnNamespaceReason,
+			"no other community shares namespace %s", obj.Namespace)
+	} else {
+		conds.set(learningv1alpha1.IsolatedCondition, metav1.ConditionFalse, learningv1alpha1.SharedNamespaceReason,
+			"namespace %s is shared with %s; approvals and members' access are granted per namespace, so this community's approvers may approve their events too: give each community its own namespace",
+			obj.Namespace, abbreviate(u.neighbours, ", ", 10))
+	}
 	conds.set(learningv1alpha1.ReadyCondition, metav1.ConditionTrue, learningv1alpha1.SucceededReason,
 		"%d cohorts, %d active, %d active members", status.Cohorts, status.ActiveCohorts, members.Active+members.Expiring)
 	return status

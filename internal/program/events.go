@@ -52,8 +52,19 @@ func CountsTowardAttendance(e *learningv1alpha1.LearningEvent) bool {
 	return false
 }
 
+// ContentHashVersion is the version of the canonical form ContentHash hashes. The
+// form is frozen: changing it would void every approval, so a new form gets a new
+// version, and the version is part of the hash an approver signs.
+const ContentHashVersion = "v1"
+
 // ContentHash is the hash an approver signs off: the event's title, description,
 // time, location and audience. Attendance and cancellation are not content.
+//
+// Canonical form v1: the JSON object {"title","description","start","duration",
+// "timeZone","location","audience"}, in that order, as Go's encoding/json writes it
+// (no spaces, HTML characters escaped), where start is RFC 3339 in UTC to the second
+// and duration is Go's time.Duration string (for example "1h30m0s"); its SHA-256 in
+// lower-case hex, written "v1:sha256:<hex>".
 func ContentHash(spec *learningv1alpha1.LearningEventSpec) string {
 	content := struct {
 		Title       string `json:"title"`
@@ -74,7 +85,7 @@ func ContentHash(spec *learningv1alpha1.LearningEventSpec) string {
 	}
 	data, _ := json.Marshal(content) //nolint:errchkjson // a struct of strings always marshals
 	sum := sha256.Sum256(data)
-	return "sha256:" + hex.EncodeToString(sum[:])
+	return ContentHashVersion + ":sha256:" + hex.EncodeToString(sum[:])
 }
 
 // CalendarHash is the hash of what a calendar entry publishes: title, description,
@@ -139,6 +150,10 @@ func (u *unit) eventStatus(e *eventView) learningv1alpha1.LearningEventStatus {
 	end := metav1.NewTime(e.record.End)
 	status.End = &end
 	status.ContentHash = ContentHash(&obj.Spec)
+	if status.ContentHash != obj.Status.ContentHash || status.ContentChanged == nil {
+		changed := u.stamp()
+		status.ContentChanged = &changed
+	}
 	status.Calendar = calendarRevision(obj.Status.Calendar, CalendarHash(&obj.Spec), u.stamp())
 	if !e.record.Cancelled {
 		u.observeBoundary(e.record.Start)
@@ -159,11 +174,11 @@ func (u *unit) eventStatus(e *eventView) learningv1alpha1.LearningEventStatus {
 	if !found {
 		conds.set(refType, metav1.ConditionFalse, missing, "%s not found", refName)
 		conds.set(learningv1alpha1.ReadyCondition, metav1.ConditionFalse, missing, "%s not found", refName)
-		setApproved(conds, obj, status.ContentHash)
+		setApproved(conds, obj, status.ContentHash, u.policyMissing)
 		return status
 	}
 	conds.set(refType, metav1.ConditionTrue, learningv1alpha1.FoundReason, "%s", refName)
-	setApproved(conds, obj, status.ContentHash)
+	setApproved(conds, obj, status.ContentHash, u.policyMissing)
 	status.Attendance = u.setAttendanceRecorded(conds, e, cohorts, status.Phase)
 	conds.set(learningv1alpha1.ReadyCondition, metav1.ConditionTrue, learningv1alpha1.SucceededReason, "%s", eventSummary(status))
 	return status
@@ -182,7 +197,7 @@ func eventSummary(status learningv1alpha1.LearningEventStatus) string {
 
 // setApproved: Internal events need no approval; External ones are approved while
 // spec.approval carries the current content hash.
-func setApproved(conds conditions, e *learningv1alpha1.LearningEvent, hash string) {
+func setApproved(conds conditions, e *learningv1alpha1.LearningEvent, hash, policyMissing string) {
 	a := e.Spec.Approval
 	switch {
 	case e.Spec.Audience != learningv1alpha1.ExternalAudience:
@@ -193,6 +208,9 @@ func setApproved(conds conditions, e *learningv1alpha1.LearningEvent, hash strin
 	case a.ContentHash != hash:
 		conds.set(learningv1alpha1.ApprovedCondition, metav1.ConditionFalse, learningv1alpha1.ContentChangedReason,
 			"approved by %s for other content; the current contentHash is %s", a.Approver, hash)
+	case policyMissing != "":
+		conds.set(learningv1alpha1.ApprovedCondition, metav1.ConditionFalse, learningv1alpha1.PolicyMissingReason,
+			"approved by %s, but approvals are not trusted: %s", a.Approver, policyMissing)
 	default:
 		conds.set(learningv1alpha1.ApprovedCondition, metav1.ConditionTrue, learningv1alpha1.ApprovedReason, "approved by %s", a.Approver)
 	}

@@ -40,6 +40,14 @@ type Snapshot struct {
 	// Events are the LearningEvents of the unit's cohorts (declared and generated) and
 	// of its community.
 	Events []*learningv1alpha1.LearningEvent
+
+	// ApprovalPolicyMissing, when not empty, says why the admission policy that
+	// verifies approvers cannot be relied on (it or its binding is not installed).
+	// Approvals are then not trusted: no External event is Approved (fail closed).
+	ApprovalPolicyMissing string
+
+	// Neighbours are the other communities of the community's namespace, by name.
+	Neighbours []string
 }
 
 // Outcome is the evaluated state of a unit: the status every object should have, keyed
@@ -78,10 +86,14 @@ type unit struct {
 	members   []*memberView          // by cohort, then name
 	events    []*eventView           // by name
 	next      time.Time
+	// policyMissing is Snapshot.ApprovalPolicyMissing.
+	policyMissing string
+	// neighbours is Snapshot.Neighbours.
+	neighbours []string
 }
 
 func newUnit(s Snapshot) *unit {
-	u := &unit{now: s.Now, community: s.Community, cohortOf: map[string]*cohortView{}}
+	u := &unit{now: s.Now, community: s.Community, cohortOf: map[string]*cohortView{}, policyMissing: s.ApprovalPolicyMissing, neighbours: s.Neighbours}
 	for _, c := range s.Cohorts {
 		cv := &cohortView{obj: c}
 		u.cohorts = append(u.cohorts, cv)

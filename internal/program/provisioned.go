@@ -26,14 +26,15 @@ type PortalAvailability struct {
 	Message string
 }
 
-// SetProvisioned records provisioning in a cohort's evaluated status: the Provisioned
+// SetProvisioned records provisioning in the evaluated conditions of a cohort or a
+// community (list): the Provisioned
 // condition, and Ready=False with the same reason when provisioning failed (a name
 // conflict also makes the cohort Stalled: only a person can resolve it). A suspended
 // cohort's pending changes leave Ready as evaluated. previous is the status the
 // evaluation started from, so that a condition that did not change keeps its last
 // transition time.
-func SetProvisioned(status *learningv1alpha1.CohortStatus, previous []metav1.Condition, generation int64, now time.Time, p Provisioning) {
-	conds := conditions{list: &status.Conditions, generation: generation, now: metav1.NewTime(now).Rfc3339Copy()}
+func SetProvisioned(list *[]metav1.Condition, previous []metav1.Condition, generation int64, now time.Time, p Provisioning) {
+	conds := conditions{list: list, generation: generation, now: metav1.NewTime(now).Rfc3339Copy()}
 	conds.set(learningv1alpha1.ProvisionedCondition, p.Status, p.Reason, "%s", p.Message)
 	if a := p.Portal; a != nil {
 		conds.set(learningv1alpha1.PortalAvailableCondition, a.Status, a.Reason, "%s", a.Message)

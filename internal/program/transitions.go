@@ -55,6 +55,8 @@ func EventTransitions(e *learningv1alpha1.LearningEvent, before, after *learning
 	switch {
 	case is == learningv1alpha1.ApprovedReason && was != learningv1alpha1.ApprovedReason && e.Spec.Approval != nil:
 		return []Transition{{corev1.EventTypeNormal, "Approved", "Approve", "approved by " + e.Spec.Approval.Approver}}
+	case is == learningv1alpha1.PolicyMissingReason && was == learningv1alpha1.ApprovedReason:
+		return []Transition{{corev1.EventTypeWarning, "ApprovalVoided", "VoidApproval", "the admission policy that verifies approvers is missing; the approval is not trusted until it is installed"}}
 	case is == learningv1alpha1.ContentChangedReason && was == learningv1alpha1.ApprovedReason:
 		return []Transition{{corev1.EventTypeWarning, "ApprovalVoided", "VoidApproval", "the content changed after approval; it needs a new approval"}}
 	}

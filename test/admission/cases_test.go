@@ -241,7 +241,7 @@ title: Speaker series
 start: "2026-03-10T18:00:00Z"
 duration: 1h
 audience: External
-approval: {approver: allyship-pillar-lead, contentHash: "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}`},
+approval: {approver: allyship-pillar-lead, contentHash: "v1:sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}`},
 	{name: "both cohort and community", kind: "LearningEvent", spec: eventBase + `
 communityRef: {name: allyship}`,
 		want: "exactly one of spec.cohortRef or spec.communityRef must be set"},
@@ -252,7 +252,7 @@ start: "2026-01-13T18:00:00Z"
 duration: 90m`,
 		want: "exactly one of spec.cohortRef or spec.communityRef must be set"},
 	{name: "approval on an internal event", kind: "LearningEvent", spec: eventBase + `
-approval: {approver: allyship-pillar-lead, contentHash: "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}`,
+approval: {approver: allyship-pillar-lead, contentHash: "v1:sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}`,
 		want: "spec.approval is only allowed when spec.audience is External"},
 	{name: "malformed content hash", kind: "LearningEvent", spec: eventBase + `
 audience: External
