@@ -153,6 +153,26 @@ for user in "$lead (Lead, Edit)" "$seated (seated Member)" "$waiting (waitlisted
     "$(can get "services/$cohort-portal:http" --subresource=proxy)"
 done
 
+step "an external communication, approved by the community's approver with plain kubectl"
+talk=allyship-speaker-series-2026-12
+approver=$(kubectl get -n "$namespace" cop allyship -o jsonpath='{.spec.approvers[0].name}')
+hash=$(kubectl get -n "$namespace" lev "$talk" -o jsonpath='{.status.contentHash}')
+echo "  $talk: $(kubectl get -n "$namespace" lev "$talk" -o jsonpath='{.status.conditions[?(@.type=="Approved")].reason}'), content hash $hash"
+approve() {
+  local as=()
+  [[ -n "$1" ]] && as=(--as "$1")
+  kubectl patch -n "$namespace" lev "$talk" --type=merge "${as[@]}" \
+    -p "{\"spec\":{\"approval\":{\"approver\":\"$2\",\"contentHash\":\"$hash\"}}}" 2>&1 | fold -s -w 110 | sed 's/^/    /'
+}
+echo "  the lead $lead tries to approve it as themselves (RBAC refuses: leads edit only their cohort's events):"
+approve "$lead" "$lead" || true
+echo "  the cluster administrator tries to approve it in the approver's name (the admission policy refuses):"
+approve "" "$approver" || true
+echo "  the approver $approver approves it as themselves (the operator bound them; nothing granted by hand):"
+approve "$approver" "$approver"
+kubectl wait -n "$namespace" --timeout=30s --for=condition=Approved "lev/$talk" > /dev/null
+echo "  $talk: Approved=$(kubectl get -n "$namespace" lev "$talk" -o jsonpath='{.status.conditions[?(@.type=="Approved")].status}'); in the calendar: $(kubectl get -n "$namespace" cm "$cohort-calendar" -o jsonpath='{.data.calendar\.ics}' | tr -d '\r\n ' | grep -c "$talk" || true)"
+
 if [[ "${DEMO_KEEP:-}" == "1" ]]; then
   step "the local cluster and the manager keep running; press Ctrl-C to stop them"
   echo "  export KUBECONFIG=$dir/kubeconfig"
