@@ -93,7 +93,7 @@ type unit struct {
 }
 
 func newUnit(s Snapshot) *unit {
-	u := &unit{now: s.Now, community: s.Community, cohortOf: map[string]*cohortView{}, policyMissing: s.ApprovalPolicyMissing, neighbours: s.Neighbours}
+	u := &unit{now: s.Now, community: s.Community, cohortOf: map[string]*cohortView{}, policyMissing: s.ApprovalPolicyMissing, neighbours: slices.Sorted(slices.Values(s.Neighbours))}
 	for _, c := range s.Cohorts {
 		cv := &cohortView{obj: c}
 		u.cohorts = append(u.cohorts, cv)
