@@ -17,6 +17,7 @@ import (
 
 // +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingadmissionpolicies;validatingadmissionpolicybindings,verbs=get;list;watch
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=cohort-approver
+// +kubebuilder:rbac:groups=learning.cohort.dev,resources=communityofpractices/finalizers,verbs=update
 
 // Defaults of the names under which config/ installs the approval policy and the
 // approvers' ClusterRole (config/admission and config/rbac, with the cohort- prefix).
@@ -58,11 +59,26 @@ func (r *ProgramReconciler) approvalPolicyMissing(ctx context.Context) (string, 
 		return fmt.Sprintf("the ValidatingAdmissionPolicyBinding %s binds %q, not the policy %s", name, binding.Spec.PolicyName, name), nil
 	case !slices.Contains(binding.Spec.ValidationActions, admissionregistrationv1.Deny):
 		return fmt.Sprintf("the ValidatingAdmissionPolicyBinding %s does not deny (validationActions %v)", name, binding.Spec.ValidationActions), nil
-	case binding.Spec.MatchResources != nil && (binding.Spec.MatchResources.NamespaceSelector != nil && len(binding.Spec.MatchResources.NamespaceSelector.MatchLabels)+len(binding.Spec.MatchResources.NamespaceSelector.MatchExpressions) > 0 ||
-		binding.Spec.MatchResources.ObjectSelector != nil && len(binding.Spec.MatchResources.ObjectSelector.MatchLabels)+len(binding.Spec.MatchResources.ObjectSelector.MatchExpressions) > 0):
-		return fmt.Sprintf("the ValidatingAdmissionPolicyBinding %s is limited by selectors, so it may not cover every namespace", name), nil
+	case narrowed(binding.Spec.MatchResources):
+		return fmt.Sprintf("the ValidatingAdmissionPolicyBinding %s is narrowed by selectors or excluded resources, so it may not cover every LearningEvent", name), nil
+	case narrowed(policy.Spec.MatchConstraints):
+		return fmt.Sprintf("the ValidatingAdmissionPolicy %s is narrowed by selectors or excluded resources, so it may not cover every LearningEvent", name), nil
 	}
 	return "", nil
+}
+
+// narrowed reports whether match resources leave objects out: a namespace or object
+// selector that selects anything less than everything, or excluded resources. The
+// shipped policy and binding have none, so any of them is a change that may exempt
+// LearningEvents from the check.
+func narrowed(m *admissionregistrationv1.MatchResources) bool {
+	if m == nil {
+		return false
+	}
+	selects := func(s *metav1.LabelSelector) bool {
+		return s != nil && len(s.MatchLabels)+len(s.MatchExpressions) > 0
+	}
+	return selects(m.NamespaceSelector) || selects(m.ObjectSelector) || len(m.ExcludeResourceRules) > 0
 }
 
 // approversBinding grants the community's approvers the approvers' ClusterRole in the

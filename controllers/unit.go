@@ -71,13 +71,20 @@ func (r *ProgramReconciler) unitsOfEvent(ctx context.Context, e *learningv1alpha
 	return nil
 }
 
-// unitsOfChild maps an object provisioned for a cohort to the cohort's unit.
+// unitsOfChild maps an object provisioned for a cohort to the cohort's unit, and the
+// approvers' RoleBinding of a community to the community's unit.
 func (r *ProgramReconciler) unitsOfChild(ctx context.Context, obj client.Object) []unitKey {
 	owner := metav1.GetControllerOf(obj)
-	if owner == nil || owner.Kind != "Cohort" || owner.APIVersion != learningv1alpha1.GroupVersion.String() {
+	if owner == nil || owner.APIVersion != learningv1alpha1.GroupVersion.String() {
 		return nil
 	}
-	return []unitKey{unitOfCohortNamed(ctx, r.Client, obj.GetNamespace(), owner.Name)}
+	switch owner.Kind {
+	case "Cohort":
+		return []unitKey{unitOfCohortNamed(ctx, r.Client, obj.GetNamespace(), owner.Name)}
+	case "CommunityOfPractice":
+		return []unitKey{{Namespace: obj.GetNamespace(), Community: owner.Name}}
+	}
+	return nil
 }
 
 // allUnits maps a change that concerns every unit (the approval policy) to all of

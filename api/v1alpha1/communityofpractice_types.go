@@ -90,10 +90,13 @@ type Approver struct {
 	// +required
 	Kind SubjectKind `json:"kind"`
 
-	// name is the user or group name as the cluster's authentication knows it.
+	// name is the user or group name as the cluster's authentication knows it. Names
+	// starting with system: are refused: a group such as system:authenticated would
+	// make everyone an approver.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="!self.startsWith('system:')",message="spec.approvers[].name must not be a system: user or group"
 	Name string `json:"name"`
 }
 

@@ -48,6 +48,9 @@ policy: {roles: [{name: Lead, maxMembers: 2, commitment: {meetingHoursPerMonth: 
 	{name: "approver of kind ServiceAccount", kind: "CommunityOfPractice", spec: validPolicy + `
 approvers: [{kind: ServiceAccount, name: robot}]`,
 		want: "spec.approvers[0].kind: Unsupported value"},
+	{name: "a system group as approvers", kind: "CommunityOfPractice", spec: validPolicy + `
+approvers: [{kind: Group, name: "system:authenticated"}]`,
+		want: "spec.approvers[].name must not be a system: user or group"},
 	{name: "duplicate approvers", kind: "CommunityOfPractice", spec: validPolicy + `
 approvers: [{kind: User, name: pillar-lead}, {kind: User, name: pillar-lead}]`,
 		want: "spec.approvers[1]: Duplicate value"},
