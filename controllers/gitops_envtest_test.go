@@ -86,7 +86,7 @@ func writtenFields(t *testing.T, entry metav1.ManagedFieldsEntry) []string {
 		return nil
 	}
 	var tree map[string]map[string]any
-	if err := json.Unmarshal(entry.FieldsV1.Raw, &tree); err != nil {
+	if err := json.Unmarshal(entry.FieldsV1.GetRawBytes(), &tree); err != nil {
 		t.Fatalf("decoding managed fields of %s: %v", entry.Manager, err)
 	}
 	var paths []string
