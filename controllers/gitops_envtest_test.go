@@ -3,14 +3,11 @@ package controllers
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/cohort-dev/cohort-operator/internal/program"
@@ -37,23 +34,7 @@ func TestOperatorLeavesDeclaredSpecsAlone(t *testing.T) {
 	}
 	sawFinalizer, sawStatus := false, false
 	for _, s := range samples {
-		obj := &unstructured.Unstructured{}
-		obj.SetGroupVersionKind(s.GroupVersionKind())
-		obj.SetNamespace(ns)
-		obj.SetName(s.GetName())
-		eventually(t, fmt.Sprintf("%s %s becomes Current", s.GetKind(), s.GetName()), func() error {
-			if err := get(obj); err != nil {
-				return err
-			}
-			res, err := status.Compute(obj)
-			if err != nil {
-				return err
-			}
-			if res.Status != status.CurrentStatus {
-				return fmt.Errorf("kstatus %s: %s", res.Status, res.Message)
-			}
-			return nil
-		})
+		obj := waitCurrent(t, ns, s)
 		if _, generated := obj.GetLabels()[program.ScheduleLabel]; generated {
 			continue
 		}

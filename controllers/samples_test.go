@@ -36,24 +36,32 @@ func TestSamplesBecomeCurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range samples {
-		obj := &unstructured.Unstructured{}
-		obj.SetGroupVersionKind(s.GroupVersionKind())
-		obj.SetNamespace(ns)
-		obj.SetName(s.GetName())
-		eventually(t, fmt.Sprintf("%s %s becomes Current", s.GetKind(), s.GetName()), func() error {
-			if err := get(obj); err != nil {
-				return err
-			}
-			res, err := status.Compute(obj)
-			if err != nil {
-				return err
-			}
-			if res.Status != status.CurrentStatus {
-				return fmt.Errorf("kstatus %s: %s", res.Status, res.Message)
-			}
-			return nil
-		})
+		waitCurrent(t, ns, s)
 	}
+}
+
+// waitCurrent waits until kstatus, as GitOps tools use it, sees the sample Current in
+// namespace ns, and returns the object as last read.
+func waitCurrent(t *testing.T, ns string, sample *unstructured.Unstructured) *unstructured.Unstructured {
+	t.Helper()
+	obj := &unstructured.Unstructured{}
+	obj.SetGroupVersionKind(sample.GroupVersionKind())
+	obj.SetNamespace(ns)
+	obj.SetName(sample.GetName())
+	eventually(t, fmt.Sprintf("%s %s becomes Current", sample.GetKind(), sample.GetName()), func() error {
+		if err := get(obj); err != nil {
+			return err
+		}
+		res, err := status.Compute(obj)
+		if err != nil {
+			return err
+		}
+		if res.Status != status.CurrentStatus {
+			return fmt.Errorf("kstatus %s: %s", res.Status, res.Message)
+		}
+		return nil
+	})
+	return obj
 }
 
 // TestReconcileOfUnchangedUnitWritesNothing evaluates an already reconciled unit of all

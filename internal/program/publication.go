@@ -181,14 +181,7 @@ func (u *unit) overview(cv *cohortView, out *Outcome) publish.Overview {
 	for _, m := range cv.members {
 		members[m.obj.Name] = true
 	}
-	events := slices.Clone(cv.events)
-	slices.SortStableFunc(events, func(a, b *eventView) int {
-		return cmp.Or(a.record.Start.Compare(b.record.Start), cmp.Compare(a.obj.Name, b.obj.Name))
-	})
-	for _, e := range events {
-		if !published(e, out) {
-			continue
-		}
+	for _, e := range publishedEvents(cv, out) {
 		if e.record.End.After(u.now) && len(o.Upcoming) < upcomingLimit {
 			o.Upcoming = append(o.Upcoming, publish.Event{
 				Title: e.obj.Spec.Title, Type: string(e.obj.Spec.Type),
@@ -229,6 +222,21 @@ func eventAttendance(e *eventView, members map[string]bool, lateWeightPercent in
 	return a
 }
 
+// publishedEvents are the cohort's published events (its own and its community's),
+// by start, then name.
+func publishedEvents(cv *cohortView, out *Outcome) []*eventView {
+	events := make([]*eventView, 0, len(cv.events))
+	for _, e := range cv.events {
+		if published(e, out) {
+			events = append(events, e)
+		}
+	}
+	slices.SortStableFunc(events, func(a, b *eventView) int {
+		return cmp.Or(a.record.Start.Compare(b.record.Start), cmp.Compare(a.obj.Name, b.obj.Name))
+	})
+	return events
+}
+
 // published reports whether an event appears in the cohort's calendar and portal:
 // Internal events always, External ones only while approved.
 func published(e *eventView, out *Outcome) bool {
@@ -246,14 +254,7 @@ func (u *unit) calendar(cv *cohortView, out *Outcome) ics.Calendar {
 	if u.community != nil && cv.obj.Spec.CommunityRef != nil {
 		c.Description = cmp.Or(u.community.Spec.DisplayName, u.community.Name)
 	}
-	events := slices.Clone(cv.events)
-	slices.SortStableFunc(events, func(a, b *eventView) int {
-		return cmp.Or(a.record.Start.Compare(b.record.Start), cmp.Compare(a.obj.Name, b.obj.Name))
-	})
-	for _, e := range events {
-		if !published(e, out) {
-			continue
-		}
+	for _, e := range publishedEvents(cv, out) {
 		status := out.Events[e.obj.Name]
 		entry := ics.Event{
 			UID:         ics.UID(e.obj.Namespace, e.obj.Name),
