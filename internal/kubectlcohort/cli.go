@@ -1,0 +1,282 @@
+package kubectlcohort
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
+)
+
+// Command is one run of kubectl-cohort.
+type Command struct {
+	// Stdout receives tables and data; Stderr errors and notes.
+	Stdout, Stderr io.Writer
+	// Clock is the time attendance judges which events have ended by; the real clock
+	// when nil.
+	Clock clock.PassiveClock
+}
+
+// options are the flags of every subcommand.
+type options struct {
+	kubeconfig, context, namespace, output string
+	help                                   bool
+	// hideUsers leaves spec.member out of the roster.
+	hideUsers bool
+	// wait is how long approve waits for the Approved condition.
+	wait time.Duration
+}
+
+// session is what a subcommand runs with: a client authenticated as the caller, the
+// namespace and the parsed flags.
+type session struct {
+	client    client.Client
+	namespace string
+	opts      options
+	out, err  io.Writer
+	clock     clock.PassiveClock
+}
+
+// subcommand is one verb of the plugin.
+type subcommand struct {
+	name, arg, short, long, example string
+	// flags binds the subcommand's own flags besides the common ones.
+	flags func(fs *pflag.FlagSet, o *options)
+	run   func(ctx context.Context, s *session, name string) error
+}
+
+const defaultApproveWait = 5 * time.Second
+
+var subcommands = []subcommand{
+	{
+		name: "roster", arg: "COHORT", short: "Members by organization and role, with seat, phase and term",
+		long: `Show the memberships of a cohort grouped by organization and role, with each person's
+display name, user name (spec.member), seat (Seated, Waitlisted #n, Not eligible (reason),
+Withdrawn, Expired), phase and term, as the operator reported them in each Membership's
+status.
+
+spec.member is shown because whoever can run roster can read the Memberships anyway;
+--hide-users leaves it out, for example to share the roster on screen.`,
+		example: `  kubectl cohort roster allyship-2026 -n programs
+  kubectl cohort roster allyship-2026 --hide-users
+  kubectl cohort roster allyship-2026 -o json | jq '.members[] | select(.seat.state == "Waitlisted")'`,
+		flags: func(fs *pflag.FlagSet, o *options) {
+			fs.BoolVar(&o.hideUsers, "hide-users", false, "Leave out spec.member, the members' user names.")
+		},
+		run: runRoster,
+	},
+	{
+		name: "attendance", arg: "COHORT", short: "Members by ended gatherings, with each one's percent and the threshold",
+		long: `Show a grid of the cohort's members (rows) by the ended events that count toward
+attendance (columns, headed by date): the cohort's own events and its community's.
+Each cell is what spec.attendance of the event records: P present, L late, E excused,
+A absent, - nothing recorded (counts as absent), . not expected (outside the member's
+term, before their seat, or withdrawn). Rows are the memberships that hold or held a
+seat, or have something recorded. The last column is the member's attendance percent
+from their status, marked * when below the policy's requiredPercent (default 80).`,
+		example: `  kubectl cohort attendance allyship-2026 -n programs
+  kubectl cohort attendance allyship-2026 -o json | jq '.members[] | select(.belowThreshold)'`,
+		run: runAttendance,
+	},
+	{
+		name: "approve", arg: "EVENT", short: "Approve an External LearningEvent's current content as yourself",
+		long: `Approve an External LearningEvent as the calling user: set spec.approval to your user
+name (asked of the API server with a SelfSubjectReview) and the event's current
+status.contentHash, with a JSON merge patch sent with your own credentials, so that the
+API server's admission policy decides whether you may approve.
+
+approve refuses when the event is not External, has no status.contentHash yet, or its
+status is behind its spec (status.observedGeneration < metadata.generation): then the
+hash may describe other content than the event now has. The patch carries the
+resourceVersion the checks were made on, so an event changed in between is read and
+checked again. approve then waits up to --wait for the operator's Approved condition.`,
+		example: `  kubectl cohort approve spring-speaker-series -n programs
+  kubectl cohort approve spring-speaker-series --wait=30s -o yaml`,
+		flags: func(fs *pflag.FlagSet, o *options) {
+			fs.DurationVar(&o.wait, "wait", defaultApproveWait, "How long to wait for the operator to report the Approved condition; 0 does not wait.")
+		},
+		run: runApprove,
+	},
+	{
+		name: "status", arg: "COHORT", short: "The cohort's conditions explained in words, with what to do next",
+		long: `Explain a cohort's status: its phase, seats, waitlist, attendance and next event, and
+each condition (Ready, Stalled, Staffed, CompositionValid, Provisioned,
+PortalAvailable, CommunityFound) in words, with what to do next when it needs
+attention.`,
+		example: `  kubectl cohort status allyship-2026 -n programs
+  kubectl cohort status allyship-2026 -o json | jq '.conditions[] | select(.healthy | not)'`,
+		run: runStatus,
+	},
+}
+
+// usageError is an error in how the plugin was called.
+type usageError struct{ error }
+
+// Run parses args (without the program name), runs the subcommand and returns the
+// exit code: 0 on success, 1 on any error, which it writes to Stderr.
+func (c Command) Run(ctx context.Context, args []string) int {
+	name, rest := splitCommand(args)
+	switch {
+	case name == "help" && len(rest) > 0 && lookup(rest[0]) != nil:
+		c.subcommandUsage(c.Stdout, lookup(rest[0]))
+		return 0
+	case name == "help", name == "" && !slices.ContainsFunc(rest, func(a string) bool { return a != "-h" && a != "--help" }):
+		c.usage(c.Stdout)
+		return 0
+	case name == "":
+		return c.fail("", usageError{fmt.Errorf("no command given in %q", strings.Join(rest, " "))})
+	}
+	sub := lookup(name)
+	if sub == nil {
+		return c.fail("", usageError{fmt.Errorf("unknown command %q for \"kubectl cohort\"", name)})
+	}
+	fs, opts := c.flagSet(sub)
+	if err := fs.Parse(rest); err != nil {
+		return c.fail(sub.name, usageError{err})
+	}
+	if opts.help {
+		c.subcommandUsage(c.Stdout, sub)
+		return 0
+	}
+	if err := validOutput(opts.output); err != nil {
+		return c.fail(sub.name, err)
+	}
+	if fs.NArg() != 1 {
+		return c.fail(sub.name, usageError{fmt.Errorf("%s needs exactly one %s, got %d", sub.name, sub.arg, fs.NArg())})
+	}
+	s, err := c.session(opts)
+	if err != nil {
+		return c.fail(sub.name, err)
+	}
+	if err := sub.run(ctx, s, fs.Arg(0)); err != nil {
+		return c.fail(sub.name, err)
+	}
+	return 0
+}
+
+func lookup(name string) *subcommand {
+	for i := range subcommands {
+		if subcommands[i].name == name {
+			return &subcommands[i]
+		}
+	}
+	return nil
+}
+
+// valueFlags are the flags that take a value, so that splitCommand skips it.
+var valueFlags = []string{"--kubeconfig", "--context", "--namespace", "-n", "--output", "-o", "--wait"}
+
+// splitCommand finds the subcommand in args: the first argument that is neither a
+// flag nor a flag's value, so that flags may come before it as after it.
+func splitCommand(args []string) (string, []string) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			break
+		}
+		if strings.HasPrefix(a, "-") && a != "-" {
+			if slices.Contains(valueFlags, a) {
+				i++
+			}
+			continue
+		}
+		return a, append(slices.Clone(args[:i]), args[i+1:]...)
+	}
+	return "", args
+}
+
+// flagSet returns the flags of a subcommand: kubectl's -n, --context, --kubeconfig
+// and -o, then its own.
+func (c Command) flagSet(sub *subcommand) (*pflag.FlagSet, *options) {
+	o := &options{}
+	fs := pflag.NewFlagSet(sub.name, pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.SortFlags = false
+	fs.StringVarP(&o.namespace, "namespace", "n", "", "The namespace of the object; the kubeconfig context's namespace when unset.")
+	fs.StringVar(&o.context, "context", "", "The kubeconfig context to use.")
+	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "Path to the kubeconfig file; $KUBECONFIG or ~/.kube/config when unset.")
+	fs.StringVarP(&o.output, "output", "o", "", "Output format: json or yaml; a table for people when unset.")
+	if sub.flags != nil {
+		sub.flags(fs, o)
+	}
+	fs.BoolVarP(&o.help, "help", "h", false, "Help for "+sub.name+".")
+	return fs, o
+}
+
+// session connects to the cluster as the kubeconfig's user.
+func (c Command) session(o *options) (*session, error) {
+	cl, ns, err := newClient(o, c.Stderr)
+	if err != nil {
+		return nil, err
+	}
+	clk := c.Clock
+	if clk == nil {
+		clk = clock.RealClock{}
+	}
+	return &session{client: cl, namespace: ns, opts: *o, out: c.Stdout, err: c.Stderr, clock: clk}, nil
+}
+
+// fail writes err to Stderr as kubectl does, and returns the exit code 1. An error
+// writing to Stderr is not reported: there is nowhere left to report it.
+func (c Command) fail(sub string, err error) int {
+	p := &printer{w: c.Stderr}
+	var status apierrors.APIStatus
+	var usage usageError
+	switch {
+	case errors.As(err, &status) && status.Status().Reason != "":
+		p.printf("Error from server (%s): %v\n", status.Status().Reason, err)
+	case errors.As(err, &status):
+		p.printf("Error from server: %v\n", err)
+	case apimeta.IsNoMatchError(err):
+		p.printf("error: the cluster does not serve %s: are cohort-operator's CRDs installed? (%v)\n", learningv1alpha1.GroupVersion, err)
+	default:
+		p.printf("error: %v\n", err)
+	}
+	switch {
+	case !errors.As(err, &usage):
+	case sub == "":
+		p.printf("See 'kubectl cohort --help' for usage.\n")
+	default:
+		p.printf("See 'kubectl cohort %s --help' for usage.\n", sub)
+	}
+	return 1
+}
+
+// usage writes the plugin's help.
+func (c Command) usage(w io.Writer) {
+	p := &printer{w: w}
+	p.printf("%s", `kubectl cohort shows and runs learning cohorts of cohort-operator (learning.cohort.dev).
+
+Usage:
+  kubectl cohort COMMAND NAME [flags]
+
+Commands:
+`)
+	t := newTable(w)
+	for _, sub := range subcommands {
+		t.row("  "+sub.name+" "+sub.arg, sub.short)
+	}
+	_ = t.flush()
+	p.printf("%s", `
+Every command takes kubectl's -n/--namespace, --context, --kubeconfig and -o json|yaml.
+
+Use "kubectl cohort COMMAND --help" for more about a command.
+`)
+}
+
+// subcommandUsage writes a subcommand's help.
+func (c Command) subcommandUsage(w io.Writer, sub *subcommand) {
+	fs, _ := c.flagSet(sub)
+	p := &printer{w: w}
+	p.printf("%s\n\nUsage:\n  kubectl cohort %s %s [flags]\n\nExamples:\n%s\n\nFlags:\n%s", sub.long, sub.name, sub.arg, sub.example, fs.FlagUsages())
+}
