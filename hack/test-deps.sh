@@ -10,6 +10,7 @@ command -v chromium >/dev/null || need+=(chromium)
 /usr/bin/python3 -c 'import icalendar' 2>/dev/null || need+=(python3-icalendar)
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
+command -v promtool >/dev/null || need+=(prometheus)
 if ((${#need[@]})); then
 	sudo=()
 	[[ $(id -u) == 0 ]] || sudo=(sudo)
