@@ -4,6 +4,12 @@
 # files of hack/tools/kube and hack/tools/etcd.
 CONTROLLER_TOOLS_VERSION ?= v0.20.1
 GOLANGCI_LINT_VERSION ?= v2.15.0
+# Helm is built from source, so the stamps of its release builds are passed by hand: its
+# version, and the Kubernetes version 'helm template' and 'helm lint' assume (1.N for the
+# k8s.io/client-go v0.N that helm's go.mod requires; update both together).
+HELM_VERSION ?= v3.19.0
+HELM_KUBE_MINOR ?= 34
+CRD_REF_DOCS_VERSION ?= v0.3.0
 
 SHELL := /usr/bin/env bash -o pipefail
 .SHELLFLAGS := -ec
@@ -16,6 +22,8 @@ export KUBEBUILDER_ASSETS := $(KUBE_ASSETS)
 
 CONTROLLER_GEN := $(TOOLS)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 GOLANGCI_LINT := $(TOOLS)/golangci-lint-$(GOLANGCI_LINT_VERSION)
+HELM := $(TOOLS)/helm-$(HELM_VERSION)
+CRD_REF_DOCS := $(TOOLS)/crd-ref-docs-$(CRD_REF_DOCS_VERSION)
 KUBECTL := $(KUBE_ASSETS)/kubectl
 
 # Test binaries are linked without debug information: stack traces keep their names,
@@ -54,8 +62,24 @@ vet: ## Vet the Go code.
 lint: $(GOLANGCI_LINT) ## Lint with golangci-lint and the committed .golangci.yml.
 	$(GOLANGCI_LINT) run ./...
 
+.PHONY: docs
+docs: $(CRD_REF_DOCS) ## Generate the API reference, docs/reference/api.md, from the Go types.
+	@mkdir -p docs/reference
+	$(CRD_REF_DOCS) --source-path=./api --config=hack/crd-ref-docs/config.yaml \
+		--renderer=markdown --templates-dir=hack/crd-ref-docs/templates \
+		--template-value=version=$(CRD_REF_DOCS_VERSION) --log-level=warn \
+		--output-path=docs/reference/api.md
+
+.PHONY: chart
+chart: ## Regenerate the chart's CRDs, RBAC rules and admission policy from config/.
+	go run ./hack/chart
+
+.PHONY: chart-check
+chart-check: ## Fail when charts/cohort-operator differs from what config/ generates.
+	go run ./hack/chart -check
+
 .PHONY: verify
-verify: generate manifests fmt vet lint ## Regenerate, format, vet and lint; fail if the tree changed.
+verify: generate manifests chart-check docs fmt vet lint ## Regenerate, format, vet and lint; fail if the tree changed.
 	go mod tidy
 	@if grep -q 'k8s.io/kubernetes ' go.mod; then echo "go.mod must not require k8s.io/kubernetes (build it in hack/tools/kube)"; exit 1; fi
 	@if [ -n "$$(git status --porcelain)" ]; then \
@@ -63,7 +87,7 @@ verify: generate manifests fmt vet lint ## Regenerate, format, vet and lint; fai
 	fi
 
 .PHONY: test
-test: controlplane test-deps ## Run the unit, envtest and e2e suites against a real kube-apiserver, then every fuzz target for FUZZTIME.
+test: controlplane test-deps helm ## Run the unit, envtest and e2e suites against a real kube-apiserver, then every fuzz target for FUZZTIME.
 	go test $(GO_TEST_FLAGS) -timeout $(TEST_TIMEOUT) ./...
 	FUZZTIME=$(FUZZTIME) hack/fuzz.sh
 
@@ -84,6 +108,7 @@ bench: controlplane ## Run the benchmarks.
 .PHONY: build
 build: ## Build the manager binary.
 	go build -o $(BIN)/manager ./cmd
+	go build -o $(BIN)/kubectl-cohort ./cmd/kubectl-cohort
 
 .PHONY: controlplane
 controlplane: ## Build etcd, kube-apiserver, kube-controller-manager and kubectl from source (skipped when current).
@@ -102,3 +127,17 @@ $(CONTROLLER_GEN):
 $(GOLANGCI_LINT):
 	GOBIN=$(TOOLS) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 	mv $(TOOLS)/golangci-lint $@
+
+$(CRD_REF_DOCS):
+	GOBIN=$(TOOLS) go install github.com/elastic/crd-ref-docs@$(CRD_REF_DOCS_VERSION)
+	mv $(TOOLS)/crd-ref-docs $@
+
+.PHONY: helm
+helm: $(HELM) ## Build the pinned helm CLI (skipped when present).
+
+$(HELM):
+	GOBIN=$(TOOLS) go install -ldflags "-X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
+		-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$(HELM_KUBE_MINOR) \
+		-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$(HELM_KUBE_MINOR)" \
+		helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+	mv $(TOOLS)/helm $@

@@ -28,7 +28,7 @@ cleanup() {
   [[ -n "$portal_pid" ]] && kill "$portal_pid" 2>/dev/null && wait "$portal_pid" 2>/dev/null
   [[ -n "$manager_pid" ]] && kill "$manager_pid" 2>/dev/null && wait "$manager_pid" 2>/dev/null
   [[ -n "$cluster_pid" ]] && kill "$cluster_pid" 2>/dev/null && wait "$cluster_pid" 2>/dev/null
-  if [[ $status -ne 0 ]]; then
+  if [[ $status -ne 0 && $status -ne 130 ]]; then
     echo "demo failed; logs are in $dir" >&2
     tail -n 20 "$dir/manager.log" >&2 2>/dev/null || true
   fi
@@ -94,7 +94,7 @@ for kind in cop coh mbr lev; do
 done
 echo "all reconciled"
 
-# Short names: 'kubectl get cohorts' is also the category of all four kinds.
+# Short names; 'kubectl get learning' (the category) lists all four kinds at once.
 for kind in cop coh mbr lev; do
   step "kubectl get $kind -n $namespace"
   kubectl get -n "$namespace" "$kind"
@@ -134,7 +134,8 @@ echo "  portal: http://$portal_addr/   (calendar.ics, roster.json, metrics besid
 echo "  in a cluster, members open it through the API server's service proxy:"
 echo "  kubectl proxy, then /api/v1/namespaces/$namespace/services/$cohort-portal:http/proxy/"
 echo "  the first lines of its calendar:"
-curl -fsS "http://$portal_addr/calendar.ics" | head -n 24 | sed 's/^/    /'
+curl -fsS "http://$portal_addr/calendar.ics" -o "$dir/calendar.ics"
+head -n 24 "$dir/calendar.ics" | sed 's/^/    /'
 
 step "who may do what (kubectl auth can-i, decided by the API server)"
 event=$cohort-gathering-01
@@ -176,7 +177,7 @@ echo "  $talk: Approved=$(kubectl get -n "$namespace" lev "$talk" -o jsonpath='{
 if [[ "${DEMO_KEEP:-}" == "1" ]]; then
   step "the local cluster and the manager keep running; press Ctrl-C to stop them"
   echo "  export KUBECONFIG=$dir/kubeconfig"
-  echo "  $KUBEBUILDER_ASSETS/kubectl get cohorts -n $namespace   # every kind of the program"
+  echo "  $KUBEBUILDER_ASSETS/kubectl get learning -n $namespace   # every kind of the program"
   echo "  metrics: curl http://$metrics_addr/metrics"
   echo "  portal: http://$portal_addr/"
   wait "$manager_pid"

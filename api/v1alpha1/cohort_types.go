@@ -56,7 +56,8 @@ type CohortSpec struct {
 	Policy *ProgramPolicy `json:"policy,omitempty"`
 
 	// schedule declares recurring gatherings. The operator creates the next lookahead
-	// occurrences as LearningEvents owned by the cohort.
+	// occurrences as LearningEvents labelled with the cohort, without an owner
+	// reference: a gathering with attendance is a record that outlives the cohort.
 	// +optional
 	Schedule *Schedule `json:"schedule,omitempty"`
 

@@ -107,8 +107,8 @@ type RolePolicy struct {
 	// +optional
 	Access AccessLevel `json:"access,omitempty"`
 
-	// commitment describes the time the role asks for. It is informational: shown in the
-	// portal and roster, not enforced.
+	// commitment describes the time the role asks for. It is informational, for the
+	// people reading the policy; nothing enforces it.
 	// +optional
 	Commitment *Commitment `json:"commitment,omitempty"`
 }

@@ -20,8 +20,8 @@ type CommunityOfPracticeSpec struct {
 	// +kubebuilder:validation:MaxLength=128
 	DisplayName string `json:"displayName,omitempty"`
 
-	// charter states the community's purpose, goals and deliverables. It is shown in
-	// the cohort portal.
+	// charter states the community's purpose, goals and deliverables. Its purpose is
+	// shown in the portals of the community's cohorts.
 	// +optional
 	Charter *Charter `json:"charter,omitempty"`
 
@@ -128,7 +128,9 @@ type CommunityOfPracticeStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// conditions describe the community's state: Ready, Reconciling and Stalled.
+	// conditions describe the community's state: Ready, Provisioned (its approvers'
+	// RoleBinding), Isolated (whether it has its namespace to itself), and Stalled when
+	// a name conflict blocks provisioning.
 	// +optional
 	// +listType=map
 	// +listMapKey=type

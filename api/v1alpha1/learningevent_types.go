@@ -224,8 +224,8 @@ type LearningEventStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// conditions describe the event's state: Ready, Reconciling, Stalled, CohortFound
-	// or CommunityFound, Approved and AttendanceRecorded.
+	// conditions describe the event's state: Ready, CohortFound or CommunityFound,
+	// Approved and AttendanceRecorded.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
