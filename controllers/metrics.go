@@ -27,6 +27,10 @@ var (
 		Name: "cohort_attendance_percent",
 		Help: "Attendance of a cohort's seated members over ended events, in percent.",
 	}, []string{"namespace", "cohort"})
+	belowAttendanceMetric = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "cohort_members_below_attendance",
+		Help: "Seated memberships inside their term (Active or Expiring) whose attendance is below their policy's requiredPercent (AttendanceMet=False), by cohort. A completed cohort has none.",
+	}, []string{"namespace", "cohort"})
 	evaluationsMetric = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "cohort_program_evaluations_total",
 		Help: "Evaluations of program units (a community with its cohorts, or a standalone cohort), by namespace.",
@@ -46,12 +50,13 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(membersMetric, waitlistMetric, attendanceMetric, evaluationsMetric, childWritesMetric, approvalsPendingMetric, approvalWaitMetric)
+	metrics.Registry.MustRegister(membersMetric, waitlistMetric, attendanceMetric, belowAttendanceMetric, evaluationsMetric, childWritesMetric, approvalsPendingMetric, approvalWaitMetric)
 }
 
 // recordMetrics replaces the series of the unit's cohorts with the evaluated outcome.
 func recordMetrics(snap program.Snapshot, out program.Outcome) {
 	counts := map[string]map[[2]string]float64{}
+	below := map[string]float64{}
 	for _, m := range snap.Memberships {
 		status, ok := out.Memberships[m.Name]
 		cohort := string(m.Spec.CohortRef.Name)
@@ -70,6 +75,10 @@ func recordMetrics(snap program.Snapshot, out program.Outcome) {
 			counts[cohort] = map[[2]string]float64{}
 		}
 		counts[cohort][[2]string{string(m.Spec.Role), phase}]++
+		if (status.Phase == learningv1alpha1.MembershipActive || status.Phase == learningv1alpha1.MembershipExpiring) &&
+			apimeta.IsStatusConditionFalse(status.Conditions, learningv1alpha1.AttendanceMetCondition) {
+			below[cohort]++
+		}
 	}
 	for _, c := range snap.Cohorts {
 		ns, name := c.Namespace, c.Name
@@ -87,6 +96,7 @@ func recordMetrics(snap program.Snapshot, out program.Outcome) {
 		if status.AttendancePercent != nil {
 			attendanceMetric.WithLabelValues(ns, name).Set(float64(*status.AttendancePercent))
 		}
+		belowAttendanceMetric.WithLabelValues(ns, name).Set(below[name])
 	}
 }
 
@@ -96,6 +106,7 @@ func forgetCohortMetrics(namespace, cohort string) {
 	membersMetric.DeletePartialMatch(labels)
 	waitlistMetric.DeletePartialMatch(labels)
 	attendanceMetric.DeletePartialMatch(labels)
+	belowAttendanceMetric.DeletePartialMatch(labels)
 }
 
 // recordApprovalMetrics counts the unit's External events awaiting an approval that
