@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/cohort-dev/cohort-operator/internal/localcluster"
+	"github.com/cohort-dev/cohort-operator/internal/samples"
 	"github.com/cohort-dev/cohort-operator/internal/testutil"
 )
 
@@ -165,5 +166,18 @@ func createNamespace(t *testing.T, name string) {
 	t.Helper()
 	if out, err := kubectl("create", "namespace", name); err != nil {
 		t.Fatalf("creating namespace %s: %v\n%s", name, err, out)
+	}
+}
+
+// applySamples applies the samples to namespace ns as a user would, with their dates
+// shifted so that today falls inside the programs (as make demo applies them).
+func applySamples(t *testing.T, ns string) {
+	t.Helper()
+	manifest, err := samples.Render(os.DirFS(testutil.Path("config", "samples")), samples.ShiftFor(time.Now().UTC()))
+	if err != nil {
+		t.Fatalf("rendering the samples: %v", err)
+	}
+	if out, err := kubectlApply(ns, manifest); err != nil {
+		t.Fatalf("applying the samples: %v\n%s", err, out)
 	}
 }

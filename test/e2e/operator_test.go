@@ -2,13 +2,9 @@ package e2e
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/cohort-dev/cohort-operator/internal/samples"
-	"github.com/cohort-dev/cohort-operator/internal/testutil"
 )
 
 // TestSamples applies the samples as a user would, with their dates shifted so that
@@ -18,13 +14,7 @@ import (
 func TestSamples(t *testing.T) {
 	ns := "e2e-samples"
 	createNamespace(t, ns)
-	manifest, err := samples.Render(os.DirFS(testutil.Path("config", "samples")), samples.ShiftFor(time.Now().UTC()))
-	if err != nil {
-		t.Fatalf("rendering the samples: %v", err)
-	}
-	if out, err := kubectlApply(ns, manifest); err != nil {
-		t.Fatalf("applying the samples: %v\n%s", err, out)
-	}
+	applySamples(t, ns)
 	for _, kind := range []string{"cop", "coh", "mbr", "lev"} {
 		if out, err := kubectl("wait", "-n", ns, "--for=condition=Ready", "--timeout=90s", kind, "--all"); err != nil {
 			t.Fatalf("waiting for %s to be Ready: %v\n%s", kind, err, out)

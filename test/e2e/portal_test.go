@@ -20,7 +20,6 @@ import (
 
 	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
 	"github.com/cohort-dev/cohort-operator/internal/publish"
-	"github.com/cohort-dev/cohort-operator/internal/samples"
 	"github.com/cohort-dev/cohort-operator/internal/testutil"
 )
 
@@ -51,13 +50,7 @@ func TestPortalShowsTheAllyshipSample(t *testing.T) {
 	testutil.RequireBrowser(t)
 	ns, cohort := portalNamespace, "allyship-2026"
 	createNamespace(t, ns)
-	manifest, err := samples.Render(os.DirFS(testutil.Path("config", "samples")), samples.ShiftFor(time.Now().UTC()))
-	if err != nil {
-		t.Fatalf("rendering the samples: %v", err)
-	}
-	if out, err := kubectlApply(ns, manifest); err != nil {
-		t.Fatalf("applying the samples: %v\n%s", err, out)
-	}
+	applySamples(t, ns)
 	if out, err := kubectl("wait", "-n", ns, "--for=condition=Provisioned=True", "--timeout=90s", "cohort/"+cohort); err != nil {
 		t.Fatalf("waiting for %s to be provisioned: %v\n%s", cohort, err, out)
 	}

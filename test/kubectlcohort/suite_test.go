@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	clocktesting "k8s.io/utils/clock/testing"
@@ -112,23 +111,7 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden with the outp
 // testdata/<name>.golden.
 func golden(t *testing.T, name, namespace, got string) {
 	t.Helper()
-	got = strings.ReplaceAll(got, namespace, "NAMESPACE")
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run the tests with -update to write it)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s differs (-want +got); run the tests with -update if the change is intended:\n%s", path, diff)
-	}
+	testutil.Golden(t, filepath.Join("testdata", name+".golden"), strings.ReplaceAll(got, namespace, "NAMESPACE"), *update)
 }
 
 // create creates obj and then writes the status it was built with, as the operator
