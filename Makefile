@@ -141,3 +141,15 @@ $(HELM):
 		-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$(HELM_KUBE_MINOR)" \
 		helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 	mv $(TOOLS)/helm $@
+
+# Helm 4 is checked on demand, not in make test: building it takes minutes.
+HELM4_VERSION ?= v4.3.1
+HELM4 := $(TOOLS)/helm-$(HELM4_VERSION)
+
+.PHONY: test-helm4
+test-helm4: controlplane test-deps $(HELM4) ## Run the chart suite with Helm 4 (HELM4_VERSION) instead of Helm 3.
+	HELM=$(HELM4) go test -count=1 ./test/chart/
+
+$(HELM4):
+	GOBIN=$(TOOLS) go install helm.sh/helm/v4/cmd/helm@$(HELM4_VERSION)
+	mv $(TOOLS)/helm $@
