@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -35,12 +36,28 @@ import (
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
 
-// childTypes are the kinds of the objects provisioned for cohorts.
+// childKinds are the kinds of the objects provisioned for cohorts and communities,
+// with their list types.
+var childKinds = []struct {
+	obj  client.Object
+	list func() client.ObjectList
+}{
+	{&rbacv1.Role{}, func() client.ObjectList { return &rbacv1.RoleList{} }},
+	{&rbacv1.RoleBinding{}, func() client.ObjectList { return &rbacv1.RoleBindingList{} }},
+	{&corev1.ConfigMap{}, func() client.ObjectList { return &corev1.ConfigMapList{} }},
+	{&corev1.ServiceAccount{}, func() client.ObjectList { return &corev1.ServiceAccountList{} }},
+	{&appsv1.Deployment{}, func() client.ObjectList { return &appsv1.DeploymentList{} }},
+	{&corev1.Service{}, func() client.ObjectList { return &corev1.ServiceList{} }},
+	{&networkingv1.NetworkPolicy{}, func() client.ObjectList { return &networkingv1.NetworkPolicyList{} }},
+}
+
+// childTypes are the kinds of the objects provisioned for cohorts and communities.
 func childTypes() []client.Object {
-	return []client.Object{
-		&rbacv1.Role{}, &rbacv1.RoleBinding{}, &corev1.ConfigMap{}, &corev1.ServiceAccount{},
-		&appsv1.Deployment{}, &corev1.Service{}, &networkingv1.NetworkPolicy{},
+	types := make([]client.Object, len(childKinds))
+	for i, k := range childKinds {
+		types[i] = k.obj
 	}
+	return types
 }
 
 // CacheByObject restricts the manager's cache: of the provisioned kinds it holds only
@@ -99,10 +116,8 @@ func (r *ProgramReconciler) provisionUnit(ctx context.Context, snap program.Snap
 func (r *ProgramReconciler) provisionCommunity(ctx context.Context, community *learningv1alpha1.CommunityOfPractice) (program.Provisioning, error) {
 	binding := approversBinding(community, r.ApproverClusterRole)
 	conflicts, failed, _, errs := r.applyChildren(ctx, community, []client.Object{binding}, func(client.Object) bool { return true })
-	p := provisioningVerdict(conflicts, failed, nil, errs, nil, nil)
-	if p.Status == metav1.ConditionTrue {
-		p.Message = fmt.Sprintf("%d approvers bound to ClusterRole %s by RoleBinding %s", len(binding.Subjects), r.ApproverClusterRole, binding.Name)
-	}
+	p := provisioningVerdict(conflicts, failed, nil, errs,
+		fmt.Sprintf("%d approvers bound to ClusterRole %s by RoleBinding %s", len(binding.Subjects), r.ApproverClusterRole, binding.Name))
 	return p, errors.Join(errs...)
 }
 
@@ -137,7 +152,7 @@ func (r *ProgramReconciler) provisionCohort(ctx context.Context, cohort *learnin
 		childWritesMetric.WithLabelValues(kindName(obj), "delete").Inc()
 	}
 
-	p := provisioningVerdict(conflicts, failed, pending, errs, cohort, desired)
+	p := provisioningVerdict(conflicts, failed, pending, errs, provisionedSummary(cohort, desired))
 	p.Portal = r.portalAvailability(ctx, cohort)
 	return p, errors.Join(errs...)
 }
@@ -174,8 +189,9 @@ func (r *ProgramReconciler) applyChildren(ctx context.Context, owner client.Obje
 	return conflicts, failed, pending, errs
 }
 
-// provisioningVerdict is the Provisioned condition for what provisionCohort found.
-func provisioningVerdict(conflicts, failed, pending []string, errs []error, cohort *learningv1alpha1.Cohort, desired []client.Object) program.Provisioning {
+// provisioningVerdict is the Provisioned condition for what applying found; provisioned
+// is its message when everything is in place.
+func provisioningVerdict(conflicts, failed, pending []string, errs []error, provisioned string) program.Provisioning {
 	switch {
 	case len(conflicts) > 0:
 		return program.Provisioning{Status: metav1.ConditionFalse, Reason: learningv1alpha1.NameConflictReason,
@@ -187,10 +203,7 @@ func provisioningVerdict(conflicts, failed, pending []string, errs []error, coho
 		return program.Provisioning{Status: metav1.ConditionFalse, Reason: learningv1alpha1.SuspendedReason,
 			Message: fmt.Sprintf("suspended: members' access follows the seats; not applied until resumed: %s", strings.Join(pending, ", "))}
 	}
-	if cohort == nil {
-		return program.Provisioning{Status: metav1.ConditionTrue, Reason: learningv1alpha1.ProvisionedReason}
-	}
-	return program.Provisioning{Status: metav1.ConditionTrue, Reason: learningv1alpha1.ProvisionedReason, Message: provisionedSummary(cohort, desired)}
+	return program.Provisioning{Status: metav1.ConditionTrue, Reason: learningv1alpha1.ProvisionedReason, Message: provisioned}
 }
 
 // portalAvailability reports the portal Deployment's available replicas, as the cache
@@ -256,54 +269,22 @@ func (r *ProgramReconciler) staleChildren(ctx context.Context, cohort *learningv
 	}
 	selector := client.MatchingLabels{ManagedByLabel: ManagedBy, CohortLabel: namesOf(cohort).cohortLabel}
 	var stale []client.Object
-	for _, t := range childTypes() {
-		list, err := r.listChildren(ctx, t, cohort.Namespace, selector)
+	for _, kind := range childKinds {
+		list := kind.list()
+		if err := r.Client.List(ctx, list, client.InNamespace(cohort.Namespace), selector); err != nil {
+			return stale, fmt.Errorf("listing %s: %w", kindName(kind.obj), err)
+		}
+		err := apimeta.EachListItem(list, func(o runtime.Object) error {
+			if obj, ok := o.(client.Object); ok && metav1.IsControlledBy(obj, cohort) && !want[describe(obj)] {
+				stale = append(stale, obj)
+			}
+			return nil
+		})
 		if err != nil {
 			return stale, err
 		}
-		for _, obj := range list {
-			if metav1.IsControlledBy(obj, cohort) && !want[describe(obj)] {
-				stale = append(stale, obj)
-			}
-		}
 	}
 	return stale, nil
-}
-
-// listChildren lists the cached objects of one provisioned kind.
-func (r *ProgramReconciler) listChildren(ctx context.Context, t client.Object, namespace string, selector client.MatchingLabels) ([]client.Object, error) {
-	var list client.ObjectList
-	switch t.(type) {
-	case *rbacv1.Role:
-		list = &rbacv1.RoleList{}
-	case *rbacv1.RoleBinding:
-		list = &rbacv1.RoleBindingList{}
-	case *corev1.ConfigMap:
-		list = &corev1.ConfigMapList{}
-	case *corev1.ServiceAccount:
-		list = &corev1.ServiceAccountList{}
-	case *appsv1.Deployment:
-		list = &appsv1.DeploymentList{}
-	case *corev1.Service:
-		list = &corev1.ServiceList{}
-	case *networkingv1.NetworkPolicy:
-		list = &networkingv1.NetworkPolicyList{}
-	default:
-		return nil, fmt.Errorf("no list type for %T", t)
-	}
-	if err := r.Client.List(ctx, list, client.InNamespace(namespace), selector); err != nil {
-		return nil, fmt.Errorf("listing %T: %w", t, err)
-	}
-	var objs []client.Object
-	err := apimeta.EachListItem(list, func(o runtime.Object) error {
-		obj, ok := o.(client.Object)
-		if ok {
-			obj.GetObjectKind().SetGroupVersionKind(t.GetObjectKind().GroupVersionKind())
-			objs = append(objs, obj)
-		}
-		return nil
-	})
-	return objs, err
 }
 
 // applyChild applies obj with server-side apply as the operator's field owner, taking
@@ -373,26 +354,9 @@ func isMemberBinding(obj client.Object) bool {
 // describe names a child for messages, e.g. "ConfigMap allyship-2026-roster".
 func describe(obj client.Object) string { return kindName(obj) + " " + obj.GetName() }
 
-// kindName is the kind of a provisioned object.
-func kindName(obj client.Object) string {
-	switch obj.(type) {
-	case *rbacv1.Role:
-		return "Role"
-	case *rbacv1.RoleBinding:
-		return "RoleBinding"
-	case *corev1.ConfigMap:
-		return "ConfigMap"
-	case *corev1.ServiceAccount:
-		return "ServiceAccount"
-	case *appsv1.Deployment:
-		return "Deployment"
-	case *corev1.Service:
-		return "Service"
-	case *networkingv1.NetworkPolicy:
-		return "NetworkPolicy"
-	}
-	return fmt.Sprintf("%T", obj)
-}
+// kindName is the kind of a provisioned object: its Go type's name, which is its
+// kind for every type in childKinds.
+func kindName(obj client.Object) string { return reflect.TypeOf(obj).Elem().Name() }
 
 // +kubebuilder:rbac:groups="",resources=endpoints,verbs=get,resourceNames=kubernetes
 
