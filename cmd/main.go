@@ -31,15 +31,15 @@ func main() {
 		namespace      string
 		portalImage    string
 		ingressCIDRs   string
-		approvals      controllers.Options
+		options        controllers.Options
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the health and readiness probes bind to.")
 	flag.BoolVar(&leaderElection, "leader-elect", false, "Elect a leader so that only one replica reconciles at a time.")
 	flag.StringVar(&namespace, "namespace", "", "Watch only this namespace; all namespaces when empty.")
 	flag.StringVar(&portalImage, "portal-image", envOr("PORTAL_IMAGE", defaultImage), "Image of cohort portals: this operator's image, run in portal mode.")
-	flag.StringVar(&approvals.ApprovalPolicy, "approval-policy", controllers.DefaultApprovalPolicy, "Name of the ValidatingAdmissionPolicy that verifies approvers, and of its binding; no approval is trusted while either is missing.")
-	flag.StringVar(&approvals.ApproverClusterRole, "approver-cluster-role", controllers.DefaultApproverClusterRole, "Name of the ClusterRole bound to each community's approvers.")
+	flag.StringVar(&options.ApprovalPolicy, "approval-policy", controllers.DefaultApprovalPolicy, "Name of the ValidatingAdmissionPolicy that verifies approvers, and of its binding; no approval is trusted while either is missing.")
+	flag.StringVar(&options.ApproverClusterRole, "approver-cluster-role", controllers.DefaultApproverClusterRole, "Name of the ClusterRole bound to each community's approvers.")
 	flag.StringVar(&ingressCIDRs, "portal-ingress-cidrs", "", "Comma-separated CIDRs the portals' NetworkPolicy admits; the API server's addresses (its service proxy) when empty.")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
@@ -50,8 +50,8 @@ func main() {
 	if ingressCIDRs != "" {
 		portal.IngressFrom = strings.Split(ingressCIDRs, ",")
 	}
-	approvals.Portal = portal
-	if err := run(metricsAddr, probeAddr, leaderElection, namespace, approvals); err != nil {
+	options.Portal = portal
+	if err := run(metricsAddr, probeAddr, leaderElection, namespace, options); err != nil {
 		ctrl.Log.Error(err, "manager exited with an error")
 		os.Exit(1)
 	}
