@@ -35,6 +35,14 @@ const (
 	ApprovalOutsider ApprovalActor = "outsider"
 )
 
+// The user names of the four identities (certificate users in the suites).
+const (
+	ApproverUser    = "ap-approver@example.org"
+	FacilitatorUser = "ap-facilitator@example.org"
+	MemberUser      = "ap-member@example.org"
+	OutsiderUser    = "ap-outsider"
+)
+
 // Messages the API server denies with, as fragments the rows look for. The policy's
 // messages are config/admission/approval_policy.yaml's; the others are RBAC's and the
 // CRD's.

@@ -15,15 +15,9 @@ import (
 	"github.com/cohort-dev/cohort-operator/internal/testutil"
 )
 
-// The identities of the approval matrix, and one more granted approve on a single
-// event.
-const (
-	approverUser     = "ap-approver@example.org"
-	facilitatorUser  = "ap-facilitator@example.org"
-	memberUser       = "ap-member@example.org"
-	outsiderUser     = "ap-outsider"
-	soloApproverUser = "ap-solo-approver@example.org"
-)
+// soloApproverUser is granted approve on a single event, besides the matrix's four
+// identities (testutil.ApproverUser and the others).
+const soloApproverUser = "ap-solo-approver@example.org"
 
 // soloApprover is the actor granted approve on the event "solo" only.
 const soloApprover testutil.ApprovalActor = "solo-approver"
@@ -54,10 +48,10 @@ func TestApprovalMatrixWithoutManager(t *testing.T) {
 		return rbacv1.PolicyRule{APIGroups: []string{learningv1alpha1.GroupVersion.Group}, Resources: []string{"learningevents"}, ResourceNames: names, Verbs: verbs}
 	}
 	objs := []client.Object{launch, circle, solo, other,
-		binding(ns, "cop-approvers", rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: testutil.ApproverClusterRole}, approverUser)}
-	objs = append(objs, grant("spring-edit", rule(events, "get", "update", "patch"), facilitatorUser)...)
-	objs = append(objs, grant("spring-read", rule(events, "get"), memberUser)...)
-	objs = append(objs, grant("event-creator", rule(nil, "create"), approverUser, facilitatorUser)...)
+		binding(ns, "cop-approvers", rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: testutil.ApproverClusterRole}, testutil.ApproverUser)}
+	objs = append(objs, grant("spring-edit", rule(events, "get", "update", "patch"), testutil.FacilitatorUser)...)
+	objs = append(objs, grant("spring-read", rule(events, "get"), testutil.MemberUser)...)
+	objs = append(objs, grant("event-creator", rule(nil, "create"), testutil.ApproverUser, testutil.FacilitatorUser)...)
 	objs = append(objs, grant("solo-patch", rule([]string{"solo", "other"}, "patch"), soloApproverUser)...)
 	objs = append(objs, grant("solo-approve", rule([]string{"solo"}, "approve"), soloApproverUser)...)
 	for _, obj := range objs {
@@ -69,8 +63,8 @@ func TestApprovalMatrixWithoutManager(t *testing.T) {
 	m := testutil.ApprovalMatrix{
 		Namespace: ns, Cohort: "spring", External: "launch", Internal: "circle", Membership: "member",
 		Users: map[testutil.ApprovalActor]string{
-			testutil.ApprovalApprover: approverUser, testutil.ApprovalFacilitator: facilitatorUser,
-			testutil.ApprovalMember: memberUser, testutil.ApprovalOutsider: outsiderUser, soloApprover: soloApproverUser,
+			testutil.ApprovalApprover: testutil.ApproverUser, testutil.ApprovalFacilitator: testutil.FacilitatorUser,
+			testutil.ApprovalMember: testutil.MemberUser, testutil.ApprovalOutsider: testutil.OutsiderUser, soloApprover: soloApproverUser,
 		},
 		Clients: map[testutil.ApprovalActor]client.Client{},
 		Reader:  admin,
@@ -88,8 +82,8 @@ func TestApprovalMatrixWithoutManager(t *testing.T) {
 		}
 	}
 	for _, g := range []struct{ user, verb, event string }{
-		{approverUser, "approve", "launch"}, {approverUser, "create", ""}, {facilitatorUser, "update", "launch"},
-		{facilitatorUser, "create", ""}, {memberUser, "get", "launch"}, {soloApproverUser, "approve", "solo"},
+		{testutil.ApproverUser, "approve", "launch"}, {testutil.ApproverUser, "create", ""}, {testutil.FacilitatorUser, "update", "launch"},
+		{testutil.FacilitatorUser, "create", ""}, {testutil.MemberUser, "get", "launch"}, {soloApproverUser, "approve", "solo"},
 	} {
 		waitAuthorized(t, ns, g.user, g.verb, g.event)
 	}
@@ -106,7 +100,7 @@ func TestApprovalMatrixWithoutManager(t *testing.T) {
 	}
 	after := map[string]func(){
 		"approve": func() {
-			if a := approval("launch"); a == nil || a.Approver != approverUser {
+			if a := approval("launch"); a == nil || a.Approver != testutil.ApproverUser {
 				t.Errorf("spec.approval = %+v after the approver approved", a)
 			}
 		},
@@ -133,7 +127,7 @@ func TestApprovalMatrixWithoutManager(t *testing.T) {
 			check()
 		}
 	}
-	if a := approval("launch"); a == nil || a.Approver != approverUser || a.ContentHash != m.Hash(mustEvent(t, ns, "launch")) {
+	if a := approval("launch"); a == nil || a.Approver != testutil.ApproverUser || a.ContentHash != m.Hash(mustEvent(t, ns, "launch")) {
 		t.Errorf("after the matrix spec.approval = %+v, want the approver's approval of the current content", a)
 	}
 }
