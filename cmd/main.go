@@ -18,6 +18,7 @@ import (
 
 	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
 	"github.com/cohort-dev/cohort-operator/controllers"
+	"github.com/cohort-dev/cohort-operator/internal/kubeapi"
 )
 
 func main() {
@@ -27,6 +28,7 @@ func main() {
 	var (
 		metricsAddr    string
 		probeAddr      string
+		pprofAddr      string
 		leaderElection bool
 		namespace      string
 		portalImage    string
@@ -35,6 +37,8 @@ func main() {
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the health and readiness probes bind to.")
+	flag.StringVar(&pprofAddr, "pprof-bind-address", "0", "Address the Go profiler (net/http/pprof) binds to; 0 disables it.")
+	flag.IntVar(&options.Workers, "workers", controllers.DefaultWorkers, "How many program units are evaluated at once.")
 	flag.BoolVar(&leaderElection, "leader-elect", false, "Elect a leader so that only one replica reconciles at a time.")
 	flag.StringVar(&namespace, "namespace", "", "Watch only this namespace; all namespaces when empty.")
 	flag.StringVar(&portalImage, "portal-image", envOr("PORTAL_IMAGE", defaultImage), "Image of cohort portals: this operator's image, run in portal mode.")
@@ -51,7 +55,7 @@ func main() {
 		portal.IngressFrom = strings.Split(ingressCIDRs, ",")
 	}
 	options.Portal = portal
-	if err := run(metricsAddr, probeAddr, leaderElection, namespace, options); err != nil {
+	if err := run(metricsAddr, probeAddr, pprofAddr, leaderElection, namespace, options); err != nil {
 		ctrl.Log.Error(err, "manager exited with an error")
 		os.Exit(1)
 	}
@@ -68,7 +72,7 @@ func envOr(key, fallback string) string {
 	return fallback
 }
 
-func run(metricsAddr, probeAddr string, leaderElection bool, namespace string, opts controllers.Options) error {
+func run(metricsAddr, probeAddr, pprofAddr string, leaderElection bool, namespace string, opts controllers.Options) error {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(learningv1alpha1.AddToScheme(scheme))
@@ -77,15 +81,17 @@ func run(metricsAddr, probeAddr string, leaderElection bool, namespace string, o
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: metricsAddr},
 		HealthProbeBindAddress: probeAddr,
+		PprofBindAddress:       pprofAddr,
 		LeaderElection:         leaderElection,
 		LeaderElectionID:       "cohort-operator.learning.cohort.dev",
 		// Of the kinds the operator provisions, only its own objects are cached.
-		Cache: cache.Options{ByObject: controllers.CacheByObject(opts.ApprovalPolicy)},
+		Cache: controllers.CacheOptions(opts.ApprovalPolicy),
 	}
 	if namespace != "" {
 		options.Cache.DefaultNamespaces = map[string]cache.Config{namespace: {}}
 	}
 	cfg := ctrl.GetConfigOrDie()
+	kubeapi.CountRequests(cfg)
 	mgr, err := ctrl.NewManager(cfg, options)
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)

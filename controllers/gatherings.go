@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -24,69 +25,151 @@ const GatheringsFinalizer = "learning.cohort.dev/gatherings"
 // reconcileGatherings keeps every cohort's scheduled gatherings in existence (see
 // program.PlanGatherings). A suspended cohort changes nothing. A deleted cohort deletes
 // its untouched future gatherings, then releases its finalizer.
-func (r *ProgramReconciler) reconcileGatherings(ctx context.Context, snap program.Snapshot) error {
+//
+// Every object it writes replaces its cached copy in snap (a created gathering joins
+// it, a deleted one leaves it), so that the evaluation that follows decides on what the
+// API server now holds: a new gathering gets its status and a place in the calendar and
+// the Roles in this pass, and the cohort's status patch carries the resourceVersion its
+// finalizer patch returned instead of meeting a conflict.
+func (r *ProgramReconciler) reconcileGatherings(ctx context.Context, key unitKey, snap *program.Snapshot) error {
 	generated := map[string][]*learningv1alpha1.LearningEvent{}
 	for _, e := range snap.Events {
 		if ref := e.Spec.CohortRef; ref != nil && e.Labels[program.ScheduleLabel] != "" {
 			generated[string(ref.Name)] = append(generated[string(ref.Name)], e)
 		}
 	}
-	for _, cohort := range snap.Cohorts {
+	for i, cohort := range snap.Cohorts {
 		events := slices.DeleteFunc(slices.Clone(generated[cohort.Name]), func(e *learningv1alpha1.LearningEvent) bool {
 			return e.Labels[program.ScheduleLabel] != names.CohortLabel(cohort.Name)
 		})
-		if err := r.reconcileCohortGatherings(ctx, cohort, events, snap); err != nil {
+		written, err := r.reconcileCohortGatherings(ctx, cohort, slices.Clone(events), snap.Now)
+		written.record(&r.lag, key, cohort, events)
+		if written.cohort != nil {
+			snap.Cohorts[i] = written.cohort
+		}
+		snap.Events = written.applyTo(snap.Events)
+		if err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (r *ProgramReconciler) reconcileCohortGatherings(ctx context.Context, cohort *learningv1alpha1.Cohort, events []*learningv1alpha1.LearningEvent, snap program.Snapshot) error {
-	deleting := cohort.DeletionTimestamp != nil
-	if !deleting && !controllerutil.ContainsFinalizer(cohort, GatheringsFinalizer) {
-		if err := r.patchFinalizers(ctx, cohort, true); err != nil {
-			return err
+// gatheringWrites are the objects one cohort's gatherings step wrote, as the API server
+// returned them.
+type gatheringWrites struct {
+	// cohort is the cohort after its finalizers changed; nil when they did not.
+	cohort *learningv1alpha1.Cohort
+	// events are created or updated gatherings; deleted are the names of deleted ones.
+	events  []*learningv1alpha1.LearningEvent
+	deleted []string
+}
+
+// record tells lag what was written, over which versions of cohort and its events.
+func (w gatheringWrites) record(lag *cacheLag, key unitKey, cohort *learningv1alpha1.Cohort, events []*learningv1alpha1.LearningEvent) {
+	if w.cohort != nil {
+		lag.wrote(key, w.cohort, cohort.ResourceVersion)
+	}
+	replaced := func(name string) string {
+		if i := slices.IndexFunc(events, func(e *learningv1alpha1.LearningEvent) bool { return e.Name == name }); i >= 0 {
+			return events[i].ResourceVersion
+		}
+		return ""
+	}
+	for _, e := range w.events {
+		lag.wrote(key, e, replaced(e.Name))
+	}
+	for _, name := range w.deleted {
+		deleted := &learningv1alpha1.LearningEvent{}
+		deleted.Name = name
+		lag.wrote(key, deleted, replaced(name))
+	}
+}
+
+// applyTo returns events with the written gatherings in place of their cached copies.
+func (w gatheringWrites) applyTo(events []*learningv1alpha1.LearningEvent) []*learningv1alpha1.LearningEvent {
+	if len(w.events) == 0 && len(w.deleted) == 0 {
+		return events
+	}
+	events = slices.DeleteFunc(events, func(e *learningv1alpha1.LearningEvent) bool { return slices.Contains(w.deleted, e.Name) })
+	for _, written := range w.events {
+		if i := slices.IndexFunc(events, func(e *learningv1alpha1.LearningEvent) bool { return e.Name == written.Name }); i >= 0 {
+			events[i] = written
+		} else {
+			events = append(events, written)
 		}
 	}
-	if err := r.releaseOwnerReferences(ctx, cohort, events); err != nil {
-		return err
+	return events
+}
+
+func (r *ProgramReconciler) reconcileCohortGatherings(ctx context.Context, cohort *learningv1alpha1.Cohort, events []*learningv1alpha1.LearningEvent, now time.Time) (gatheringWrites, error) {
+	var written gatheringWrites
+	deleting := cohort.DeletionTimestamp != nil
+	if !deleting && !controllerutil.ContainsFinalizer(cohort, GatheringsFinalizer) {
+		patched, err := r.patchFinalizers(ctx, cohort, true)
+		if err != nil {
+			return written, err
+		}
+		written.cohort, cohort = patched, patched
+	}
+	for i, e := range events {
+		released, err := r.releaseOwnerReference(ctx, cohort, e)
+		if err != nil {
+			return written, err
+		}
+		if released != nil {
+			events[i] = released
+			written.events = append(written.events, released)
+		}
 	}
 	if cohort.Spec.Suspend && !deleting {
-		return nil
+		return written, nil
 	}
-	plan, err := program.PlanGatherings(cohort, events, snap.Now)
+	plan, err := program.PlanGatherings(cohort, events, now)
 	if err != nil {
 		// The evaluation reports the schedule as Stalled; nothing is changed.
-		return nil //nolint:nilerr // a bad schedule is reported in status, not retried
+		return written, nil //nolint:nilerr // a bad schedule is reported in status, not retried
 	}
 	for _, want := range plan.Apply {
-		if err := r.applyGathering(ctx, want, events); err != nil {
-			return err
+		applied, err := r.applyGathering(ctx, want, events)
+		if err != nil {
+			return written, err
+		}
+		if applied != nil {
+			written.events = append(written.events, applied)
 		}
 	}
 	for _, e := range plan.Delete {
 		rv := e.ResourceVersion
 		if err := r.Client.Delete(ctx, e, client.Preconditions{UID: &e.UID, ResourceVersion: &rv}); client.IgnoreNotFound(err) != nil {
-			return fmt.Errorf("deleting unscheduled gathering %s: %w", e.Name, err)
+			return written, fmt.Errorf("deleting unscheduled gathering %s: %w", e.Name, err)
 		}
+		written.deleted = append(written.deleted, e.Name)
 	}
 	if deleting && controllerutil.ContainsFinalizer(cohort, GatheringsFinalizer) {
-		return r.patchFinalizers(ctx, cohort, false)
+		patched, err := r.patchFinalizers(ctx, cohort, false)
+		if patched != nil {
+			written.cohort = patched
+		}
+		return written, err
 	}
-	return nil
+	return written, nil
 }
 
 // applyGathering creates a missing generated gathering or brings an untouched one back
-// to the schedule. The optimistic lock keeps a stale cache from overwriting attendance
-// recorded meanwhile.
-func (r *ProgramReconciler) applyGathering(ctx context.Context, want *learningv1alpha1.LearningEvent, existing []*learningv1alpha1.LearningEvent) error {
+// to the schedule, and returns it as the API server stored it (nil when another writer
+// created it first). The optimistic lock keeps a stale cache from overwriting
+// attendance recorded meanwhile.
+func (r *ProgramReconciler) applyGathering(ctx context.Context, want *learningv1alpha1.LearningEvent, existing []*learningv1alpha1.LearningEvent) (*learningv1alpha1.LearningEvent, error) {
 	i := slices.IndexFunc(existing, func(e *learningv1alpha1.LearningEvent) bool { return e.Name == want.Name })
 	if i < 0 {
-		if err := r.Client.Create(ctx, want, client.FieldOwner(fieldOwner)); err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("creating gathering %s: %w", want.Name, err)
+		switch err := r.Client.Create(ctx, want, client.FieldOwner(fieldOwner)); {
+		case apierrors.IsAlreadyExists(err):
+			return nil, nil
+		case err != nil:
+			return nil, fmt.Errorf("creating gathering %s: %w", want.Name, err)
 		}
-		return nil
+		return want, nil
 	}
 	have := existing[i]
 	updated := have.DeepCopy()
@@ -97,42 +180,44 @@ func (r *ProgramReconciler) applyGathering(ctx context.Context, want *learningv1
 	}
 	updated.Annotations[program.GeneratedAnnotation] = want.Annotations[program.GeneratedAnnotation]
 	if err := r.Client.Patch(ctx, updated, client.MergeFromWithOptions(have, client.MergeFromWithOptimisticLock{}), client.FieldOwner(fieldOwner)); err != nil {
-		return fmt.Errorf("updating gathering %s: %w", want.Name, err)
+		return nil, fmt.Errorf("updating gathering %s: %w", want.Name, err)
 	}
-	return nil
+	return updated, nil
 }
 
-// releaseOwnerReferences removes the cohort's owner reference from generated gatherings
-// made by earlier versions of the operator, so that garbage collection never deletes
-// them with the cohort.
-func (r *ProgramReconciler) releaseOwnerReferences(ctx context.Context, cohort *learningv1alpha1.Cohort, events []*learningv1alpha1.LearningEvent) error {
-	for _, e := range events {
-		owned := func(ref metav1.OwnerReference) bool { return ref.UID == cohort.UID }
-		if !slices.ContainsFunc(e.OwnerReferences, owned) {
-			continue
-		}
-		released := e.DeepCopy()
-		released.OwnerReferences = slices.DeleteFunc(released.OwnerReferences, owned)
-		if err := r.Client.Patch(ctx, released, client.MergeFromWithOptions(e, client.MergeFromWithOptimisticLock{}), client.FieldOwner(fieldOwner)); err != nil {
-			return fmt.Errorf("releasing gathering %s from its cohort: %w", e.Name, err)
-		}
+// releaseOwnerReference removes the cohort's owner reference from a generated
+// gathering made by an earlier version of the operator, so that garbage collection
+// never deletes it with the cohort, and returns the released gathering (nil when it
+// had no such reference).
+func (r *ProgramReconciler) releaseOwnerReference(ctx context.Context, cohort *learningv1alpha1.Cohort, e *learningv1alpha1.LearningEvent) (*learningv1alpha1.LearningEvent, error) {
+	owned := func(ref metav1.OwnerReference) bool { return ref.UID == cohort.UID }
+	if !slices.ContainsFunc(e.OwnerReferences, owned) {
+		return nil, nil
 	}
-	return nil
+	released := e.DeepCopy()
+	released.OwnerReferences = slices.DeleteFunc(released.OwnerReferences, owned)
+	if err := r.Client.Patch(ctx, released, client.MergeFromWithOptions(e, client.MergeFromWithOptimisticLock{}), client.FieldOwner(fieldOwner)); err != nil {
+		return nil, fmt.Errorf("releasing gathering %s from its cohort: %w", e.Name, err)
+	}
+	return released, nil
 }
 
-// patchFinalizers adds or removes the gatherings finalizer of a cohort.
-func (r *ProgramReconciler) patchFinalizers(ctx context.Context, cohort *learningv1alpha1.Cohort, add bool) error {
+// patchFinalizers adds or removes the gatherings finalizer of a cohort and returns the
+// cohort as the API server stored it (nil when it is gone).
+func (r *ProgramReconciler) patchFinalizers(ctx context.Context, cohort *learningv1alpha1.Cohort, add bool) (*learningv1alpha1.Cohort, error) {
 	changed := cohort.DeepCopy()
 	if add {
 		controllerutil.AddFinalizer(changed, GatheringsFinalizer)
 	} else {
 		controllerutil.RemoveFinalizer(changed, GatheringsFinalizer)
 	}
-	err := r.Client.Patch(ctx, changed, client.MergeFromWithOptions(cohort, client.MergeFromWithOptimisticLock{}), client.FieldOwner(fieldOwner))
-	if client.IgnoreNotFound(err) != nil {
-		return fmt.Errorf("updating the finalizers of cohort %s: %w", cohort.Name, err)
+	switch err := r.Client.Patch(ctx, changed, client.MergeFromWithOptions(cohort, client.MergeFromWithOptimisticLock{}), client.FieldOwner(fieldOwner)); {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("updating the finalizers of cohort %s: %w", cohort.Name, err)
 	}
-	return nil
+	return changed, nil
 }
 
 // deletionStarted passes the update that marks an object for deletion.

@@ -13,10 +13,30 @@ import (
 	"github.com/cohort-dev/cohort-operator/internal/program"
 )
 
-// statusWriters is how many status patches of one unit are in flight at once. A unit
-// of thousands of members changes every status on its first evaluation; made one after
-// another, those writes would take minutes.
-const statusWriters = 8
+// concurrentWrites is how many writes of one unit's evaluation are in flight at once:
+// status patches, or cohorts whose children are being applied. A unit of thousands of
+// members changes every status on its first evaluation; made one after another, those
+// writes would take minutes.
+const concurrentWrites = 8
+
+// forEachConcurrently calls do(0), ..., do(n-1) on at most limit goroutines and returns
+// when every call has.
+func forEachConcurrently(n, limit int, do func(i int)) {
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range min(limit, n) {
+		wg.Go(func() {
+			for i := range work {
+				do(i)
+			}
+		})
+	}
+	for i := range n {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+}
 
 // statusWrite is one status patch of the outcome, and the Events it records.
 type statusWrite struct {
@@ -30,28 +50,18 @@ type statusWrite struct {
 // stale, the API server refuses it and the unit is evaluated again from fresh objects,
 // so a decision is never made twice and an Event is never emitted twice. Objects that
 // did not change get no request at all.
-func (r *ProgramReconciler) applyOutcome(ctx context.Context, snap program.Snapshot, out program.Outcome) error {
+func (r *ProgramReconciler) applyOutcome(ctx context.Context, key unitKey, snap program.Snapshot, out program.Outcome) error {
 	writes := changedStatuses(snap, out)
 	errs := make([]error, len(writes))
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for range min(statusWriters, len(writes)) {
-		wg.Go(func() {
-			for i := range work {
-				w := writes[i]
-				if err := r.patchStatus(ctx, w.before, w.next); err != nil {
-					errs[i] = client.IgnoreNotFound(err)
-					continue
-				}
-				r.emit(w.next, w.events)
-			}
-		})
-	}
-	for i := range writes {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
+	forEachConcurrently(len(writes), concurrentWrites, func(i int) {
+		w := writes[i]
+		if err := r.patchStatus(ctx, w.before, w.next); err != nil {
+			errs[i] = client.IgnoreNotFound(err)
+			return
+		}
+		r.lag.wrote(key, w.next, w.before.GetResourceVersion())
+		r.emit(w.next, w.events)
+	})
 	return errors.Join(errs...)
 }
 

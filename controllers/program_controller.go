@@ -35,6 +35,9 @@ type ProgramReconciler struct {
 	// ApprovalPolicy names the approval policy and its binding; ApproverClusterRole
 	// the ClusterRole bound to approvers.
 	ApprovalPolicy, ApproverClusterRole string
+
+	// lag holds each unit back until the cache shows its last evaluation's writes.
+	lag cacheLag
 }
 
 // +kubebuilder:rbac:groups=learning.cohort.dev,resources=communityofpractices;cohorts;memberships,verbs=get;list;watch
@@ -50,11 +53,14 @@ const conflictRetry = 100 * time.Millisecond
 // Reconcile evaluates the unit named by key.
 func (r *ProgramReconciler) Reconcile(ctx context.Context, key unitKey) (ctrl.Result, error) {
 	start := time.Now()
+	if behind, err := r.lag.behind(ctx, r.Client, key); err != nil || behind {
+		return ctrl.Result{RequeueAfter: cacheLagRetry}, err
+	}
 	snap, ok, err := r.readUnit(ctx, key)
 	if err != nil || !ok {
 		return ctrl.Result{}, err
 	}
-	if err := r.reconcileGatherings(ctx, snap); err != nil {
+	if err := r.reconcileGatherings(ctx, key, &snap); err != nil {
 		return ctrl.Result{}, err
 	}
 	outcome := program.Evaluate(snap)
@@ -62,8 +68,8 @@ func (r *ProgramReconciler) Reconcile(ctx context.Context, key unitKey) (ctrl.Re
 	// Services are provisioned from the same outcome, before the statuses are written,
 	// so that access follows a seat in the pass that decides it and each cohort's
 	// status, Provisioned included, is written once.
-	recheck, provisionErr := r.provisionUnit(ctx, snap, outcome)
-	if err := r.applyOutcome(ctx, snap, outcome); err != nil {
+	recheck, provisionErr := r.provisionUnit(ctx, key, snap, outcome)
+	if err := r.applyOutcome(ctx, key, snap, outcome); err != nil {
 		if onlyConflicts(err) {
 			// The cache has not caught up with a write yet (often this reconciler's
 			// own): look again shortly, without the error backoff, which grows with

@@ -60,12 +60,17 @@ func childTypes() []client.Object {
 	return types
 }
 
-// CacheByObject restricts the manager's cache: of the provisioned kinds it holds only
-// the objects the operator labelled, so never the cluster's other ConfigMaps, Roles or
-// Deployments; of the admission policies only the approval policy and its binding,
-// named approvalPolicy (DefaultApprovalPolicy when empty). Pass it as
-// cache.Options.ByObject.
-func CacheByObject(approvalPolicy string) map[client.Object]cache.ByObject {
+// CacheOptions are the manager's cache options. Of the provisioned kinds the cache
+// holds only the objects the operator labelled, so never the cluster's other
+// ConfigMaps, Roles or Deployments; of the admission policies only the approval policy
+// and its binding, named approvalPolicy (DefaultApprovalPolicy when empty). No cached
+// object keeps its managedFields, which the reconciler never reads and which would
+// otherwise be a third of the cache's memory.
+func CacheOptions(approvalPolicy string) cache.Options {
+	return cache.Options{ByObject: cacheByObject(approvalPolicy), DefaultTransform: cache.TransformStripManagedFields()}
+}
+
+func cacheByObject(approvalPolicy string) map[client.Object]cache.ByObject {
 	managed := labels.SelectorFromSet(labels.Set{ManagedByLabel: ManagedBy})
 	byObject := map[client.Object]cache.ByObject{}
 	for _, t := range childTypes() {
@@ -85,37 +90,49 @@ const nameConflictRecheck = time.Minute
 // Provisioned condition in the outcome's cohort statuses. recheck says a name conflict
 // blocks a cohort. An error means a child could not be applied or removed; the
 // statuses say which.
-func (r *ProgramReconciler) provisionUnit(ctx context.Context, snap program.Snapshot, out program.Outcome) (recheck bool, err error) {
+func (r *ProgramReconciler) provisionUnit(ctx context.Context, key unitKey, snap program.Snapshot, out program.Outcome) (recheck bool, err error) {
 	var errs []error
 	if c := snap.Community; c != nil && c.DeletionTimestamp.IsZero() && out.Community != nil {
-		p, err := r.provisionCommunity(ctx, c)
+		p, err := r.provisionCommunity(ctx, key, c)
 		errs = append(errs, err)
 		recheck = p.Reason == learningv1alpha1.NameConflictReason
 		program.SetProvisioned(&out.Community.Conditions, c.Status.Conditions, c.Generation, snap.Now, p)
 	}
-	for _, cohort := range snap.Cohorts {
-		status, ok := out.Cohorts[cohort.Name]
-		pub := out.Publications[cohort.Name]
-		if !ok || !cohort.DeletionTimestamp.IsZero() || pub.Frozen {
+	// The cohorts' children are applied a few cohorts at a time: each apply is a round
+	// trip to the API server, and a community's cohorts are independent of one another.
+	var todo []int
+	for i, cohort := range snap.Cohorts {
+		_, ok := out.Cohorts[cohort.Name]
+		if !ok || !cohort.DeletionTimestamp.IsZero() || out.Publications[cohort.Name].Frozen {
 			// A cohort being deleted keeps its children until they are collected; a
 			// cohort whose seats are frozen keeps its access and documents as they
 			// were, as it keeps its seats, until its policy can be applied again.
 			continue
 		}
-		p, err := r.provisionCohort(ctx, cohort, pub)
-		errs = append(errs, err)
+		todo = append(todo, i)
+	}
+	verdicts := make([]program.Provisioning, len(todo))
+	cohortErrs := make([]error, len(todo))
+	forEachConcurrently(len(todo), concurrentWrites, func(j int) {
+		cohort := snap.Cohorts[todo[j]]
+		verdicts[j], cohortErrs[j] = r.provisionCohort(ctx, key, cohort, out.Publications[cohort.Name])
+	})
+	for j, i := range todo {
+		cohort, p := snap.Cohorts[i], verdicts[j]
 		recheck = recheck || p.Reason == learningv1alpha1.NameConflictReason
+		status := out.Cohorts[cohort.Name]
 		program.SetProvisioned(&status.Conditions, cohort.Status.Conditions, cohort.Generation, snap.Now, p)
 		out.Cohorts[cohort.Name] = status
 	}
+	errs = append(errs, cohortErrs...)
 	return recheck, errors.Join(errs...)
 }
 
 // provisionCommunity binds the community's approvers to the approvers' ClusterRole in
 // its namespace.
-func (r *ProgramReconciler) provisionCommunity(ctx context.Context, community *learningv1alpha1.CommunityOfPractice) (program.Provisioning, error) {
+func (r *ProgramReconciler) provisionCommunity(ctx context.Context, key unitKey, community *learningv1alpha1.CommunityOfPractice) (program.Provisioning, error) {
 	binding := approversBinding(community, r.ApproverClusterRole)
-	conflicts, failed, _, errs := r.applyChildren(ctx, community, []client.Object{binding}, func(client.Object) bool { return true })
+	conflicts, failed, _, errs := r.applyChildren(ctx, key, community, []client.Object{binding}, func(client.Object) bool { return true })
 	p := provisioningVerdict(conflicts, failed, nil, errs,
 		fmt.Sprintf("%d approvers bound to ClusterRole %s by RoleBinding %s", len(binding.Subjects), r.ApproverClusterRole, binding.Name))
 	return p, errors.Join(errs...)
@@ -126,13 +143,13 @@ func (r *ProgramReconciler) provisionCommunity(ctx context.Context, community *l
 // a derived name the operator did not create, and removes the children of a disabled
 // service. While the cohort is suspended only the members' RoleBindings change, so that
 // access still follows the seats; everything else is compared and reported.
-func (r *ProgramReconciler) provisionCohort(ctx context.Context, cohort *learningv1alpha1.Cohort, pub program.Publication) (program.Provisioning, error) {
+func (r *ProgramReconciler) provisionCohort(ctx context.Context, key unitKey, cohort *learningv1alpha1.Cohort, pub program.Publication) (program.Provisioning, error) {
 	desired, err := desiredChildren(cohort, pub, r.Portal)
 	if err != nil {
 		return program.Provisioning{Status: metav1.ConditionFalse, Reason: learningv1alpha1.ApplyFailedReason, Message: err.Error()}, err
 	}
 	suspended := cohort.Spec.Suspend
-	conflicts, failed, pending, errs := r.applyChildren(ctx, cohort, desired, func(obj client.Object) bool {
+	conflicts, failed, pending, errs := r.applyChildren(ctx, key, cohort, desired, func(obj client.Object) bool {
 		return !suspended || isMemberBinding(obj)
 	})
 	stale, err := r.staleChildren(ctx, cohort, desired)
@@ -149,6 +166,7 @@ func (r *ProgramReconciler) provisionCohort(ctx context.Context, cohort *learnin
 			errs = append(errs, fmt.Errorf("removing %s: %w", describe(obj), err))
 			continue
 		}
+		r.lag.wrote(key, obj, obj.GetResourceVersion())
 		childWritesMetric.WithLabelValues(kindName(obj), "delete").Inc()
 	}
 
@@ -160,7 +178,7 @@ func (r *ProgramReconciler) provisionCohort(ctx context.Context, cohort *learnin
 // applyChildren applies each desired child of owner that is missing or differs, when
 // mayChange allows it (else it is pending), and leaves alone any object of a desired
 // name that owner does not control (a conflict).
-func (r *ProgramReconciler) applyChildren(ctx context.Context, owner client.Object, desired []client.Object, mayChange func(client.Object) bool) (conflicts, failed, pending []string, errs []error) {
+func (r *ProgramReconciler) applyChildren(ctx context.Context, key unitKey, owner client.Object, desired []client.Object, mayChange func(client.Object) bool) (conflicts, failed, pending []string, errs []error) {
 	for _, obj := range desired {
 		live, err := r.lookupChild(ctx, obj)
 		if err != nil {
@@ -184,6 +202,11 @@ func (r *ProgramReconciler) applyChildren(ctx context.Context, owner client.Obje
 			errs = append(errs, err)
 			continue
 		}
+		replaced := ""
+		if live != nil {
+			replaced = live.GetResourceVersion()
+		}
+		r.lag.wrote(key, obj, replaced)
 		childWritesMetric.WithLabelValues(kindName(obj), "apply").Inc()
 	}
 	return conflicts, failed, pending, errs

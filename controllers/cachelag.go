@@ -1,0 +1,101 @@
+package controllers
+
+import (
+	"context"
+	"reflect"
+	"slices"
+	"sync"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// cacheLagRetry is how soon a unit whose cache has not yet seen the reconciler's own
+// writes is looked at again.
+const cacheLagRetry = 100 * time.Millisecond
+
+// cacheLagLimit is how long a write may stay unseen by the cache before it is
+// forgotten: a lost watch event must not hold a unit forever.
+const cacheLagLimit = time.Minute
+
+// cacheLag remembers, per unit, the writes of the unit's last evaluation that the
+// informer cache has not shown yet: for each object, the resourceVersions the writes
+// replaced ("" for a creation). A unit is evaluated again only once the cache shows
+// none of them, because an evaluation from older copies would decide from the past:
+// its status patches would meet conflicts, and it would apply again children it has
+// just applied. A child's watch event starts the evaluation that follows; for status
+// writes, which start none, the reconciler looks again after cacheLagRetry.
+type cacheLag struct {
+	mu     sync.Mutex
+	byUnit map[unitKey]map[objectRef]*unseenWrite
+}
+
+// objectRef names one object of a unit's namespace.
+type objectRef struct {
+	kind reflect.Type
+	name string
+}
+
+// unseenWrite is what the cache has not shown of an object's writes yet.
+type unseenWrite struct {
+	// replaced are the resourceVersions the writes replaced; "" stands for no object,
+	// before a creation.
+	replaced []string
+	// obj is an object of the written kind, to read the cache's copy into.
+	obj client.Object
+	at  time.Time
+}
+
+// wrote records that the unit's evaluation wrote obj over the version replaced ("" for
+// a creation).
+func (c *cacheLag) wrote(key unitKey, obj client.Object, replaced string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byUnit == nil {
+		c.byUnit = map[unitKey]map[objectRef]*unseenWrite{}
+	}
+	unseen := c.byUnit[key]
+	if unseen == nil {
+		unseen = map[objectRef]*unseenWrite{}
+		c.byUnit[key] = unseen
+	}
+	ref := objectRef{kind: reflect.TypeOf(obj), name: obj.GetName()}
+	w := unseen[ref]
+	if w == nil {
+		w = &unseenWrite{obj: reflect.New(ref.kind.Elem()).Interface().(client.Object)}
+		unseen[ref] = w
+	}
+	w.replaced = append(w.replaced, replaced)
+	w.at = time.Now()
+}
+
+// behind reports whether the cache still shows, of an object the unit wrote, a version
+// one of the writes replaced (or nothing where a write created the object). It forgets
+// the writes the cache has caught up with.
+func (c *cacheLag) behind(ctx context.Context, reader client.Reader, key unitKey) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	unseen := c.byUnit[key]
+	for ref, w := range unseen {
+		if time.Since(w.at) > cacheLagLimit {
+			delete(unseen, ref)
+			continue
+		}
+		version := ""
+		switch err := reader.Get(ctx, client.ObjectKey{Namespace: key.Namespace, Name: ref.name}, w.obj); {
+		case err == nil:
+			version = w.obj.GetResourceVersion()
+		case !apierrors.IsNotFound(err):
+			return false, err
+		}
+		if slices.Contains(w.replaced, version) {
+			return true, nil
+		}
+		delete(unseen, ref)
+	}
+	if len(unseen) == 0 {
+		delete(c.byUnit, key)
+	}
+	return false, nil
+}

@@ -1,0 +1,114 @@
+package controllers
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
+	"github.com/cohort-dev/cohort-operator/internal/testutil"
+)
+
+// TestCacheLag checks when a unit waits for the cache: while the cache shows a version
+// the unit's writes replaced, or nothing where they created an object; and that it
+// forgets writes the cache has caught up with.
+func TestCacheLag(t *testing.T) {
+	ctx := context.Background()
+	key := unitKey{Namespace: "ns", Community: "c"}
+	member := &learningv1alpha1.Membership{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "m"}}
+	roster := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "k-roster"}}
+	cache := fake.NewClientBuilder().WithScheme(testutil.Scheme()).WithObjects(member).Build()
+	mustGet := func(obj client.Object) {
+		t.Helper()
+		if err := cache.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	behind := func(lag *cacheLag) bool {
+		t.Helper()
+		b, err := lag.behind(ctx, cache, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+
+	var lag cacheLag
+	if behind(&lag) {
+		t.Fatal("a unit that wrote nothing waits")
+	}
+
+	// A status write over the cached version: behind until the cache moves on.
+	mustGet(member)
+	lag.wrote(key, member, member.ResourceVersion)
+	if !behind(&lag) {
+		t.Fatal("the cache still shows the version the write replaced, yet the unit does not wait")
+	}
+	if other := (unitKey{Namespace: "ns", Cohort: "k"}); func() bool { b, _ := lag.behind(ctx, cache, other); return b }() {
+		t.Fatal("another unit waits for this unit's write")
+	}
+	member.Spec.DisplayName = "changed"
+	if err := cache.Update(ctx, member); err != nil {
+		t.Fatal(err)
+	}
+	if behind(&lag) {
+		t.Fatal("the cache shows a newer version, yet the unit waits")
+	}
+	if len(lag.byUnit) != 0 {
+		t.Fatalf("writes the cache caught up with are still remembered: %v", lag.byUnit)
+	}
+
+	// A creation: behind while the cache shows no object.
+	lag.wrote(key, roster, "")
+	if !behind(&lag) {
+		t.Fatal("the cache does not show a created object yet, yet the unit does not wait")
+	}
+	if err := cache.Create(ctx, roster); err != nil {
+		t.Fatal(err)
+	}
+	if behind(&lag) {
+		t.Fatal("the cache shows the created object, yet the unit waits")
+	}
+
+	// A deletion: behind while the cache still shows the deleted version.
+	mustGet(roster)
+	lag.wrote(key, roster, roster.ResourceVersion)
+	if !behind(&lag) {
+		t.Fatal("the cache still shows a deleted object, yet the unit does not wait")
+	}
+	if err := cache.Delete(ctx, roster); err != nil {
+		t.Fatal(err)
+	}
+	if behind(&lag) {
+		t.Fatal("the cache no longer shows the deleted object, yet the unit waits")
+	}
+
+	// Two writes of one object in one pass: every replaced version counts.
+	mustGet(member)
+	first := member.ResourceVersion
+	lag.wrote(key, member, first)
+	member.Spec.DisplayName = "again"
+	if err := cache.Update(ctx, member); err != nil {
+		t.Fatal(err)
+	}
+	lag.wrote(key, member, member.ResourceVersion)
+	if !behind(&lag) {
+		t.Fatal("the cache shows the version the second write replaced, yet the unit does not wait")
+	}
+
+	// A write the cache never shows is forgotten after cacheLagLimit.
+	lag = cacheLag{}
+	lost := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "lost"}}
+	lag.wrote(key, lost, "")
+	for _, w := range lag.byUnit[key] {
+		w.at = time.Now().Add(-cacheLagLimit - time.Second)
+	}
+	if behind(&lag) {
+		t.Fatal("a write unseen for longer than cacheLagLimit still holds the unit")
+	}
+}
