@@ -63,11 +63,10 @@ func childTypes() []client.Object {
 // CacheOptions are the manager's cache options. Of the provisioned kinds the cache
 // holds only the objects the operator labelled, so never the cluster's other
 // ConfigMaps, Roles or Deployments; of the admission policies only the approval policy
-// and its binding, named approvalPolicy (DefaultApprovalPolicy when empty). No cached
-// object keeps its managedFields, which the reconciler never reads and which would
-// otherwise be a third of the cache's memory.
+// and its binding, named approvalPolicy (DefaultApprovalPolicy when empty). Cached
+// objects are slimmed first (slimForCache).
 func CacheOptions(approvalPolicy string) cache.Options {
-	return cache.Options{ByObject: cacheByObject(approvalPolicy), DefaultTransform: cache.TransformStripManagedFields()}
+	return cache.Options{ByObject: cacheByObject(approvalPolicy), DefaultTransform: slimForCache}
 }
 
 func cacheByObject(approvalPolicy string) map[client.Object]cache.ByObject {

@@ -1,0 +1,52 @@
+package controllers
+
+import (
+	"testing"
+	"unsafe"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
+)
+
+func TestSlimForCache(t *testing.T) {
+	// Strings built at run time, as a decoder builds them: equal, but separate copies.
+	dup := func(s string) string { return string([]byte(s)) }
+	event := func() *learningv1alpha1.LearningEvent {
+		return &learningv1alpha1.LearningEvent{
+			ObjectMeta: metav1.ObjectMeta{
+				Name:          "g-1",
+				ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}},
+				Annotations:   map[string]string{lastAppliedAnnotation: `{"spec":{}}`, "team": "allyship"},
+			},
+			Spec: learningv1alpha1.LearningEventSpec{Attendance: []learningv1alpha1.AttendanceRecord{
+				{Member: learningv1alpha1.ObjectName(dup("allyship-2026-lead-1")), Status: learningv1alpha1.AttendanceStatus(dup("Present"))},
+			}},
+			Status: learningv1alpha1.LearningEventStatus{Conditions: []metav1.Condition{
+				{Type: dup("Ready"), Status: metav1.ConditionStatus(dup("True")), Reason: dup("Recorded"), Message: dup("attendance recorded for 1 of 1 members")},
+			}},
+		}
+	}
+	a, b := event(), event()
+	for _, e := range []*learningv1alpha1.LearningEvent{a, b} {
+		if _, err := slimForCache(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a.ManagedFields != nil {
+		t.Error("managedFields kept")
+	}
+	if _, ok := a.Annotations[lastAppliedAnnotation]; ok || a.Annotations["team"] != "allyship" {
+		t.Errorf("annotations after slimming: %v, want only the last applied configuration gone", a.Annotations)
+	}
+	same := func(what string, x, y string) {
+		t.Helper()
+		if x != y || unsafe.StringData(x) != unsafe.StringData(y) {
+			t.Errorf("%s: %q and %q are separate copies", what, x, y)
+		}
+	}
+	same("attendance member", string(a.Spec.Attendance[0].Member), string(b.Spec.Attendance[0].Member))
+	same("attendance status", string(a.Spec.Attendance[0].Status), string(b.Spec.Attendance[0].Status))
+	same("condition reason", a.Status.Conditions[0].Reason, b.Status.Conditions[0].Reason)
+	same("condition message", a.Status.Conditions[0].Message, b.Status.Conditions[0].Message)
+}
