@@ -103,6 +103,12 @@ fuzz: ## Run every fuzz target for FUZZTIME (default 10s); failing inputs stay i
 bench: controlplane ## Run the benchmarks.
 	go test -run '^$$' -bench . -benchmem ./...
 
+BENCH_SCALE ?= 1
+
+.PHONY: bench-scale
+bench-scale: controlplane build ## Measure the operator at scale S (BENCH_SCALE=0.1 for a tenth) against the raw write floor; writes docs/benchmarks.md.
+	go run ./hack/benchscale -scale $(BENCH_SCALE) -manager $(BIN)/manager -assets $(KUBE_ASSETS)
+
 ##@ Build and run
 
 .PHONY: build

@@ -24,6 +24,9 @@ const AdminGroup = "system:masters"
 // garbage collection of owned objects, namespace deletion and Deployment rollouts.
 var controllers = "garbage-collector-controller,namespace-controller,deployment-controller,replicaset-controller"
 
+// serviceRange is the cluster's Service IP range: 65,534 addresses.
+const serviceRange = "10.0.0.0/16"
+
 // Options configure a local cluster.
 type Options struct {
 	// AssetsDir holds the etcd, kube-apiserver, kubectl and kube-controller-manager
@@ -35,6 +38,10 @@ type Options struct {
 	ControllerManager bool
 	// Dir receives kubeconfig files and logs; a temporary folder when empty.
 	Dir string
+	// EtcdNoFsync runs etcd without fsync (--unsafe-no-fsync): writes are no longer
+	// durable, and what is measured is the API server rather than the disk. For
+	// benchmarks only.
+	EtcdNoFsync bool
 }
 
 // Cluster is a running local control plane.
@@ -76,6 +83,14 @@ func Start(opts Options) (*Cluster, error) {
 		CRDDirectoryPaths:     opts.CRDDirs,
 		ErrorIfCRDPathMissing: true,
 	}}
+	// A Service range as large as a real cluster's: envtest's default /24 holds 254
+	// Services, fewer than a platform's portals.
+	c.env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", serviceRange)
+	if opts.EtcdNoFsync {
+		etcd := &envtest.Etcd{}
+		etcd.Configure().Set("unsafe-no-fsync", "true")
+		c.env.ControlPlane.Etcd = etcd
+	}
 	cfg, err := c.env.Start()
 	if err != nil {
 		return nil, fmt.Errorf("starting etcd and kube-apiserver: %w", err)
