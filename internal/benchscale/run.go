@@ -23,6 +23,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
@@ -325,8 +326,12 @@ func (e *env) floor(ctx context.Context, w *Workload, n int) (time.Duration, err
 	start := time.Now()
 	err := parallel(ctx, e.opts.Workers, n, func(i int) error {
 		target := objects[i%len(objects)]
+		gvk, err := apiutil.GVKForObject(target, e.client.Scheme())
+		if err != nil {
+			return err
+		}
 		u := &unstructured.Unstructured{}
-		u.SetGroupVersionKind(learningv1alpha1.GroupVersion.WithKind(kindName(target)))
+		u.SetGroupVersionKind(gvk)
 		u.SetNamespace(target.GetNamespace())
 		u.SetName(target.GetName())
 		patch, err := json.Marshal(map[string]any{"status": map[string]any{"conditions": []map[string]any{{
@@ -338,19 +343,6 @@ func (e *env) floor(ctx context.Context, w *Workload, n int) (time.Duration, err
 		return e.client.Status().Patch(ctx, u, client.RawPatch(types.MergePatchType, patch))
 	})
 	return time.Since(start), err
-}
-
-func kindName(obj client.Object) string {
-	switch obj.(type) {
-	case *learningv1alpha1.CommunityOfPractice:
-		return "CommunityOfPractice"
-	case *learningv1alpha1.Cohort:
-		return "Cohort"
-	case *learningv1alpha1.Membership:
-		return "Membership"
-	default:
-		return "LearningEvent"
-	}
 }
 
 // converge waits for the workload of s to converge and returns when it did.

@@ -175,34 +175,31 @@ func (t *tracker) state() state {
 // generated), all reconciled, and children provisioned objects, and returns the time
 // it saw that state first.
 func (t *tracker) waitConverged(ctx context.Context, objects, children int, timeout time.Duration) (time.Time, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	for {
-		t.mu.Lock()
-		changed := t.changed
-		t.mu.Unlock()
-		s := t.state()
-		if s.objects == objects && s.pending == 0 && s.children == children {
-			return time.Now(), nil
-		}
-		select {
-		case <-ctx.Done():
-			return time.Time{}, fmt.Errorf("not converged after %s: %d of %d objects seen, %d not reconciled, %d of %d children", timeout, s.objects, objects, s.pending, s.children, children)
-		case <-changed:
-		}
+	var s state
+	err := t.wait(ctx, timeout, func() bool {
+		s = t.state()
+		return s.objects == objects && s.pending == 0 && s.children == children
+	})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("not converged after %s: %d of %d objects seen, %d not reconciled, %d of %d children", timeout, s.objects, objects, s.pending, s.children, children)
 	}
+	return time.Now(), nil
 }
 
-// waitFor waits until check passes on the tracker's cache, re-checking on every change
-// the tracker sees.
+// waitFor waits until check passes on the tracker's cache.
 func (t *tracker) waitFor(ctx context.Context, timeout time.Duration, check func(client.Reader) bool) error {
+	return t.wait(ctx, timeout, func() bool { return check(t.cache) })
+}
+
+// wait waits until done passes, checking it again on every change the tracker sees.
+func (t *tracker) wait(ctx context.Context, timeout time.Duration, done func() bool) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for {
 		t.mu.Lock()
 		changed := t.changed
 		t.mu.Unlock()
-		if check(t.cache) {
+		if done() {
 			return nil
 		}
 		select {
