@@ -9,7 +9,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
 	"github.com/cohort-dev/cohort-operator/internal/program"
 )
 
@@ -102,7 +101,7 @@ func changedStatuses(snap program.Snapshot, out program.Outcome) []statusWrite {
 // was deleted meanwhile.
 func (r *ProgramReconciler) patchStatus(ctx context.Context, before, next client.Object) error {
 	if err := r.Client.Status().Patch(ctx, next, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
-		return fmt.Errorf("patching status of %s %s: %w", kindOf(before), client.ObjectKeyFromObject(before), err)
+		return fmt.Errorf("patching status of %s %s: %w", kindName(before), client.ObjectKeyFromObject(before), err)
 	}
 	return nil
 }
@@ -112,19 +111,4 @@ func (r *ProgramReconciler) emit(obj client.Object, transitions []program.Transi
 	for _, t := range transitions {
 		r.Recorder.Eventf(obj, nil, t.Type, t.Reason, t.Action, "%s", t.Message)
 	}
-}
-
-// kindOf names the kind of one of the API's objects, for messages.
-func kindOf(obj client.Object) string {
-	switch obj.(type) {
-	case *learningv1alpha1.CommunityOfPractice:
-		return "CommunityOfPractice"
-	case *learningv1alpha1.Cohort:
-		return "Cohort"
-	case *learningv1alpha1.Membership:
-		return "Membership"
-	case *learningv1alpha1.LearningEvent:
-		return "LearningEvent"
-	}
-	return fmt.Sprintf("%T", obj)
 }
