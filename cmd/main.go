@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/leaderelection"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -26,20 +28,24 @@ func main() {
 		os.Exit(portalMain(os.Args[2:]))
 	}
 	var (
-		metricsAddr    string
-		probeAddr      string
-		pprofAddr      string
-		leaderElection bool
-		namespace      string
-		portalImage    string
-		ingressCIDRs   string
-		options        controllers.Options
+		metricsAddr  string
+		probeAddr    string
+		pprofAddr    string
+		election     leaderElection
+		namespace    string
+		portalImage  string
+		ingressCIDRs string
+		options      controllers.Options
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the health and readiness probes bind to.")
 	flag.StringVar(&pprofAddr, "pprof-bind-address", "0", "Address the Go profiler (net/http/pprof) binds to; 0 disables it.")
 	flag.IntVar(&options.Workers, "workers", controllers.DefaultWorkers, "How many program units are evaluated at once.")
-	flag.BoolVar(&leaderElection, "leader-elect", false, "Elect a leader so that only one replica reconciles at a time.")
+	flag.BoolVar(&election.enabled, "leader-elect", false, "Elect a leader so that only one replica reconciles at a time.")
+	flag.StringVar(&election.namespace, "leader-elect-namespace", "", "Namespace of the leader election Lease; the manager's own namespace when empty (required outside the cluster).")
+	flag.DurationVar(&election.leaseDuration, "leader-elect-lease-duration", defaultLeaseDuration, "How long the other replicas wait, from the last renewal they saw, before they take the lease of a leader that stopped renewing.")
+	flag.DurationVar(&election.renewDeadline, "leader-elect-renew-deadline", defaultRenewDeadline, "How long the leader keeps retrying a failed renewal before it stops leading and exits; shorter than the lease duration.")
+	flag.DurationVar(&election.retryPeriod, "leader-elect-retry-period", defaultRetryPeriod, "How often the leader renews the lease and the other replicas try to take it.")
 	flag.StringVar(&namespace, "namespace", "", "Watch only this namespace; all namespaces when empty.")
 	flag.StringVar(&portalImage, "portal-image", envOr("PORTAL_IMAGE", defaultImage), "Image of cohort portals: this operator's image, run in portal mode.")
 	flag.StringVar(&options.ApprovalPolicy, "approval-policy", controllers.DefaultApprovalPolicy, "Name of the ValidatingAdmissionPolicy that verifies approvers, and of its binding; no approval is trusted while either is missing.")
@@ -55,7 +61,11 @@ func main() {
 		portal.IngressFrom = strings.Split(ingressCIDRs, ",")
 	}
 	options.Portal = portal
-	if err := run(metricsAddr, probeAddr, pprofAddr, leaderElection, namespace, options); err != nil {
+	if err := election.validate(); err != nil {
+		ctrl.Log.Error(err, "invalid leader election flags")
+		os.Exit(2)
+	}
+	if err := run(metricsAddr, probeAddr, pprofAddr, election, namespace, options); err != nil {
 		ctrl.Log.Error(err, "manager exited with an error")
 		os.Exit(1)
 	}
@@ -72,18 +82,63 @@ func envOr(key, fallback string) string {
 	return fallback
 }
 
-func run(metricsAddr, probeAddr, pprofAddr string, leaderElection bool, namespace string, opts controllers.Options) error {
+// The lease defaults bound how long the operator stands still after its leader dies
+// without releasing the lease (a killed process, a lost node): the other replicas take
+// over within lease duration plus two jittered retry periods (at most 2.2 retry periods
+// each), 18.6 s here, about 14 s on average. The leader renews every retry period, and
+// gives up leading when renewals fail for the renew deadline, at most renew deadline
+// plus one retry period (9.5 s) after its last renewal: sooner than any other replica
+// may take the lease. docs/operations.md explains the trade-off.
+const (
+	defaultLeaseDuration = 12 * time.Second
+	defaultRenewDeadline = 8 * time.Second
+	defaultRetryPeriod   = 1500 * time.Millisecond
+)
+
+// leaderElection configures the election of the one replica that reconciles.
+type leaderElection struct {
+	enabled                                   bool
+	namespace                                 string
+	leaseDuration, renewDeadline, retryPeriod time.Duration
+}
+
+// validate rejects durations with which a leader could still act after another replica
+// took the lease, or that client-go's elector refuses.
+func (e leaderElection) validate() error {
+	switch {
+	case e.leaseDuration <= 0 || e.renewDeadline <= 0 || e.retryPeriod <= 0:
+		return fmt.Errorf("--leader-elect-lease-duration (%s), --leader-elect-renew-deadline (%s) and --leader-elect-retry-period (%s) must be positive", e.leaseDuration, e.renewDeadline, e.retryPeriod)
+	case e.leaseDuration%time.Second != 0:
+		// The Lease records its duration in whole seconds.
+		return fmt.Errorf("--leader-elect-lease-duration (%s) must be whole seconds", e.leaseDuration)
+	case e.renewDeadline+e.retryPeriod >= e.leaseDuration:
+		return fmt.Errorf("--leader-elect-renew-deadline (%s) plus --leader-elect-retry-period (%s) must be shorter than --leader-elect-lease-duration (%s), or a leader that cannot renew may still reconcile after another replica took the lease", e.renewDeadline, e.retryPeriod, e.leaseDuration)
+	case float64(e.renewDeadline) <= leaderelection.JitterFactor*float64(e.retryPeriod):
+		return fmt.Errorf("--leader-elect-renew-deadline (%s) must be longer than %.1f times --leader-elect-retry-period (%s)", e.renewDeadline, leaderelection.JitterFactor, e.retryPeriod)
+	}
+	return nil
+}
+
+func run(metricsAddr, probeAddr, pprofAddr string, election leaderElection, namespace string, opts controllers.Options) error {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(learningv1alpha1.AddToScheme(scheme))
 
 	options := ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: metricsAddr},
-		HealthProbeBindAddress: probeAddr,
-		PprofBindAddress:       pprofAddr,
-		LeaderElection:         leaderElection,
-		LeaderElectionID:       "cohort-operator.learning.cohort.dev",
+		Scheme:                  scheme,
+		Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
+		HealthProbeBindAddress:  probeAddr,
+		PprofBindAddress:        pprofAddr,
+		LeaderElection:          election.enabled,
+		LeaderElectionID:        "cohort-operator.learning.cohort.dev",
+		LeaderElectionNamespace: election.namespace,
+		LeaseDuration:           &election.leaseDuration,
+		RenewDeadline:           &election.renewDeadline,
+		RetryPeriod:             &election.retryPeriod,
+		// A replica that stops gracefully (a rollout, a drain) hands the lease over at
+		// once instead of leaving the others to wait for it to expire. Safe because the
+		// process exits when the manager returns.
+		LeaderElectionReleaseOnCancel: true,
 		// Of the kinds the operator provisions, only its own objects are cached.
 		Cache: controllers.CacheOptions(opts.ApprovalPolicy),
 	}
@@ -113,6 +168,6 @@ func run(metricsAddr, probeAddr, pprofAddr string, leaderElection bool, namespac
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return fmt.Errorf("adding readiness check: %w", err)
 	}
-	ctrl.Log.Info("starting manager", "namespace", namespace, "leaderElection", leaderElection)
+	ctrl.Log.Info("starting manager", "namespace", namespace, "leaderElection", election.enabled)
 	return mgr.Start(ctx)
 }
