@@ -5,6 +5,7 @@
 package localcluster
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -13,6 +14,9 @@ import (
 	"syscall"
 	"time"
 
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
@@ -53,6 +57,11 @@ type Cluster struct {
 
 	env *envtest.Environment
 	kcm *exec.Cmd
+	// certDir holds kube-apiserver's serving certificate and the client CA; kept
+	// across RestartAPIServer so that every issued kubeconfig stays valid.
+	certDir string
+	// apiserverLog receives kube-apiserver's output, across restarts.
+	apiserverLog *os.File
 }
 
 // Start starts etcd and kube-apiserver, installs the CRDs and, when asked, starts
@@ -78,14 +87,33 @@ func Start(opts Options) (*Cluster, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, err
 	}
-	c := &Cluster{Dir: dir, env: &envtest.Environment{
+	// The API server's certificates live in a folder of the cluster's own, not one
+	// envtest creates and removes when kube-apiserver stops, so that StopAPIServer and
+	// StartAPIServer keep them. A fresh folder per start: envtest reuses certificates it
+	// finds, without the CA that signed them.
+	certDir, err := os.MkdirTemp(dir, "kube-apiserver-")
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{Dir: dir, certDir: certDir, env: &envtest.Environment{
 		BinaryAssetsDirectory: opts.AssetsDir,
 		CRDDirectoryPaths:     opts.CRDDirs,
 		ErrorIfCRDPathMissing: true,
 	}}
+	apiserver := c.env.ControlPlane.GetAPIServer()
+	apiserver.CertDir = certDir
+	if c.apiserverLog, err = os.Create(filepath.Join(dir, "kube-apiserver.log")); err != nil {
+		return nil, err
+	}
+	apiserver.Out, apiserver.Err = c.apiserverLog, c.apiserverLog
 	// A Service range as large as a real cluster's: envtest's default /24 holds 254
 	// Services, fewer than a platform's portals.
-	c.env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", serviceRange)
+	apiserver.Configure().Set("service-cluster-ip-range", serviceRange)
+	// On SIGTERM, answer new requests with 429 and Retry-After until those in flight
+	// are done, then give open watches 2 s to go, as API servers behind a load
+	// balancer do; by default kube-apiserver waits up to its request timeout, a
+	// minute, for its clients' watches to close.
+	apiserver.Configure().Set("shutdown-send-retry-after", "true")
 	if opts.EtcdNoFsync {
 		etcd := &envtest.Etcd{}
 		etcd.Configure().Set("unsafe-no-fsync", "true")
@@ -174,5 +202,63 @@ func (c *Cluster) Stop() error {
 	if err := c.env.Stop(); err != nil {
 		errs = append(errs, err)
 	}
+	if err := os.RemoveAll(c.certDir); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.apiserverLog.Close(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// StopAPIServer stops kube-apiserver gracefully, as a control plane upgrade or a
+// failover does; etcd and kube-controller-manager keep running. Clients see refused
+// connections until StartAPIServer.
+func (c *Cluster) StopAPIServer() error {
+	if err := c.env.ControlPlane.APIServer.Stop(); err != nil {
+		return fmt.Errorf("stopping kube-apiserver: %w", err)
+	}
+	return nil
+}
+
+// StartAPIServer starts kube-apiserver again after StopAPIServer, on the same address
+// with the same certificates and etcd, so existing clients and kubeconfigs reconnect
+// unchanged. It returns once the API server is ready: clients that reconnect earlier,
+// as soon as it listens, may meanwhile be refused by an authorizer that has not loaded
+// the RBAC objects yet, as with any API server that starts.
+func (c *Cluster) StartAPIServer() error {
+	s := c.env.ControlPlane.APIServer
+	before := s.ListenAddr
+	if err := s.Start(); err != nil {
+		return fmt.Errorf("starting kube-apiserver again: %w", err)
+	}
+	if after := s.ListenAddr; after != before || s.CertDir != c.certDir {
+		return fmt.Errorf("kube-apiserver came back on %s:%s with certificates in %s, not on %s:%s with %s", after.Address, after.Port, s.CertDir, before.Address, before.Port, c.certDir)
+	}
+	return c.waitReady(time.Minute)
+}
+
+// waitReady waits until the API server's /readyz answers ok.
+func (c *Cluster) waitReady(timeout time.Duration) error {
+	rc, err := rest.RESTClientFor(withoutGroup(c.Config))
+	if err != nil {
+		return err
+	}
+	var last error
+	err = wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		_, last = rc.Get().AbsPath("/readyz").DoRaw(ctx)
+		return last == nil, nil
+	})
+	if err != nil {
+		return fmt.Errorf("kube-apiserver not ready within %s: %w", timeout, errors.Join(err, last))
+	}
+	return nil
+}
+
+// withoutGroup is cfg for raw requests to paths outside any API group.
+func withoutGroup(cfg *rest.Config) *rest.Config {
+	cfg = rest.CopyConfig(cfg)
+	cfg.GroupVersion = &schema.GroupVersion{}
+	cfg.NegotiatedSerializer = scheme.Codecs.WithoutConversion()
+	return cfg
 }
