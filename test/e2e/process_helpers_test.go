@@ -442,6 +442,18 @@ func normalize(o unstructured.Unstructured, ns string, window timeWindow) string
 	if owners != nil {
 		o.SetOwnerReferences(owners)
 	}
+	// Documents as lines, so that a difference names its line.
+	if data, ok := o.Object["data"].(map[string]any); ok && o.GetKind() == "ConfigMap" {
+		for k, v := range data {
+			if text, ok := v.(string); ok {
+				var lines []any
+				for line := range strings.SplitSeq(text, "\n") {
+					lines = append(lines, line)
+				}
+				data[k] = lines
+			}
+		}
+	}
 	data, err := json.MarshalIndent(window.mask(o.Object), "", "  ")
 	if err != nil {
 		panic(err)
