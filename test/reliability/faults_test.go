@@ -1,0 +1,223 @@
+package reliability
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cohort-dev/cohort-operator/internal/testmanager"
+)
+
+// convergeTimeout bounds how long a run may take to reach the undisturbed state.
+const convergeTimeout = time.Minute
+
+// quietPeriod is how long a manager makes no write before its namespace counts as
+// converged.
+const quietPeriod = 1500 * time.Millisecond
+
+// run is what one run of the workload ended with.
+type run struct {
+	state  state
+	events map[string]int
+	writes []string
+	kinds  map[string]int
+	// hit names the write the fault struck; hitKind its verb and kind.
+	hit, hitKind string
+}
+
+// startManager starts a manager for namespace ns whose writes go through log, and stops
+// it when the test ends.
+func startManager(t *testing.T, ns string, log *writeLog) *testmanager.Manager {
+	t.Helper()
+	m, err := testmanager.Start(context.Background(), testmanager.Options{
+		Config: managerConfig, Clock: fixedClock, Namespaces: []string{ns}, Interceptor: log.funcs(),
+	})
+	if err != nil {
+		t.Fatalf("starting the manager: %v", err)
+	}
+	t.Cleanup(func() { _ = m.Stop() })
+	return m
+}
+
+// createWorkload creates the workload in a new namespace and returns its name.
+func createWorkload(t *testing.T) string {
+	t.Helper()
+	ns := namespace(t)
+	for _, obj := range workload(ns) {
+		if err := admin.Create(context.Background(), obj); err != nil {
+			t.Fatalf("creating %s: %v", obj.GetName(), err)
+		}
+	}
+	return ns
+}
+
+// cleanRun creates the workload and lets one undisturbed manager converge on it.
+func cleanRun(t *testing.T) run {
+	t.Helper()
+	ns := createWorkload(t)
+	log := newWriteLog()
+	startManager(t, ns, log)
+	waitQuiet(t, log, true, quietPeriod, convergeTimeout)
+	s, err := captureState(context.Background(), ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return run{state: s, events: settledEvents(t, ns), writes: log.writesMade(), kinds: log.kindsMade()}
+}
+
+// faultyRun creates the workload and lets a manager converge on it through one fault:
+// its first write of failWrite fails once, or it stops right after its first write of
+// stopAfter and a new manager takes over. The run must end in the state want.
+func faultyRun(t *testing.T, want state, failWrite, stopAfter string) run {
+	t.Helper()
+	ns := createWorkload(t)
+	first := newWriteLog()
+	first.failWrite, first.stopAfter = failWrite, stopAfter
+	m := startManager(t, ns, first)
+	first.stop = m.Stopping
+	last := first
+	if stopAfter != "" {
+		deadline := time.Now().Add(convergeTimeout)
+		for {
+			n, _, stopped := first.snapshot()
+			if stopped {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the manager made %d writes, never %q", n, stopAfter)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if err := m.Stop(); err != nil {
+			t.Fatalf("stopping the manager: %v", err)
+		}
+		last = newWriteLog()
+		startManager(t, ns, last)
+	}
+	waitForState(t, ns, want, convergeTimeout)
+	waitQuiet(t, last, false, quietPeriod, convergeTimeout)
+	// Converged and quiet: nothing written since may have changed the state (no
+	// duplicate child, no second seat, no further status).
+	got, err := captureState(context.Background(), ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := diff(want, got); len(d) > 0 {
+		t.Fatalf("after converging, the state drifted:\n%s", strings.Join(d, "\n"))
+	}
+	hit, hitKind := first.struck()
+	if hit == "" {
+		t.Fatalf("the fault never struck: the manager never wrote %q", failWrite+stopAfter)
+	}
+	return run{state: got, events: settledEvents(t, ns), hit: hit, hitKind: hitKind}
+}
+
+// TestFaultsConvergeToTheCleanState runs the workload undisturbed, then once for every
+// write the undisturbed manager made with that write failing once, and once for every
+// write with the manager stopping right after it (after its k-th write, whatever k the
+// write has in that run) and a new one starting. Every run must
+// reach the undisturbed run's state exactly (no duplicate or orphaned child, no seat
+// lost or doubled, no user object deleted, no attendance record lost) and post no Event
+// the undisturbed run did not post once. The faults together must strike every kind of
+// write the manager makes.
+func TestFaultsConvergeToTheCleanState(t *testing.T) {
+	clean := cleanRun(t)
+	if again := cleanRun(t); len(diff(clean.state, again.state)) > 0 {
+		t.Fatalf("two undisturbed runs differ, so a comparison would prove nothing:\n%s", strings.Join(diff(clean.state, again.state), "\n"))
+	}
+	for event, n := range clean.events {
+		if n != 1 {
+			t.Errorf("the undisturbed run posted %q %d times", event, n)
+		}
+	}
+	t.Logf("undisturbed run: %d objects, %d writes, %d Events; writes by kind: %v", len(clean.state), len(clean.writes), len(clean.events), clean.kinds)
+
+	var mu sync.Mutex
+	struck := map[string]map[string]bool{"fail": {}, "stop": {}}
+	runs := map[string]int{}
+	record := func(mode string, r run) {
+		mu.Lock()
+		defer mu.Unlock()
+		struck[mode][r.hitKind] = true
+		runs[mode]++
+	}
+	t.Run("each write fails once", func(t *testing.T) {
+		forEachWrite(t, clean.writes, func(t *testing.T, write string) {
+			r := faultyRun(t, clean.state, write, "")
+			record("fail", r)
+			// The failed write was not made, so its Events were not posted; made
+			// again, they were posted once.
+			if !maps.Equal(r.events, clean.events) {
+				t.Errorf("fault on %s: Events differ from the undisturbed run's:\n%s", r.hit, eventDiff(clean.events, r.events))
+			}
+		})
+	})
+	t.Run("manager stops after each write", func(t *testing.T) {
+		forEachWrite(t, clean.writes, func(t *testing.T, write string) {
+			r := faultyRun(t, clean.state, "", write)
+			record("stop", r)
+			// A stop between a status write and its Events may lose them (Events
+			// are posted at most once); none may be posted twice or invented.
+			for event, n := range r.events {
+				if n > clean.events[event] {
+					t.Errorf("stop after %s: %q posted %d times, %d in the undisturbed run", r.hit, event, n, clean.events[event])
+				}
+			}
+		})
+	})
+	for mode, kinds := range struck {
+		if runs[mode] < len(clean.writes) {
+			// A run filtered with -run: coverage is judged on full runs only.
+			t.Logf("%d of %d %q runs ran", runs[mode], len(clean.writes), mode)
+			continue
+		}
+		for kind := range clean.kinds {
+			if !kinds[kind] {
+				t.Errorf("no %q run struck a write %q", mode, kind)
+			}
+		}
+	}
+	t.Logf("%d runs with a failed write and %d with a stopped manager struck %d kinds of write: %v",
+		runs["fail"], runs["stop"], len(clean.kinds), slices.Sorted(maps.Keys(struck["fail"])))
+}
+
+// faultRunners is how many faulty runs go at once: they mostly wait.
+const faultRunners = 4
+
+// forEachWrite runs do as a subtest for each write, faultRunners at once.
+func forEachWrite(t *testing.T, writes []string, do func(t *testing.T, write string)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range faultRunners {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < len(writes); i = int(next.Add(1)) - 1 {
+				t.Run(writes[i], func(t *testing.T) { do(t, writes[i]) })
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// eventDiff lists the Events whose counts differ.
+func eventDiff(want, got map[string]int) string {
+	var lines []string
+	for _, k := range slices.Sorted(maps.Keys(maps.Collect(func(yield func(string, int) bool) {
+		for k, v := range want {
+			yield(k, v)
+		}
+		for k, v := range got {
+			yield(k, v)
+		}
+	}))) {
+		if want[k] != got[k] {
+			lines = append(lines, fmt.Sprintf("  %q: want %d, got %d", k, want[k], got[k]))
+		}
+	}
+	return strings.Join(lines, "\n")
+}
