@@ -1,0 +1,159 @@
+package transitions
+
+import "strings"
+
+// edit sets one field of a spec.
+type edit struct {
+	path  string
+	value any
+}
+
+// transition is what one spec field admits and refuses on update.
+type transition struct {
+	// field is the field as specFields names it.
+	field string
+	// object is the workload object changed, "Kind/name".
+	object string
+	// valid is a change the API server admits, made from the state before it.
+	valid []edit
+	// noValid says why no change of the field is admitted on update.
+	noValid string
+	// invalid is a change the API server refuses, with a message containing want.
+	invalid []edit
+	want    string
+	// oneWay marks a change that cannot be undone: the way back is the invalid change,
+	// refused with want, and nothing is reverted.
+	oneWay bool
+}
+
+func e(path string, value any) []edit { return []edit{{path, value}} }
+
+func long(n int) string { return strings.Repeat("x", n) }
+
+func many(n int) []any {
+	out := make([]any, n)
+	for i := range out {
+		out[i] = "R" + strings.Repeat("a", i+1)
+	}
+	return out
+}
+
+// A well-formed content hash that is not the hash of any event of the workload.
+const staleHash = "v1:sha256:0000000000000000000000000000000000000000000000000000000000000000"
+
+// policyTransitions are the transitions of a ProgramPolicy at prefix of obj; role is the
+// index of a role that has every field set, access the access level it does not have.
+func policyTransitions(kind, obj, prefix, role, access string) []transition {
+	r := prefix + ".roles[" + role + "]"
+	f := kind + " spec.policy"
+	return []transition{
+		{field: f + ".roles[].name", object: obj, valid: e(r+".name", "Guide"), invalid: e(r+".name", "9-lives"), want: r + ".name"},
+		{field: f + ".roles[].minMembers", object: obj, valid: e(r+".minMembers", int64(2)), invalid: e(r+".minMembers", int64(-1)), want: r + ".minMembers"},
+		{field: f + ".roles[].maxMembers", object: obj, valid: e(r+".maxMembers", int64(3)), invalid: e(r+".maxMembers", int64(0)), want: r + ".maxMembers"},
+		{field: f + ".roles[].termMonths", object: obj, valid: e(r+".termMonths", int64(24)), invalid: e(r+".termMonths", int64(61)), want: r + ".termMonths"},
+		{field: f + ".roles[].maxConsecutiveTerms", object: obj, valid: e(r+".maxConsecutiveTerms", int64(1)), invalid: e(r+".maxConsecutiveTerms", int64(0)), want: r + ".maxConsecutiveTerms"},
+		{field: f + ".roles[].access", object: obj, valid: e(r+".access", access), invalid: e(r+".access", "Admin"), want: r + ".access"},
+		{field: f + ".roles[].commitment.description", object: obj, valid: e(r+".commitment.description", "Hosts a circle."), invalid: e(r+".commitment.description", long(1025)), want: r + ".commitment.description"},
+		{field: f + ".roles[].commitment.meetingHoursPerMonth", object: obj, valid: e(r+".commitment.meetingHoursPerMonth", "3"), invalid: e(r+".commitment.meetingHoursPerMonth", "two"), want: r + ".commitment.meetingHoursPerMonth"},
+		{field: f + ".roles[].commitment.otherHoursPerMonth", object: obj, valid: e(r+".commitment.otherHoursPerMonth", "3-4"), invalid: e(r+".commitment.otherHoursPerMonth", "lots"), want: r + ".commitment.otherHoursPerMonth"},
+		{field: f + ".composition.minOrganizations", object: obj, valid: e(prefix+".composition.minOrganizations", int64(3)), invalid: e(prefix+".composition.minOrganizations", int64(0)), want: prefix + ".composition.minOrganizations"},
+		{field: f + ".composition.maxOrganizations", object: obj, valid: e(prefix+".composition.maxOrganizations", int64(1)), invalid: e(prefix+".composition.maxOrganizations", int64(501)), want: prefix + ".composition.maxOrganizations"},
+		{field: f + ".composition.teamSize", object: obj, valid: e(prefix+".composition.teamSize", int64(1)), invalid: e(prefix+".composition.teamSize", int64(51)), want: prefix + ".composition.teamSize"},
+		{field: f + ".composition.roles", object: obj, valid: e(prefix+".composition.roles", []any{"Lead"}), invalid: e(prefix+".composition.roles", []any{"9-lives"}), want: prefix + ".composition.roles[0]"},
+		{field: f + ".composition.requiredTeamRoles", object: obj, valid: e(prefix+".composition.requiredTeamRoles", []any{"ExecutiveDirector", "Treasurer"}), invalid: e(prefix+".composition.requiredTeamRoles", many(11)), want: prefix + ".composition.requiredTeamRoles"},
+		{field: f + ".attendance.requiredPercent", object: obj, valid: e(prefix+".attendance.requiredPercent", int64(100)), invalid: e(prefix+".attendance.requiredPercent", int64(101)), want: prefix + ".attendance.requiredPercent"},
+		{field: f + ".attendance.minimumEvents", object: obj, valid: e(prefix+".attendance.minimumEvents", int64(5)), invalid: e(prefix+".attendance.minimumEvents", int64(-1)), want: prefix + ".attendance.minimumEvents"},
+		{field: f + ".attendance.lateWeightPercent", object: obj, valid: e(prefix+".attendance.lateWeightPercent", int64(50)), invalid: e(prefix+".attendance.lateWeightPercent", int64(101)), want: prefix + ".attendance.lateWeightPercent"},
+		{field: f + ".termNoticeDays", object: obj, valid: e(prefix+".termNoticeDays", int64(60)), invalid: e(prefix+".termNoticeDays", int64(366)), want: prefix + ".termNoticeDays"},
+	}
+}
+
+// transitions is the table: one case per spec field of the four kinds.
+func transitions() []transition {
+	cases := []transition{
+		// CommunityOfPractice
+		{field: "CommunityOfPractice spec.displayName", object: "CommunityOfPractice/cop", valid: e("spec.displayName", "Allyship CoP"), invalid: e("spec.displayName", long(129)), want: "spec.displayName"},
+		{field: "CommunityOfPractice spec.charter.purpose", object: "CommunityOfPractice/cop", valid: e("spec.charter.purpose", "Practise allyship at work."), invalid: e("spec.charter.purpose", long(2001)), want: "spec.charter.purpose"},
+		{field: "CommunityOfPractice spec.charter.goals", object: "CommunityOfPractice/cop", valid: e("spec.charter.goals", []any{"One", "Two", "Three"}), invalid: e("spec.charter.goals", many(21)), want: "spec.charter.goals"},
+		{field: "CommunityOfPractice spec.charter.deliverables", object: "CommunityOfPractice/cop", valid: e("spec.charter.deliverables", []any{"A playbook", "A report"}), invalid: e("spec.charter.deliverables", []any{long(501)}), want: "spec.charter.deliverables[0]"},
+		{field: "CommunityOfPractice spec.approvers[].kind", object: "CommunityOfPractice/cop", valid: e("spec.approvers[1].kind", "User"), invalid: e("spec.approvers[1].kind", "Robot"), want: "spec.approvers[1].kind"},
+		{field: "CommunityOfPractice spec.approvers[].name", object: "CommunityOfPractice/cop", valid: e("spec.approvers[1].name", "ap-pillar-chairs"), invalid: e("spec.approvers[1].name", "system:authenticated"), want: "spec.approvers[1].name"},
+		// Removing Lakeside unseats member-a (no longer eligible); on the way back
+		// member-a competes for the seat again.
+		{field: "CommunityOfPractice spec.eligibleOrganizations", object: "CommunityOfPractice/cop", valid: e("spec.eligibleOrganizations", []any{"Northstar"}), invalid: e("spec.eligibleOrganizations", []any{" Lakeside"}), want: "spec.eligibleOrganizations[0]"},
+
+		// Cohort
+		{field: "Cohort spec.communityRef.name", object: "Cohort/spring", noValid: "immutable once set: a cohort stays in its community", invalid: e("spec.communityRef.name", "other"), want: "spec.communityRef is immutable"},
+		{field: "Cohort spec.displayName", object: "Cohort/spring", valid: e("spec.displayName", "Spring"), invalid: e("spec.displayName", long(129)), want: "spec.displayName"},
+		{field: "Cohort spec.startDate", object: "Cohort/spring", valid: e("spec.startDate", "2026-02-01"), invalid: e("spec.startDate", "2026-13-01"), want: "spec.startDate"},
+		{field: "Cohort spec.durationMonths", object: "Cohort/spring", valid: e("spec.durationMonths", int64(12)), invalid: e("spec.durationMonths", int64(0)), want: "spec.durationMonths"},
+		{field: "Cohort spec.endDate", object: "Cohort/spring", valid: []edit{{"spec.durationMonths", removed{}}, {"spec.endDate", "2027-03-31"}}, invalid: []edit{{"spec.durationMonths", removed{}}, {"spec.endDate", "2025-12-31"}}, want: "spec.endDate must be after spec.startDate"},
+		{field: "Cohort spec.timeZone", object: "Cohort/spring", valid: e("spec.timeZone", "Europe/Berlin"), invalid: e("spec.timeZone", "berlin"), want: "spec.timeZone"},
+		{field: "Cohort spec.enrollment.opens", object: "Cohort/spring", valid: e("spec.enrollment.opens", "2025-12-01"), invalid: e("spec.enrollment.opens", "2026-04-01"), want: "enrollment.opens must not be after enrollment.closes"},
+		// Closing enrollment before member-b's start unseats member-b.
+		{field: "Cohort spec.enrollment.closes", object: "Cohort/spring", valid: e("spec.enrollment.closes", "2026-01-15"), invalid: e("spec.enrollment.closes", "31.03.2026"), want: "spec.enrollment.closes"},
+		{field: "Cohort spec.schedule.rrule", object: "Cohort/spring", valid: e("spec.schedule.rrule", "FREQ=MONTHLY;BYDAY=3TH"), invalid: e("spec.schedule.rrule", "FREQ=HOURLY"), want: "spec.schedule.rrule"},
+		{field: "Cohort spec.schedule.startTime", object: "Cohort/spring", valid: e("spec.schedule.startTime", "18:30"), invalid: e("spec.schedule.startTime", "25:00"), want: "spec.schedule.startTime"},
+		{field: "Cohort spec.schedule.duration", object: "Cohort/spring", valid: e("spec.schedule.duration", "2h"), invalid: e("spec.schedule.duration", "1m"), want: "schedule.duration must be between 5m and 24h"},
+		{field: "Cohort spec.schedule.timeZone", object: "Cohort/spring", valid: e("spec.schedule.timeZone", "Europe/Berlin"), invalid: e("spec.schedule.timeZone", "utc"), want: "spec.schedule.timeZone"},
+		{field: "Cohort spec.schedule.lookahead", object: "Cohort/spring", valid: e("spec.schedule.lookahead", int64(5)), invalid: e("spec.schedule.lookahead", int64(53)), want: "spec.schedule.lookahead"},
+		{field: "Cohort spec.schedule.type", object: "Cohort/spring", valid: e("spec.schedule.type", "CheckIn"), invalid: e("spec.schedule.type", "Party"), want: "spec.schedule.type"},
+		{field: "Cohort spec.schedule.title", object: "Cohort/spring", valid: e("spec.schedule.title", "Monthly circle"), invalid: e("spec.schedule.title", long(151)), want: "spec.schedule.title"},
+		{field: "Cohort spec.schedule.location", object: "Cohort/spring", valid: e("spec.schedule.location", "Room 2"), invalid: e("spec.schedule.location", long(513)), want: "spec.schedule.location"},
+		{field: "Cohort spec.services.portal.enabled", object: "Cohort/spring", valid: e("spec.services.portal.enabled", false), invalid: e("spec.services.portal.enabled", "yes"), want: "spec.services.portal.enabled"},
+		{field: "Cohort spec.services.portal.replicas", object: "Cohort/spring", valid: e("spec.services.portal.replicas", int64(2)), invalid: e("spec.services.portal.replicas", int64(6)), want: "spec.services.portal.replicas"},
+		{field: "Cohort spec.suspend", object: "Cohort/spring", valid: e("spec.suspend", true), invalid: e("spec.suspend", "true"), want: "spec.suspend"},
+
+		// Membership
+		{field: "Membership spec.cohortRef.name", object: "Membership/member-a", noValid: "immutable: a membership stays in its cohort", invalid: e("spec.cohortRef.name", "autumn"), want: "spec.cohortRef is immutable"},
+		{field: "Membership spec.member", object: "Membership/member-a", noValid: "immutable: a membership is one person's", invalid: e("spec.member", "u-other@example.org"), want: "spec.member is immutable"},
+		{field: "Membership spec.role", object: "Membership/member-a", noValid: "immutable: another role is another membership", invalid: e("spec.role", "Lead"), want: "spec.role is immutable"},
+		{field: "Membership spec.displayName", object: "Membership/member-a", valid: e("spec.displayName", "Ada L."), invalid: e("spec.displayName", long(129)), want: "spec.displayName"},
+		// An organization outside the community's unseats member-b; the waitlisted
+		// member takes the seat and keeps it when member-b comes back.
+		{field: "Membership spec.organization", object: "Membership/member-b", valid: e("spec.organization", "Riverbend"), invalid: e("spec.organization", " Northstar"), want: "spec.organization"},
+		{field: "Membership spec.teamRole", object: "Membership/lead", valid: e("spec.teamRole", "Treasurer"), invalid: e("spec.teamRole", "Executive Director"), want: "spec.teamRole"},
+		{field: "Membership spec.startDate", object: "Membership/member-b", valid: e("spec.startDate", "2026-03-01"), invalid: e("spec.startDate", "2026-2-1"), want: "spec.startDate"},
+		{field: "Membership spec.endDate", object: "Membership/member-b", valid: e("spec.endDate", "2026-12-15"), invalid: e("spec.endDate", "2026-01-15"), want: "spec.endDate must be after spec.startDate"},
+		// Withdrawal is one-way: the way back is refused.
+		{field: "Membership spec.withdrawn", object: "Membership/waiting", valid: e("spec.withdrawn", true), oneWay: true, want: "spec.withdrawn cannot be undone"},
+
+		// LearningEvent
+		{field: "LearningEvent spec.cohortRef.name", object: "LearningEvent/kickoff", noValid: "immutable once set: an event stays with its cohort", invalid: e("spec.cohortRef.name", "autumn"), want: "spec.cohortRef is immutable"},
+		{field: "LearningEvent spec.communityRef.name", object: "LearningEvent/townhall", noValid: "immutable once set: an event stays with its community", invalid: e("spec.communityRef.name", "other"), want: "spec.communityRef is immutable"},
+		{field: "LearningEvent spec.type", object: "LearningEvent/kickoff", valid: e("spec.type", "Workshop"), invalid: e("spec.type", "Party"), want: "spec.type"},
+		// A content change voids the approval; the way back restores it.
+		{field: "LearningEvent spec.title", object: "LearningEvent/launch", valid: e("spec.title", "Public launch, second edition"), invalid: e("spec.title", ""), want: "spec.title"},
+		{field: "LearningEvent spec.description", object: "LearningEvent/launch", valid: e("spec.description", "Open to all."), invalid: e("spec.description", long(4001)), want: "spec.description"},
+		{field: "LearningEvent spec.start", object: "LearningEvent/townhall", valid: e("spec.start", "2026-12-16T18:00:00Z"), invalid: e("spec.start", "tomorrow"), want: "spec.start"},
+		{field: "LearningEvent spec.duration", object: "LearningEvent/townhall", valid: e("spec.duration", "2h"), invalid: e("spec.duration", "200h"), want: "spec.duration must be between 5m and 168h"},
+		{field: "LearningEvent spec.timeZone", object: "LearningEvent/launch", valid: e("spec.timeZone", "Europe/Berlin"), invalid: e("spec.timeZone", "berlin"), want: "spec.timeZone"},
+		{field: "LearningEvent spec.location", object: "LearningEvent/launch", valid: e("spec.location", "Side hall"), invalid: e("spec.location", long(513)), want: "spec.location"},
+		{field: "LearningEvent spec.audience", object: "LearningEvent/townhall", valid: e("spec.audience", "External"), invalid: e("spec.audience", "Public"), want: "spec.audience"},
+		{field: "LearningEvent spec.countsTowardAttendance", object: "LearningEvent/kickoff", valid: e("spec.countsTowardAttendance", false), invalid: e("spec.countsTowardAttendance", "maybe"), want: "spec.countsTowardAttendance"},
+		{field: "LearningEvent spec.attendance[].member", object: "LearningEvent/kickoff", valid: e("spec.attendance[2].member", "ghost"), invalid: e("spec.attendance[2].member", "Member_B"), want: "spec.attendance[2].member"},
+		{field: "LearningEvent spec.attendance[].status", object: "LearningEvent/kickoff", valid: e("spec.attendance[1].status", "Absent"), invalid: e("spec.attendance[1].status", "Asleep"), want: "spec.attendance[1].status"},
+		{field: "LearningEvent spec.attendance[].note", object: "LearningEvent/kickoff", valid: e("spec.attendance[2].note", "ill"), invalid: e("spec.attendance[2].note", long(257)), want: "spec.attendance[2].note"},
+		// Withdrawing an approval needs only the verb; giving one back is the approver's.
+		{field: "LearningEvent spec.approval.approver", object: "LearningEvent/launch", valid: e("spec.approval", removed{}), invalid: e("spec.approval.approver", "someone-else@example.org"), want: "spec.approval.approver"},
+		{field: "LearningEvent spec.approval.contentHash", object: "LearningEvent/launch", valid: e("spec.approval.contentHash", staleHash), invalid: e("spec.approval.contentHash", "sha256:abc"), want: "spec.approval.contentHash"},
+		{field: "LearningEvent spec.cancelled", object: "LearningEvent/townhall", valid: e("spec.cancelled", true), invalid: e("spec.cancelled", "no"), want: "spec.cancelled"},
+	}
+	// The community's Lead role and the cohort's Member override have every field of a
+	// role set. Raising the cohort's Member seats promotes the waitlisted member, who
+	// keeps the seat when the seats are lowered again.
+	cases = append(cases, policyTransitions("CommunityOfPractice", "CommunityOfPractice/cop", "spec.policy", "0", "Read")...)
+	cases = append(cases, policyTransitions("Cohort", "Cohort/spring", "spec.policy", "0", "Edit")...)
+	return cases
+}
+
+// fieldName is the name a refusal must mention for field: its last segment, or for a
+// reference's name the reference (spec.cohortRef for spec.cohortRef.name).
+func fieldName(field string) string {
+	parts := strings.Split(strings.ReplaceAll(field, "[]", ""), ".")
+	last := parts[len(parts)-1]
+	if last == "name" && len(parts) > 1 && strings.HasSuffix(parts[len(parts)-2], "Ref") {
+		return parts[len(parts)-2]
+	}
+	return last
+}

@@ -1,0 +1,85 @@
+// Package transitions drives the operator through spec transitions: for every field of
+// the four kinds' specs, a change the API server refuses (with a message naming the
+// field), a change it admits, and the way back. The operator's state after each step is
+// compared with the state before it, and with the state the same specs give when
+// applied to an empty namespace, apart from the history the operator keeps on purpose:
+// seats held, terms served and calendar sequences.
+package transitions
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/client-go/rest"
+	clocktesting "k8s.io/utils/clock/testing"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/cohort-dev/cohort-operator/internal/localcluster"
+	"github.com/cohort-dev/cohort-operator/internal/testmanager"
+	"github.com/cohort-dev/cohort-operator/internal/testutil"
+)
+
+// now is the managers' clock: it never moves, so that two namespaces evaluated at
+// different moments reach comparable states.
+var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+
+var (
+	// admin is the cluster administrator; approver is testutil.ApproverUser, whom the
+	// workload's community appoints.
+	admin, approver client.Client
+	managerConfig   *rest.Config
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv("TEST_LOG") != "" {
+		ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr)))
+	} else {
+		ctrl.SetLogger(logr.Discard())
+	}
+	code := testutil.RunWithCluster(m, false, func(cl *localcluster.Cluster, c client.Client) error {
+		admin = c
+		cfg, err := testmanager.Grant(context.Background(), cl, c)
+		if err != nil {
+			return err
+		}
+		managerConfig = cfg
+		approverConfig, err := cl.AddUser(testutil.ApproverUser)
+		if err != nil {
+			return err
+		}
+		approver, err = client.New(approverConfig, client.Options{Scheme: testutil.Scheme()})
+		if err != nil {
+			return fmt.Errorf("approver client: %w", err)
+		}
+		return nil
+	})
+	os.Exit(code)
+}
+
+// startManager runs a manager whose cache holds only namespaces, at the fixed clock,
+// until the test ends or stop is called.
+func startManager(t *testing.T, namespaces ...string) (stop func()) {
+	t.Helper()
+	mgr, err := testmanager.Start(context.Background(), testmanager.Options{
+		Config:          managerConfig,
+		Clock:           clocktesting.NewFakeClock(now),
+		Namespaces:      namespaces,
+		MaxRequeueAfter: time.Minute,
+	})
+	if err != nil {
+		t.Fatalf("starting the manager: %v", err)
+	}
+	stop = func() {
+		if err := mgr.Stop(); err != nil {
+			t.Errorf("manager stopped with: %v", err)
+		}
+	}
+	t.Cleanup(stop)
+	return stop
+}
