@@ -150,7 +150,11 @@ func runCase(t *testing.T, ns string, c transition, before state, counts *tally)
 	}
 	counts.add(func(c *tally) { c.changes++ })
 
-	finalSpec(t, ns, before, after, counts)
+	if c.noFinal == "" {
+		finalSpec(t, ns, before, after, counts)
+	} else {
+		t.Logf("no final-spec comparison: %s", c.noFinal)
+	}
 
 	if c.oneWay {
 		err := write(ctx, read(t, ns, kind, name), previous)
