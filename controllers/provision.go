@@ -131,7 +131,7 @@ func (r *ProgramReconciler) provisionUnit(ctx context.Context, key unitKey, snap
 // its namespace.
 func (r *ProgramReconciler) provisionCommunity(ctx context.Context, key unitKey, community *learningv1alpha1.CommunityOfPractice) (program.Provisioning, error) {
 	binding := approversBinding(community, r.ApproverClusterRole)
-	conflicts, failed, _, errs := r.applyChildren(ctx, key, community, []client.Object{binding}, func(client.Object) bool { return true })
+	conflicts, failed, _, errs := r.applyChildren(ctx, key, community, []client.Object{binding}, func(_, _ client.Object) bool { return true })
 	p := provisioningVerdict(conflicts, failed, nil, errs,
 		fmt.Sprintf("%d approvers bound to ClusterRole %s by RoleBinding %s", len(binding.Subjects), r.ApproverClusterRole, binding.Name))
 	return p, errors.Join(errs...)
@@ -141,15 +141,17 @@ func (r *ProgramReconciler) provisionCommunity(ctx context.Context, key unitKey,
 // server-side apply, each child that is missing or differs, leaves alone any object of
 // a derived name the operator did not create, and removes the children of a disabled
 // service. While the cohort is suspended only the members' RoleBindings change, so that
-// access still follows the seats; everything else is compared and reported.
+// access still follows the seats, and the members' Roles are created when missing (a
+// cohort created suspended), since a binding to a missing Role is one the manager may
+// not make; everything else is compared and reported.
 func (r *ProgramReconciler) provisionCohort(ctx context.Context, key unitKey, cohort *learningv1alpha1.Cohort, pub program.Publication) (program.Provisioning, error) {
 	desired, err := desiredChildren(cohort, pub, r.Portal)
 	if err != nil {
 		return program.Provisioning{Status: metav1.ConditionFalse, Reason: learningv1alpha1.ApplyFailedReason, Message: err.Error()}, err
 	}
 	suspended := cohort.Spec.Suspend
-	conflicts, failed, pending, errs := r.applyChildren(ctx, key, cohort, desired, func(obj client.Object) bool {
-		return !suspended || isMemberBinding(obj)
+	conflicts, failed, pending, errs := r.applyChildren(ctx, key, cohort, desired, func(obj, live client.Object) bool {
+		return !suspended || isMemberBinding(obj) || (live == nil && isMemberRole(obj))
 	})
 	stale, err := r.staleChildren(ctx, cohort, desired)
 	if err != nil {
@@ -176,8 +178,9 @@ func (r *ProgramReconciler) provisionCohort(ctx context.Context, key unitKey, co
 
 // applyChildren applies each desired child of owner that is missing or differs, when
 // mayChange allows it (else it is pending), and leaves alone any object of a desired
-// name that owner does not control (a conflict).
-func (r *ProgramReconciler) applyChildren(ctx context.Context, key unitKey, owner client.Object, desired []client.Object, mayChange func(client.Object) bool) (conflicts, failed, pending []string, errs []error) {
+// name that owner does not control (a conflict). mayChange sees the child as desired
+// and as it exists (nil when missing).
+func (r *ProgramReconciler) applyChildren(ctx context.Context, key unitKey, owner client.Object, desired []client.Object, mayChange func(obj, live client.Object) bool) (conflicts, failed, pending []string, errs []error) {
 	for _, obj := range desired {
 		live, err := r.lookupChild(ctx, obj)
 		if err != nil {
@@ -192,7 +195,7 @@ func (r *ProgramReconciler) applyChildren(ctx context.Context, key unitKey, owne
 		if live != nil && childMatches(obj, live) {
 			continue
 		}
-		if !mayChange(obj) {
+		if !mayChange(obj, live) {
 			pending = append(pending, describe(obj))
 			continue
 		}
@@ -371,6 +374,12 @@ func childMatches(desired, live client.Object) bool {
 func isMemberBinding(obj client.Object) bool {
 	_, binding := obj.(*rbacv1.RoleBinding)
 	return binding && obj.GetLabels()[ComponentLabel] == componentAccess
+}
+
+// isMemberRole tells the Roles the members' RoleBindings refer to.
+func isMemberRole(obj client.Object) bool {
+	_, role := obj.(*rbacv1.Role)
+	return role && obj.GetLabels()[ComponentLabel] == componentAccess
 }
 
 // describe names a child for messages, e.g. "ConfigMap allyship-2026-roster".
