@@ -137,9 +137,10 @@ func waitForState(t *testing.T, ns string, want state, timeout time.Duration) {
 	}
 }
 
-// eventCounts counts the Kubernetes Events of namespace ns by what they say: the
-// object they regard, their reason and their note, with a series counted as often as
-// it occurred.
+// eventCounts counts the operator's Kubernetes Events in namespace ns by what they say:
+// the object they regard, their reason and their note, with a series counted as often
+// as it occurred. The API server's own Events (its repair of a Service's address,
+// for one) are not the operator's.
 func eventCounts(ctx context.Context, ns string) (map[string]int, error) {
 	list := &eventsv1.EventList{}
 	if err := admin.List(ctx, list, client.InNamespace(ns)); err != nil {
@@ -147,6 +148,9 @@ func eventCounts(ctx context.Context, ns string) (map[string]int, error) {
 	}
 	counts := map[string]int{}
 	for _, e := range list.Items {
+		if e.ReportingController != "cohort-operator" {
+			continue
+		}
 		n := 1
 		if e.Series != nil {
 			n = int(e.Series.Count)
