@@ -24,7 +24,7 @@ type crd struct {
 // loadCRDs reads the generated CRDs of config/crd/bases, sorted by kind. The tests
 // derive what they check from them, so a new field or rule is checked without anyone
 // remembering to list it.
-func loadCRDs(t *testing.T) []crd {
+func loadCRDs(t testing.TB) []crd {
 	t.Helper()
 	files, err := filepath.Glob(testutil.Path("config", "crd", "bases", "*.yaml"))
 	if err != nil || len(files) != 4 {
@@ -39,7 +39,7 @@ func loadCRDs(t *testing.T) []crd {
 }
 
 // readCRD parses one CRD file; the operator's API has a single version.
-func readCRD(t *testing.T, file string) crd {
+func readCRD(t testing.TB, file string) crd {
 	t.Helper()
 	data, err := os.ReadFile(file)
 	if err != nil {
