@@ -255,6 +255,9 @@ func (u *unit) calendar(cv *cohortView, out *Outcome) ics.Calendar {
 		c.Description = cmp.Or(u.community.Spec.DisplayName, u.community.Name)
 	}
 	for _, e := range publishedEvents(cv, out) {
+		if !feedHolds(e.record.Start, e.record.End) {
+			continue
+		}
 		status := out.Events[e.obj.Name]
 		entry := ics.Event{
 			UID:         ics.UID(e.obj.Namespace, e.obj.Name),
@@ -279,4 +282,19 @@ func (u *unit) calendar(cv *cohortView, out *Outcome) ics.Calendar {
 		c.Events = append(c.Events, entry)
 	}
 	return c
+}
+
+// The instants a feed can hold: RFC 5545 writes years with four digits, and the zero
+// time (0001-01-01T00:00:00Z) reads as unset. The API admits any timestamp as an
+// event's start, so one event of year 9999 or of the zero time would otherwise fail
+// the render of its cohort's whole calendar, and with it the cohort's documents.
+var (
+	feedFirst = time.Date(1, time.January, 1, 0, 0, 1, 0, time.UTC)
+	feedEnd   = time.Date(10000, time.January, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// feedHolds reports whether an event from start to end can be written in the feed;
+// an event it cannot hold is left out of the calendar (it still shows in the portal).
+func feedHolds(start, end time.Time) bool {
+	return !start.Before(feedFirst) && end.Before(feedEnd)
 }

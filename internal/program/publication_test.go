@@ -796,3 +796,30 @@ func TestCalendarSequence(t *testing.T) {
 		}
 	})
 }
+
+// TestCalendarLeavesOutWhatTheFeedCannotHold checks that an event the API admits but
+// the feed cannot write (one ending after year 9999, or starting at the zero time)
+// is left out of the calendar instead of failing its render for every event.
+func TestCalendarLeavesOutWhatTheFeedCannotHold(t *testing.T) {
+	for name, start := range map[string]string{
+		"ends after year 9999":       "9999-12-31T23:00:00Z",
+		"starts at the zero time":    "0001-01-01T00:00:00Z",
+		"starts in its first second": "0001-01-01T00:00:00.5Z",
+	} {
+		t.Run(name, func(t *testing.T) {
+			far := event("far", "alpha", instant(start))
+			s := Snapshot{
+				Now: now, Community: community(readers(2)),
+				Cohorts: []*learningv1alpha1.Cohort{cohort("alpha", "2026-01-01", 12)},
+				Events:  []*learningv1alpha1.LearningEvent{far, event("kept", "alpha", instant("2026-03-24T12:00:00Z"))},
+			}
+			p, _ := publicationOf(t, s, "alpha")
+			if len(p.Calendar.Events) != 1 || p.Calendar.Events[0].UID != ics.UID(ns, "kept") {
+				t.Fatalf("calendar events %+v, want only the event kept", p.Calendar.Events)
+			}
+			if _, err := ics.Render(p.Calendar); err != nil {
+				t.Errorf("the calendar does not render: %v", err)
+			}
+		})
+	}
+}
