@@ -88,8 +88,10 @@ type LearningEventSpec struct {
 	// +kubebuilder:validation:MaxLength=4000
 	Description string `json:"description,omitempty"`
 
-	// start is when the event begins, as an RFC 3339 time.
+	// start is when the event begins, as an RFC 3339 time, from the year 1900 until
+	// before 9000 (a calendar cannot hold an event beyond the year 9999).
 	// +required
+	// +kubebuilder:validation:XValidation:rule="self >= timestamp('1900-01-01T00:00:00Z') && self < timestamp('9000-01-01T00:00:00Z')",message="spec.start must be from 1900 until before 9000"
 	Start metav1.Time `json:"start"`
 
 	// duration is how long the event lasts, for example 90m, or 48h for a two-day

@@ -285,9 +285,10 @@ func (u *unit) calendar(cv *cohortView, out *Outcome) ics.Calendar {
 }
 
 // The instants a feed can hold: RFC 5545 writes years with four digits, and the zero
-// time (0001-01-01T00:00:00Z) reads as unset. The API admits any timestamp as an
-// event's start, so one event of year 9999 or of the zero time would otherwise fail
-// the render of its cohort's whole calendar, and with it the cohort's documents.
+// time (0001-01-01T00:00:00Z) reads as unset. Admission keeps an event's start from
+// 1900 until before 9000, but an event admitted before that rule existed may lie
+// outside, and one event of year 9999 or of the zero time would otherwise fail the
+// render of its cohort's whole calendar, and with it the cohort's documents.
 var (
 	feedFirst = time.Date(1, time.January, 1, 0, 0, 1, 0, time.UTC)
 	feedEnd   = time.Date(10000, time.January, 1, 0, 0, 0, 0, time.UTC)

@@ -299,6 +299,20 @@ title: Monthly gathering
 start: "January 13"
 duration: 90m`,
 		want: "spec.start"},
+	{name: "start in the year 9999", kind: "LearningEvent", spec: `
+cohortRef: {name: allyship-2026}
+type: Gathering
+title: Monthly gathering
+start: "9999-12-31T23:00:00Z"
+duration: 90m`,
+		want: "spec.start must be from 1900 until before 9000"},
+	{name: "start at the zero time", kind: "LearningEvent", spec: `
+cohortRef: {name: allyship-2026}
+type: Gathering
+title: Monthly gathering
+start: "0001-01-01T00:00:00Z"
+duration: 90m`,
+		want: "spec.start must be from 1900 until before 9000"},
 	{name: "attendance status Maybe", kind: "LearningEvent", spec: eventBase + `
 attendance: [{member: allyship-2026-member-01, status: Maybe}]`,
 		want: "spec.attendance[0].status: Unsupported value"},
