@@ -195,7 +195,13 @@ func (p *managerProcess) counters() (counters, error) {
 }
 
 func (p *managerProcess) scrape() (map[string]*dto.MetricFamily, error) {
-	resp, err := http.Get("http://" + p.metricsAddr + "/metrics")
+	return Scrape(p.metricsAddr)
+}
+
+// Scrape reads the metrics a process serves in Prometheus' text format at
+// http://addr/metrics.
+func Scrape(addr string) (map[string]*dto.MetricFamily, error) {
+	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
 		return nil, err
 	}

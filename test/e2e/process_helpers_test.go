@@ -1,9 +1,7 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -19,19 +17,17 @@ import (
 
 	"github.com/go-logr/logr"
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/cohort-dev/cohort-operator/internal/benchscale"
 	"github.com/cohort-dev/cohort-operator/internal/localcluster"
 	"github.com/cohort-dev/cohort-operator/internal/samples"
+	"github.com/cohort-dev/cohort-operator/internal/teststate"
 	"github.com/cohort-dev/cohort-operator/internal/testutil"
 )
 
@@ -232,16 +228,7 @@ func printTail(t *testing.T, process, file string, lines int) {
 type procMetrics map[string]*dto.MetricFamily
 
 func (m *procManager) scrape() (procMetrics, error) {
-	resp, err := http.Get("http://" + m.metricsAddr + "/metrics")
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = resp.Body.Close() }()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("metrics endpoint answered %s", resp.Status)
-	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	return parser.TextToMetricFamilies(bufio.NewReader(resp.Body))
+	return benchscale.Scrape(m.metricsAddr)
 }
 
 // mustScrape scrapes the manager's metrics, failing the test when it cannot.
@@ -351,114 +338,35 @@ func (pc *procCluster) waitSettled(t *testing.T, m *procManager, ns string) {
 	})
 }
 
-// programKinds are the operator's own kinds.
-var programKinds = []string{"CommunityOfPractice", "Cohort", "Membership", "LearningEvent"}
-
 // statusesCurrent checks that every program object of ns has a status computed for its
 // generation, with a Ready condition.
 func (pc *procCluster) statusesCurrent(ns string) error {
-	for _, kind := range programKinds {
-		list := &unstructured.UnstructuredList{}
-		list.SetGroupVersionKind(schema.GroupVersionKind{Group: "learning.cohort.dev", Version: "v1alpha1", Kind: kind + "List"})
-		if err := pc.admin.List(context.Background(), list, client.InNamespace(ns)); err != nil {
-			return err
-		}
-		for _, o := range list.Items {
-			observed, _, _ := unstructured.NestedInt64(o.Object, "status", "observedGeneration")
-			if observed != o.GetGeneration() {
-				return fmt.Errorf("%s %s: observedGeneration %d, generation %d", kind, o.GetName(), observed, o.GetGeneration())
-			}
-			conditions, _, _ := unstructured.NestedSlice(o.Object, "status", "conditions")
-			if !slices.ContainsFunc(conditions, func(c any) bool {
-				m, _ := c.(map[string]any)
-				return m["type"] == "Ready"
-			}) {
-				return fmt.Errorf("%s %s has no Ready condition", kind, o.GetName())
-			}
-		}
-	}
-	return nil
+	_, err := teststate.CaptureSettled(context.Background(), pc.admin, ns)
+	return err
 }
 
-// snapshotKinds are what a namespace's end state consists of: the program objects and
-// every kind the operator provisions.
-var snapshotKinds = []schema.GroupVersionKind{
-	{Group: "learning.cohort.dev", Version: "v1alpha1", Kind: "CommunityOfPractice"},
-	{Group: "learning.cohort.dev", Version: "v1alpha1", Kind: "Cohort"},
-	{Group: "learning.cohort.dev", Version: "v1alpha1", Kind: "Membership"},
-	{Group: "learning.cohort.dev", Version: "v1alpha1", Kind: "LearningEvent"},
-	{Version: "v1", Kind: "ConfigMap"},
-	{Version: "v1", Kind: "ServiceAccount"},
-	{Version: "v1", Kind: "Service"},
-	{Group: "apps", Version: "v1", Kind: "Deployment"},
-	{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "Role"},
-	{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "RoleBinding"},
-	{Group: "networking.k8s.io", Version: "v1", Kind: "NetworkPolicy"},
-}
-
-// snapshot is a namespace's objects, "Kind/name" to the object's normalized JSON, and
-// their resourceVersions.
+// snapshot is a namespace's objects by "Kind/name", normalized, and their
+// resourceVersions.
 type snapshot struct {
-	objects  map[string]string
+	objects  map[string]map[string]any
 	versions map[string]string
 }
 
-// takeSnapshot reads every object of snapshotKinds in ns and normalizes it so that two
-// namespaces that went through the same changes compare equal: the namespace's name
-// becomes NAMESPACE; uid, resourceVersion, creationTimestamp and managedFields go;
-// owner references keep their kind and name; a Service's cluster IPs go; and times from the window the test runs
-// in (when a condition changed, when a waiting membership was promoted) become
-// RECENT. Times outside that window, such as a term's start or a gathering's, stay.
+// takeSnapshot reads the state of ns (teststate.Capture) so that two namespaces that
+// went through the same changes compare equal: beyond what teststate.Normalize drops,
+// times from the window the test runs in (when a condition changed, when a waiting
+// membership was promoted) become RECENT. Times outside that window, such as a term's
+// start or a gathering's, stay.
 func (pc *procCluster) takeSnapshot(t *testing.T, ns string, window timeWindow) snapshot {
 	t.Helper()
-	s := snapshot{objects: map[string]string{}, versions: map[string]string{}}
-	for _, gvk := range snapshotKinds {
-		list := &unstructured.UnstructuredList{}
-		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-		if err := pc.admin.List(context.Background(), list, client.InNamespace(ns)); err != nil {
-			t.Fatalf("listing %s in %s: %v", gvk.Kind, ns, err)
-		}
-		for _, o := range list.Items {
-			key := gvk.Kind + "/" + o.GetName()
-			s.versions[key] = o.GetResourceVersion()
-			s.objects[key] = normalize(o, ns, window)
-		}
-	}
-	return s
-}
-
-func normalize(o unstructured.Unstructured, ns string, window timeWindow) string {
-	o = *o.DeepCopy()
-	for _, field := range []string{"uid", "resourceVersion", "creationTimestamp", "managedFields"} {
-		unstructured.RemoveNestedField(o.Object, "metadata", field)
-	}
-	// Addresses the API server allocates.
-	unstructured.RemoveNestedField(o.Object, "spec", "clusterIP")
-	unstructured.RemoveNestedField(o.Object, "spec", "clusterIPs")
-	owners := o.GetOwnerReferences()
-	for i := range owners {
-		owners[i].UID = ""
-	}
-	if owners != nil {
-		o.SetOwnerReferences(owners)
-	}
-	// Documents as lines, so that a difference names its line.
-	if data, ok := o.Object["data"].(map[string]any); ok && o.GetKind() == "ConfigMap" {
-		for k, v := range data {
-			if text, ok := v.(string); ok {
-				var lines []any
-				for line := range strings.SplitSeq(text, "\n") {
-					lines = append(lines, line)
-				}
-				data[k] = lines
-			}
-		}
-	}
-	data, err := json.MarshalIndent(window.mask(o.Object), "", "  ")
+	captured, err := teststate.Capture(context.Background(), pc.admin, ns)
 	if err != nil {
-		panic(err)
+		t.Fatal(err)
 	}
-	return strings.ReplaceAll(string(data), ns, "NAMESPACE")
+	for _, o := range captured.Objects {
+		window.mask(o)
+	}
+	return snapshot{objects: captured.Objects, versions: captured.Versions}
 }
 
 // timeWindow is the span of wall-clock time a test ran in.
@@ -499,60 +407,12 @@ func (w timeWindow) maskOne(s, layout string) string {
 	return s
 }
 
-// diffSnapshots describes how got differs from want: objects missing or extra, and the
-// first lines that differ in each object present in both.
+// diffSnapshots describes how got differs from want (teststate.Diff).
 func diffSnapshots(want, got snapshot) error {
-	var problems []string
-	for _, key := range sortedKeys(want.objects) {
-		g, ok := got.objects[key]
-		switch {
-		case !ok:
-			problems = append(problems, "missing "+key)
-		case g != want.objects[key]:
-			problems = append(problems, fmt.Sprintf("%s differs:\n%s", key, lineDiff(want.objects[key], g)))
-		}
-	}
-	for _, key := range sortedKeys(got.objects) {
-		if _, ok := want.objects[key]; !ok {
-			problems = append(problems, "extra "+key)
-		}
-	}
-	if len(problems) > 0 {
+	if problems := teststate.Diff(want.objects, got.objects); len(problems) > 0 {
 		return errors.New(strings.Join(problems, "\n"))
 	}
 	return nil
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
-// lineDiff lists the lines of want and got that differ, position by position.
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var out []string
-	for i := range max(len(w), len(g)) {
-		var a, b string
-		if i < len(w) {
-			a = w[i]
-		}
-		if i < len(g) {
-			b = g[i]
-		}
-		if a != b {
-			out = append(out, fmt.Sprintf("  line %d: want %s\n           got  %s", i+1, strings.TrimSpace(a), strings.TrimSpace(b)))
-		}
-		if len(out) == 10 {
-			out = append(out, "  ...")
-			break
-		}
-	}
-	return strings.Join(out, "\n")
 }
 
 // transitionReasons are the Events the operator emits once per transition of an

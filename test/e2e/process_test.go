@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -130,7 +132,7 @@ func TestProcessKilledMidRunConvergesAsUndisturbed(t *testing.T) {
 // diffVersions names the objects whose resourceVersion changed since before was taken.
 func diffVersions(before, after snapshot) error {
 	var changed []string
-	for _, key := range sortedKeys(before.versions) {
+	for _, key := range slices.Sorted(maps.Keys(before.versions)) {
 		if after.versions[key] != before.versions[key] {
 			changed = append(changed, key)
 		}

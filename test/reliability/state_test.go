@@ -2,122 +2,30 @@ package reliability
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
-	apimeta "k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
+	"github.com/cohort-dev/cohort-operator/internal/teststate"
 )
 
-// stateKinds are the kinds whose objects make up a namespace's state: the four the
-// users declare and the seven the operator provisions.
-var stateKinds = []client.ObjectList{
-	&learningv1alpha1.CommunityOfPracticeList{}, &learningv1alpha1.CohortList{},
-	&learningv1alpha1.MembershipList{}, &learningv1alpha1.LearningEventList{},
-	&corev1.ConfigMapList{}, &rbacv1.RoleList{}, &rbacv1.RoleBindingList{},
-	&corev1.ServiceAccountList{}, &appsv1.DeploymentList{}, &corev1.ServiceList{},
-	&networkingv1.NetworkPolicyList{},
-}
-
-// state is a namespace's objects, keyed by kind and name, each normalised to what two
-// runs of one workload must agree on: identities, versions, timestamps and allocated
-// addresses are dropped, owners are named by kind and name, and the namespace's name
-// is replaced by NS.
-type state map[string]string
+// state is a namespace's objects, normalized (teststate.Normalize), by "Kind/name".
+type state = map[string]map[string]any
 
 // captureState reads the objects of namespace ns from the API server.
 func captureState(ctx context.Context, ns string) (state, error) {
-	s := state{}
-	for _, proto := range stateKinds {
-		list := proto.DeepCopyObject().(client.ObjectList)
-		if err := admin.List(ctx, list, client.InNamespace(ns)); err != nil {
-			return nil, err
-		}
-		items, err := apimeta.ExtractList(list)
-		if err != nil {
-			return nil, err
-		}
-		kind := strings.TrimSuffix(fmt.Sprintf("%T", list)[1:], "List")
-		kind = kind[strings.LastIndex(kind, ".")+1:]
-		for _, item := range items {
-			obj := item.(client.Object)
-			if ignored(kind, obj.GetName()) {
-				continue
-			}
-			u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
-			if err != nil {
-				return nil, err
-			}
-			normalize(kind, u)
-			data, err := json.Marshal(u)
-			if err != nil {
-				return nil, err
-			}
-			s[kind+"/"+obj.GetName()] = strings.ReplaceAll(string(data), ns, "NS")
-		}
-	}
-	return s, nil
+	s, err := teststate.Capture(ctx, admin, ns)
+	return s.Objects, err
 }
 
-// ignored tells the objects the cluster itself makes in every namespace.
-func ignored(kind, name string) bool {
-	return (kind == "ConfigMap" && name == "kube-root-ca.crt") || (kind == "ServiceAccount" && name == "default")
-}
-
-// normalize drops from u what differs between two runs of one workload without being
-// part of its state.
-func normalize(kind string, u map[string]any) {
-	md, _ := u["metadata"].(map[string]any)
-	for _, f := range []string{"uid", "resourceVersion", "creationTimestamp", "managedFields", "selfLink"} {
-		delete(md, f)
-	}
-	if owners, ok := md["ownerReferences"].([]any); ok {
-		for _, o := range owners {
-			delete(o.(map[string]any), "uid")
-		}
-	}
-	switch kind {
-	case "Service":
-		spec := u["spec"].(map[string]any)
-		delete(spec, "clusterIP")
-		delete(spec, "clusterIPs")
-	case "Deployment":
-		delete(u, "status")
-	}
-}
-
-// diff lists the differences between two states, one line per object.
-func diff(want, got state) []string {
-	var lines []string
-	for _, k := range slices.Sorted(maps.Keys(want)) {
-		switch g, ok := got[k]; {
-		case !ok:
-			lines = append(lines, "missing "+k)
-		case g != want[k]:
-			lines = append(lines, fmt.Sprintf("%s differs:\n  want %s\n  got  %s", k, want[k], g))
-		}
-	}
-	for _, k := range slices.Sorted(maps.Keys(got)) {
-		if _, ok := want[k]; !ok {
-			lines = append(lines, "unexpected "+k+": "+got[k])
-		}
-	}
-	return lines
-}
+// diff lists the differences between two states.
+func diff(want, got state) []string { return teststate.Diff(want, got) }
 
 // waitForState waits until namespace ns holds the state want, and fails the test with
 // the remaining differences if it does not within timeout.

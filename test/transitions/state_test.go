@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -11,25 +12,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/cohort-dev/cohort-operator/controllers"
 	"github.com/cohort-dev/cohort-operator/internal/publish"
-)
-
-// learningKinds are the operator's kinds; childKinds what it provisions for a cohort.
-var (
-	learningKinds = []string{"CommunityOfPractice", "Cohort", "Membership", "LearningEvent"}
-	childKinds    = []schema.GroupVersionKind{
-		{Version: "v1", Kind: "ConfigMap"},
-		{Version: "v1", Kind: "ServiceAccount"},
-		{Version: "v1", Kind: "Service"},
-		{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "Role"},
-		{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "RoleBinding"},
-		{Group: "apps", Version: "v1", Kind: "Deployment"},
-		{Group: "networking.k8s.io", Version: "v1", Kind: "NetworkPolicy"},
-	}
+	"github.com/cohort-dev/cohort-operator/internal/teststate"
 )
 
 // state is what the operator shows of a namespace: every object of the four kinds
@@ -41,137 +27,43 @@ type state struct {
 	uids    map[string]string
 }
 
-// snapshot reads the namespace's state from the API server.
+// snapshot reads the namespace's state from the API server, and fails unless the
+// operator has computed every program object's status for its current generation.
 func snapshot(ctx context.Context, ns string) (state, error) {
-	s := state{objects: map[string]map[string]any{}, uids: map[string]string{}}
-	kinds := make([]schema.GroupVersionKind, 0, len(learningKinds)+len(childKinds))
-	for _, k := range learningKinds {
-		kinds = append(kinds, schema.GroupVersionKind{Group: "learning.cohort.dev", Version: "v1alpha1", Kind: k})
+	captured, err := teststate.CaptureSettled(ctx, admin, ns)
+	if err != nil {
+		return state{}, err
 	}
-	kinds = append(kinds, childKinds...)
-	for _, gvk := range kinds {
-		list := &unstructured.UnstructuredList{}
-		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-		opts := []client.ListOption{client.InNamespace(ns)}
-		if gvk.Group != "learning.cohort.dev" {
-			opts = append(opts, client.MatchingLabels{controllers.ManagedByLabel: controllers.ManagedBy})
+	s := state{objects: captured.Objects, uids: map[string]string{}}
+	for key, o := range s.objects {
+		kind, name, _ := strings.Cut(key, "/")
+		if kind == "LearningEvent" {
+			s.uids[captured.UIDs[key]] = name
 		}
-		if err := admin.List(ctx, list, opts...); err != nil {
-			return s, fmt.Errorf("listing %s: %w", gvk.Kind, err)
-		}
-		for i := range list.Items {
-			o := &list.Items[i]
-			if gvk.Group == "learning.cohort.dev" {
-				if err := observed(o); err != nil {
-					return s, err
-				}
-			}
-			if gvk.Kind == "LearningEvent" {
-				s.uids[string(o.GetUID())] = o.GetName()
-			}
-			s.objects[gvk.Kind+"/"+o.GetName()] = normalize(o, ns)
-		}
+		normalize(kind, o)
 	}
 	return s, nil
 }
 
-// observed fails unless the operator has computed the object's status for its
-// current generation.
-func observed(o *unstructured.Unstructured) error {
-	gen, _, _ := unstructured.NestedInt64(o.Object, "status", "observedGeneration")
-	if gen != o.GetGeneration() {
-		return fmt.Errorf("%s %s: status of generation %d, want %d", o.GetKind(), o.GetName(), gen, o.GetGeneration())
+// normalize drops, beyond what teststate.Normalize drops, what a revert or a second
+// namespace may change without the operator deciding anything else: generations, the
+// generations statuses were computed for (snapshot checks them), conditions' transition
+// times, and the statuses of provisioned objects.
+func normalize(kind string, o map[string]any) {
+	unstructured.RemoveNestedField(o, "metadata", "generation")
+	if !slices.Contains(teststate.ProgramKinds, kind) {
+		delete(o, "status")
+		return
 	}
-	conditions, _, _ := unstructured.NestedSlice(o.Object, "status", "conditions")
+	status, _ := o["status"].(map[string]any)
+	delete(status, "observedGeneration")
+	conditions, _ := status["conditions"].([]any)
 	for _, c := range conditions {
-		if m, ok := c.(map[string]any); ok && m["type"] == "Ready" {
-			return nil
+		if m, ok := c.(map[string]any); ok {
+			delete(m, "lastTransitionTime")
+			delete(m, "observedGeneration")
 		}
 	}
-	return fmt.Errorf("%s %s has no Ready condition", o.GetKind(), o.GetName())
-}
-
-// normalize keeps what the operator decides: specs, statuses, data, rules, subjects,
-// labels, annotations, owners (by kind and name) and finalizers. It drops what the API
-// server assigns (uid, resourceVersion, generation, timestamps, managed fields, cluster
-// IPs), the generations statuses were computed for (observed checks them) and
-// conditions' transition times, and writes the namespace's name as NS.
-func normalize(o *unstructured.Unstructured, ns string) map[string]any {
-	out := map[string]any{}
-	for _, k := range []string{"spec", "status", "data", "rules", "subjects", "roleRef"} {
-		if v, ok := o.Object[k]; ok {
-			out[k] = v
-		}
-	}
-	if o.GroupVersionKind().Group != "learning.cohort.dev" {
-		delete(out, "status")
-	}
-	meta := map[string]any{}
-	if l := o.GetLabels(); len(l) > 0 {
-		meta["labels"] = l
-	}
-	if a := o.GetAnnotations(); len(a) > 0 {
-		meta["annotations"] = a
-	}
-	if f := o.GetFinalizers(); len(f) > 0 {
-		meta["finalizers"] = f
-	}
-	var owners []string
-	for _, r := range o.GetOwnerReferences() {
-		owners = append(owners, fmt.Sprintf("%s/%s controller=%v", r.Kind, r.Name, r.Controller != nil && *r.Controller))
-	}
-	if owners != nil {
-		meta["owners"] = owners
-	}
-	out["metadata"] = meta
-	if spec, ok := out["spec"].(map[string]any); ok && o.GetKind() == "Service" {
-		delete(spec, "clusterIP")
-		delete(spec, "clusterIPs")
-	}
-	if status, ok := out["status"].(map[string]any); ok {
-		delete(status, "observedGeneration")
-		if conditions, ok := status["conditions"].([]any); ok {
-			for _, c := range conditions {
-				if m, ok := c.(map[string]any); ok {
-					delete(m, "lastTransitionTime")
-					delete(m, "observedGeneration")
-				}
-			}
-		}
-	}
-	return replaceStrings(out, ns, "NS").(map[string]any)
-}
-
-func replaceStrings(v any, from, to string) any {
-	switch x := v.(type) {
-	case string:
-		return strings.ReplaceAll(x, from, to)
-	case map[string]any:
-		m := make(map[string]any, len(x))
-		for k, e := range x {
-			m[k] = replaceStrings(e, from, to)
-		}
-		return m
-	case map[string]string:
-		m := make(map[string]any, len(x))
-		for k, e := range x {
-			m[k] = strings.ReplaceAll(e, from, to)
-		}
-		return m
-	case []any:
-		l := make([]any, len(x))
-		for i, e := range x {
-			l[i] = replaceStrings(e, from, to)
-		}
-		return l
-	case []string:
-		l := make([]any, len(x))
-		for i, e := range x {
-			l[i] = strings.ReplaceAll(e, from, to)
-		}
-		return l
-	}
-	return v
 }
 
 // converge waits until every object's status is computed for its generation and the
