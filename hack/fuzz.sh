@@ -30,7 +30,9 @@ grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r file; do
       echo "fuzz target $target of $pkg failed; the failing input is in $corpus" >&2
       exit 1
     done
-    echo "$target ($pkg, $fuzztime): $(tail -n 1 "$log")"
+    # The coordinator's last progress line says how many inputs ran.
+    execs=$(grep -o 'execs: [0-9]*' "$log" | tail -n 1 || true)
+    echo "$target ($pkg, $fuzztime): ${execs:-no progress line}; $(tail -n 1 "$log")"
     rm -f "$log"
   done
 done
