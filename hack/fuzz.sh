@@ -6,6 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fuzztime=${FUZZTIME:-10s}
+# Each input that reaches new code is minimized first, for up to a minute by default,
+# and a short run would spend most of its time there: 200 tries keep the run fuzzing.
+minimize=${FUZZMINIMIZETIME:-200x}
 # inputs counts the files of a corpus folder, which may not exist.
 inputs() { if [[ -d $1 ]]; then find "$1" -type f | wc -l; else echo 0; fi; }
 grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r file; do
@@ -15,7 +18,7 @@ grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r file; do
     corpus="$pkg/testdata/fuzz/$target"
     for attempt in 1 2 3; do
       before=$(inputs "$corpus")
-      if go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" > "$log" 2>&1; then
+      if go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" -fuzzminimizetime "$minimize" "$pkg" > "$log" 2>&1; then
         break
       fi
       # Go 1.26's fuzzing coordinator can fail a target with a bare "context deadline
