@@ -12,6 +12,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
@@ -71,10 +72,20 @@ type scenario struct {
 }
 
 // scenarios make the manager use every kind of write: creating and applying (create),
-// deleting provisioned children and untouched gatherings (change), and releasing the
-// cohort's finalizer (delete).
+// trusting an approval (approve), deleting provisioned children and untouched
+// gatherings (change), and releasing the cohort's finalizer (delete).
 var scenarios = []scenario{
 	{name: "create"},
+	{name: "approve", change: func(ctx context.Context, ns string) error {
+		// The approver, bound by the operator, approves the External talk as themselves:
+		// it becomes Approved and joins the calendar.
+		talk := &learningv1alpha1.LearningEvent{}
+		if err := admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: speaker}, talk); err != nil {
+			return err
+		}
+		patch := fmt.Sprintf(`{"spec":{"approval":{"approver":%q,"contentHash":%q}}}`, approver, talk.Status.ContentHash)
+		return approverClient.Patch(ctx, talk, client.RawPatch(types.MergePatchType, []byte(patch)))
+	}},
 	{name: "change", change: func(ctx context.Context, ns string) error {
 		// The portal is switched off (its six objects are deleted), the lookahead
 		// drops to one (a gathering is deleted), the approver is removed (their

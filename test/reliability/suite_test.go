@@ -38,7 +38,9 @@ var (
 	// managerConfig authenticates as the manager's identity, which holds only the
 	// generated ClusterRole.
 	managerConfig *rest.Config
-	fixedClock    = clocktesting.NewFakePassiveClock(evaluatedAt)
+	// approverClient authenticates as the workload's approver.
+	approverClient client.Client
+	fixedClock     = clocktesting.NewFakePassiveClock(evaluatedAt)
 )
 
 func TestMain(m *testing.M) {
@@ -57,7 +59,14 @@ func TestMain(m *testing.M) {
 		if admin, err = client.New(cfg, client.Options{Scheme: testutil.Scheme()}); err != nil {
 			return err
 		}
-		managerConfig, err = testmanager.Grant(context.Background(), cl, c)
+		if managerConfig, err = testmanager.Grant(context.Background(), cl, c); err != nil {
+			return err
+		}
+		approverConfig, err := cl.AddUser(approver)
+		if err != nil {
+			return err
+		}
+		approverClient, err = client.New(approverConfig, client.Options{Scheme: testutil.Scheme()})
 		return err
 	}))
 }
