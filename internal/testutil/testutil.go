@@ -15,7 +15,9 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/go-logr/logr"
 	"github.com/google/go-cmp/cmp"
+	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -23,7 +25,9 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
 	"github.com/cohort-dev/cohort-operator/internal/localcluster"
@@ -198,5 +202,15 @@ func Golden(t testing.TB, path, got string, update bool) {
 	}
 	if diff := cmp.Diff(string(want), got); diff != "" {
 		t.Errorf("%s differs (-want +got); run the tests with -update if the change is intended:\n%s", path, diff)
+	}
+}
+
+// SetLogger sends the controllers' logs, debug messages included, to stderr when
+// TEST_LOG is set, and discards them otherwise.
+func SetLogger() {
+	if os.Getenv("TEST_LOG") != "" {
+		ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.DebugLevel)))
+	} else {
+		ctrl.SetLogger(logr.Discard())
 	}
 }

@@ -14,14 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	clocktesting "k8s.io/utils/clock/testing"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/cohort-dev/cohort-operator/internal/localcluster"
 	"github.com/cohort-dev/cohort-operator/internal/testmanager"
@@ -44,11 +41,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv("TEST_LOG") != "" {
-		ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr)))
-	} else {
-		ctrl.SetLogger(logr.Discard())
-	}
+	testutil.SetLogger()
 	os.Exit(testutil.RunWithCluster(m, false, func(cl *localcluster.Cluster, c client.Client) error {
 		cluster = cl
 		// Tests poll whole namespaces many times a second: the administrator's client

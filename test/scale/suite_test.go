@@ -8,14 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
-	"go.uber.org/zap/zapcore"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
@@ -34,11 +31,7 @@ func TestMain(m *testing.M) {
 	if f := flag.Lookup("test.bench"); f == nil || f.Value.String() == "" {
 		os.Exit(m.Run())
 	}
-	if os.Getenv("TEST_LOG") != "" {
-		ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.Level(-1))))
-	} else {
-		ctrl.SetLogger(logr.Discard())
-	}
+	testutil.SetLogger()
 	ctx, cancel := context.WithCancel(context.Background())
 	code := testutil.RunWithCluster(m, false, func(cl *localcluster.Cluster, c client.Client) error {
 		k8s = c

@@ -13,12 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
 	"k8s.io/client-go/rest"
 	clocktesting "k8s.io/utils/clock/testing"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/cohort-dev/cohort-operator/internal/localcluster"
 	"github.com/cohort-dev/cohort-operator/internal/testmanager"
@@ -37,11 +34,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv("TEST_LOG") != "" {
-		ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr)))
-	} else {
-		ctrl.SetLogger(logr.Discard())
-	}
+	testutil.SetLogger()
 	code := testutil.RunWithCluster(m, false, func(cl *localcluster.Cluster, c client.Client) error {
 		admin = c
 		cfg, err := testmanager.Grant(context.Background(), cl, c)
