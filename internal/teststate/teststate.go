@@ -96,8 +96,9 @@ func capture(ctx context.Context, c client.Reader, ns string, settled bool) (Sta
 
 // Normalize returns what two runs of one workload must agree on of o: what the API
 // server assigns (uid, resourceVersion, creationTimestamp, managed fields, a Service's
-// cluster IPs, a Deployment's status) is dropped, owners keep their kind and name, and
-// the namespace's name becomes Placeholder in every string.
+// cluster IPs, a Deployment's status) is dropped, owners keep their kind and name,
+// conditions are sorted by type, and the namespace's name becomes Placeholder in every
+// string.
 func Normalize(o *unstructured.Unstructured, ns string) map[string]any {
 	obj := o.DeepCopy().Object
 	for _, field := range []string{"uid", "resourceVersion", "creationTimestamp", "managedFields", "selfLink"} {
@@ -108,6 +109,16 @@ func Normalize(o *unstructured.Unstructured, ns string) map[string]any {
 			delete(owner.(map[string]any), "uid")
 		}
 		_ = unstructured.SetNestedSlice(obj, owners, "metadata", "ownerReferences")
+	}
+	// Conditions are a list map keyed by type: their order carries no meaning, and it
+	// follows the order in which the types first appeared, which is history.
+	if conditions, ok, _ := unstructured.NestedSlice(obj, "status", "conditions"); ok {
+		slices.SortStableFunc(conditions, func(a, b any) int {
+			x, _ := a.(map[string]any)["type"].(string)
+			y, _ := b.(map[string]any)["type"].(string)
+			return strings.Compare(x, y)
+		})
+		_ = unstructured.SetNestedSlice(obj, conditions, "status", "conditions")
 	}
 	switch o.GetKind() {
 	case "Service":

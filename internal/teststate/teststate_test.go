@@ -39,6 +39,26 @@ func TestNormalizeKeepsOnlyWhatRunsAgreeOn(t *testing.T) {
 	}
 }
 
+// TestNormalizeSortsConditions: two statuses holding the same conditions in another
+// order normalize alike.
+func TestNormalizeSortsConditions(t *testing.T) {
+	withConditions := func(types ...string) *unstructured.Unstructured {
+		var conditions []any
+		for _, typ := range types {
+			conditions = append(conditions, map[string]any{"type": typ, "status": "True"})
+		}
+		return &unstructured.Unstructured{Object: map[string]any{
+			"kind": "Membership", "metadata": map[string]any{"name": "m"},
+			"status": map[string]any{"conditions": conditions},
+		}}
+	}
+	a := Normalize(withConditions("Eligible", "Seated", "Ready"), "ns")
+	b := Normalize(withConditions("Seated", "Ready", "Eligible"), "ns")
+	if d := Diff(map[string]map[string]any{"Membership/m": a}, map[string]map[string]any{"Membership/m": b}); len(d) > 0 {
+		t.Fatalf("the same conditions in another order differ: %v", d)
+	}
+}
+
 // TestSettled: a status of an older generation, or without a Ready condition, is not
 // settled.
 func TestSettled(t *testing.T) {
