@@ -11,6 +11,8 @@ import (
 	"time"
 
 	ical "github.com/arran4/golang-ical"
+
+	"github.com/cohort-dev/cohort-operator/internal/fuzzbytes"
 )
 
 // This file fuzzes the structure of a feed: how many events, their UIDs, times in
@@ -48,46 +50,23 @@ var fuzzDurations = []time.Duration{
 // fuzzSequences are revisions at the edges of int32.
 var fuzzSequences = []int32{0, 1, 2, -1, math.MaxInt32, math.MinInt32}
 
-// fuzzBytes hands out fuzz input bytes, then zeros once they run out, so that any
-// input decodes to some calendar.
-type fuzzBytes struct{ data []byte }
-
-func (r *fuzzBytes) byte() byte {
-	if len(r.data) == 0 {
-		return 0
-	}
-	b := r.data[0]
-	r.data = r.data[1:]
-	return b
-}
-
-// n returns a number in [0, k).
-func (r *fuzzBytes) n(k int) int { return int(r.byte()) % k }
-
-func (r *fuzzBytes) uint64() uint64 {
-	var b [8]byte
-	for i := range b {
-		b[i] = r.byte()
-	}
-	return binary.BigEndian.Uint64(b[:])
-}
+// fuzzBytes draws a calendar's choices from a fuzz input; any input decodes to some
+// calendar.
+type fuzzBytes struct{ *fuzzbytes.Reader }
 
 // text is empty, a hostile value, up to 255 raw bytes, or a hostile value cut at a
 // byte offset (which may split a UTF-8 sequence).
 func (r *fuzzBytes) text() string {
-	switch r.n(4) {
+	switch r.N(4) {
 	case 0:
 		return ""
 	case 1:
-		return hostileText[hostileNames[r.n(len(hostileNames))]]
+		return hostileText[hostileNames[r.N(len(hostileNames))]]
 	case 2:
-		n := min(int(r.byte()), len(r.data))
-		s := string(r.data[:n])
-		r.data = r.data[n:]
-		return s
+		return r.Raw()
 	default:
-		s := hostileText[hostileNames[r.n(len(hostileNames))]]
-		return s[:min(len(s), int(r.byte()))]
+		s := hostileText[hostileNames[r.N(len(hostileNames))]]
+		return s[:min(len(s), int(r.Byte()))]
 	}
 }
 
@@ -96,40 +75,40 @@ func (r *fuzzBytes) text() string {
 // time.Date). Choices that are usually valid come first, so that input running out
 // (reading as zeros) still gives valid events.
 func (r *fuzzBytes) time() time.Time {
-	switch r.n(8) {
+	switch r.N(8) {
 	case 7:
 		return time.Time{}
 	case 6:
-		return time.Unix(0, int64(r.uint64())).In(fuzzZones[r.n(len(fuzzZones))]) //nolint:gosec // any bit pattern is wanted
+		return time.Unix(0, int64(r.Uint64())).In(fuzzZones[r.N(len(fuzzZones))]) //nolint:gosec // any bit pattern is wanted
 	default:
-		year := 2026 + r.n(3)
-		if r.n(4) == 3 {
-			year = fuzzYears[r.n(len(fuzzYears))]
+		year := 2026 + r.N(3)
+		if r.N(4) == 3 {
+			year = fuzzYears[r.N(len(fuzzYears))]
 		}
-		loc := fuzzZones[r.n(len(fuzzZones))]
-		if r.n(4) == 3 {
-			loc = time.FixedZone("fuzz", (r.n(256)-128)*r.n(256)*5) // up to ±45 h, in odd seconds too
+		loc := fuzzZones[r.N(len(fuzzZones))]
+		if r.N(4) == 3 {
+			loc = time.FixedZone("fuzz", (r.N(256)-128)*r.N(256)*5) // up to ±45 h, in odd seconds too
 		}
 		nsec := 0
-		if r.n(4) == 3 {
-			nsec = int(r.uint64() % uint64(2*time.Second))
+		if r.N(4) == 3 {
+			nsec = int(r.Uint64() % uint64(2*time.Second))
 		}
-		return time.Date(year, time.Month(r.n(14)), r.n(33), r.n(26), r.n(62), r.n(62), nsec, loc)
+		return time.Date(year, time.Month(r.N(14)), r.N(33), r.N(26), r.N(62), r.N(62), nsec, loc)
 	}
 }
 
 // end is the start plus a listed or arbitrary duration, or an unrelated time, or,
 // as for most events, the start plus a few minutes or hours.
 func (r *fuzzBytes) end(start time.Time) time.Time {
-	switch r.n(4) {
+	switch r.N(4) {
 	case 1:
-		return start.Add(fuzzDurations[r.n(len(fuzzDurations))])
+		return start.Add(fuzzDurations[r.N(len(fuzzDurations))])
 	case 2:
-		return start.Add(time.Duration(r.uint64())) //nolint:gosec // any bit pattern is wanted
+		return start.Add(time.Duration(r.Uint64())) //nolint:gosec // any bit pattern is wanted
 	case 3:
 		return r.time()
 	default:
-		return start.Add(time.Duration(1+r.n(256)) * 5 * time.Minute)
+		return start.Add(time.Duration(1+r.N(256)) * 5 * time.Minute)
 	}
 }
 
@@ -137,38 +116,38 @@ func (r *fuzzBytes) end(start time.Time) time.Time {
 // fuzzed namespaces and names, or are raw text, or repeat an earlier event's UID,
 // as is or with a control character that normalization drops.
 func fuzzCalendar(data []byte) Calendar {
-	r := &fuzzBytes{data: data}
+	r := &fuzzBytes{fuzzbytes.New(data)}
 	c := Calendar{Name: r.text(), Description: r.text()}
-	for i := range r.n(8) {
+	for i := range r.N(8) {
 		var e Event
-		switch mode := r.n(8); {
+		switch mode := r.N(8); {
 		case mode < 5:
-			e.UID = UID(fmt.Sprintf("ns%d", r.n(3)), fmt.Sprintf("gathering-%d", i))
+			e.UID = UID(fmt.Sprintf("ns%d", r.N(3)), fmt.Sprintf("gathering-%d", i))
 		case mode == 5:
 			e.UID = UID(r.text(), r.text())
 		case mode == 6 && i > 0:
-			prev := c.Events[r.n(i)].UID
-			cut := r.n(len(prev) + 1)
-			e.UID = prev[:cut] + "\x00"[:r.n(2)] + prev[cut:]
+			prev := c.Events[r.N(i)].UID
+			cut := r.N(len(prev) + 1)
+			e.UID = prev[:cut] + "\x00"[:r.N(2)] + prev[cut:]
 		default:
 			e.UID = r.text()
 		}
-		switch r.n(4) {
+		switch r.N(4) {
 		case 2:
-			e.Sequence = fuzzSequences[r.n(len(fuzzSequences))]
+			e.Sequence = fuzzSequences[r.N(len(fuzzSequences))]
 		case 3:
-			e.Sequence = int32(binary.BigEndian.Uint32([]byte{r.byte(), r.byte(), r.byte(), r.byte()})) //nolint:gosec // any bit pattern is wanted
+			e.Sequence = int32(binary.BigEndian.Uint32([]byte{r.Byte(), r.Byte(), r.Byte(), r.Byte()})) //nolint:gosec // any bit pattern is wanted
 		default:
-			e.Sequence = int32(r.byte())
+			e.Sequence = int32(r.Byte())
 		}
 		e.Stamp = stamp
-		if r.n(4) == 3 {
+		if r.N(4) == 3 {
 			e.Stamp = r.time()
 		}
 		e.Start = r.time()
 		e.End = r.end(e.Start)
 		e.Summary, e.Description, e.Location, e.Categories = r.text(), r.text(), r.text(), r.text()
-		e.Cancelled = r.n(2) == 1
+		e.Cancelled = r.N(2) == 1
 		c.Events = append(c.Events, e)
 	}
 	return c

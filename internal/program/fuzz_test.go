@@ -13,23 +13,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
+	"github.com/cohort-dev/cohort-operator/internal/fuzzbytes"
 )
-
-// byteReader hands out fuzz input bytes, then zeros once they run out, so every input
-// decodes to some valid unit.
-type byteReader struct{ data []byte }
-
-func (r *byteReader) next() int {
-	if len(r.data) == 0 {
-		return 0
-	}
-	b := r.data[0]
-	r.data = r.data[1:]
-	return int(b)
-}
-
-// n returns a number in [0, k).
-func (r *byteReader) n(k int) int { return r.next() % k }
 
 // fuzzUnit is a decoded unit and the facts the generator knows about it, so that the
 // invariants do not trust the evaluator's own reading of the policy.
@@ -48,23 +33,23 @@ var fuzzRoles = []string{"Lead", "Lead", "Lead", "Member", "Member", "Member", "
 // dates and policies, up to 30 memberships of up to 8 people with previous statuses
 // (prior seats included), and a few events with attendance.
 func decodeUnit(data []byte) fuzzUnit {
-	r := &byteReader{data: data}
+	r := fuzzbytes.New(data)
 	base := day("2025-01-01")
 	u := fuzzUnit{frozen: map[string]bool{}, maxOf: map[string]map[string]int{}}
 
-	now := base.AddDate(0, 0, 4*r.n(200)).Add(time.Duration(r.n(24)) * time.Hour)
-	if r.n(4) == 0 {
-		now = now.Add(time.Duration(r.n(60))*time.Second + 250*time.Millisecond)
+	now := base.AddDate(0, 0, 4*r.N(200)).Add(time.Duration(r.N(24)) * time.Hour)
+	if r.N(4) == 0 {
+		now = now.Add(time.Duration(r.N(60))*time.Second + 250*time.Millisecond)
 	}
 	u.snap.Now = now
 
 	cop := community(decodeRole(r, "Lead"), decodeRole(r, "Member"))
-	if r.n(4) == 0 {
+	if r.N(4) == 0 {
 		cop.Spec.EligibleOrganizations = []learningv1alpha1.OrganizationName{"Iowa Alliance"}
 	}
 	u.snap.Community = cop
 
-	for i := range 1 + r.n(3) {
+	for i := range 1 + r.N(3) {
 		c, frozen, memberMax := decodeCohort(r, fmt.Sprintf("c%d", i), base)
 		u.snap.Cohorts = append(u.snap.Cohorts, c)
 		if frozen {
@@ -80,10 +65,10 @@ func decodeUnit(data []byte) fuzzUnit {
 		}
 	}
 
-	for i := range r.n(31) {
+	for i := range r.N(31) {
 		u.snap.Memberships = append(u.snap.Memberships, decodeMembership(r, i, u.snap.Cohorts, now))
 	}
-	for i := range r.n(6) {
+	for i := range r.N(6) {
 		u.snap.Events = append(u.snap.Events, decodeEvent(r, i, u.snap.Cohorts, base))
 	}
 	return u
@@ -91,14 +76,14 @@ func decodeUnit(data []byte) fuzzUnit {
 
 // decodeRole decodes a role with one to three seats, an optional term length and an
 // optional term limit.
-func decodeRole(r *byteReader, name string) learningv1alpha1.RolePolicy {
-	maxMembers := int32(1 + r.n(3))
-	rp := role(name, int32(r.n(int(maxMembers)+1)), maxMembers)
-	if months := []int32{0, 3, 6, 12}[r.n(4)]; months > 0 {
+func decodeRole(r *fuzzbytes.Reader, name string) learningv1alpha1.RolePolicy {
+	maxMembers := int32(1 + r.N(3))
+	rp := role(name, int32(r.N(int(maxMembers)+1)), maxMembers)
+	if months := []int32{0, 3, 6, 12}[r.N(4)]; months > 0 {
 		termMonths(months)(&rp)
 	}
-	if r.n(2) == 0 {
-		termLimit(int32(1 + r.n(3)))(&rp)
+	if r.N(2) == 0 {
+		termLimit(int32(1 + r.N(3)))(&rp)
 	}
 	return rp
 }
@@ -106,13 +91,13 @@ func decodeRole(r *byteReader, name string) learningv1alpha1.RolePolicy {
 // decodeCohort decodes a cohort starting between mid-2024 and mid-2026. It reports
 // whether its policy cannot be resolved, and the Member seats it overrides (0 when
 // none).
-func decodeCohort(r *byteReader, name string, base time.Time) (c *learningv1alpha1.Cohort, frozen bool, memberMax int) {
-	start := base.AddDate(0, r.n(24)-6, r.n(28))
-	c = cohort(name, start.Format(time.DateOnly), int32(1+r.n(18)))
-	if r.n(4) == 0 {
-		ending(start.AddDate(0, 0, 30+r.n(400)).Format(time.DateOnly))(c)
+func decodeCohort(r *fuzzbytes.Reader, name string, base time.Time) (c *learningv1alpha1.Cohort, frozen bool, memberMax int) {
+	start := base.AddDate(0, r.N(24)-6, r.N(28))
+	c = cohort(name, start.Format(time.DateOnly), int32(1+r.N(18)))
+	if r.N(4) == 0 {
+		ending(start.AddDate(0, 0, 30+r.N(400)).Format(time.DateOnly))(c)
 	}
-	switch r.n(16) {
+	switch r.N(16) {
 	case 0:
 		c.Spec.TimeZone = "Mars/Olympus"
 		frozen = true
@@ -120,7 +105,7 @@ func decodeCohort(r *byteReader, name string, base time.Time) (c *learningv1alph
 		overriding(role("Member", 0, 1))(c)
 		memberMax = 1
 	case 3:
-		enrollmentCloses(start.AddDate(0, 0, r.n(60)).Format(time.DateOnly))(c)
+		enrollmentCloses(start.AddDate(0, 0, r.N(60)).Format(time.DateOnly))(c)
 	case 4:
 		scheduled(weekly())(c)
 	}
@@ -128,17 +113,17 @@ func decodeCohort(r *byteReader, name string, base time.Time) (c *learningv1alph
 }
 
 // decodeMembership decodes one membership and its previous status.
-func decodeMembership(r *byteReader, i int, cohorts []*learningv1alpha1.Cohort, now time.Time) *learningv1alpha1.Membership {
+func decodeMembership(r *fuzzbytes.Reader, i int, cohorts []*learningv1alpha1.Cohort, now time.Time) *learningv1alpha1.Membership {
 	cohortName, cohortStart := "gone", day("2025-01-01")
-	if pick := r.n(len(cohorts)*8 + 1); pick < len(cohorts)*8 {
+	if pick := r.N(len(cohorts)*8 + 1); pick < len(cohorts)*8 {
 		c := cohorts[pick%len(cohorts)]
 		cohortName, cohortStart = c.Name, day(string(c.Spec.StartDate))
 	}
-	person := fmt.Sprintf("p%d", r.n(8))
-	created := day("2024-06-01").AddDate(0, 0, 5*r.n(160))
-	m := member(fmt.Sprintf("m%02d", i), cohortName, person, fuzzRoles[r.n(len(fuzzRoles))], created)
+	person := fmt.Sprintf("p%d", r.N(8))
+	created := day("2024-06-01").AddDate(0, 0, 5*r.N(160))
+	m := member(fmt.Sprintf("m%02d", i), cohortName, person, fuzzRoles[r.N(len(fuzzRoles))], created)
 
-	flags := r.next()
+	flags := int(r.Byte())
 	if flags%8 == 0 {
 		withdrawn()(m)
 	}
@@ -147,27 +132,27 @@ func decodeMembership(r *byteReader, i int, cohorts []*learningv1alpha1.Cohort, 
 	}
 	// A quarter of the memberships have their own start, end or both; a start can fall
 	// after the cohort's end, which the membership reports as a problem of its dates.
-	start, dates := cohortStart, r.n(12)
+	start, dates := cohortStart, r.N(12)
 	if dates == 0 || dates == 2 {
-		start = cohortStart.AddDate(0, r.n(9), 0)
+		start = cohortStart.AddDate(0, r.N(9), 0)
 		starting(start.Format(time.DateOnly))(m)
 	}
 	if dates == 1 || dates == 2 {
-		until(start.AddDate(0, 0, r.n(500)).Format(time.DateOnly))(m)
+		until(start.AddDate(0, 0, r.N(500)).Format(time.DateOnly))(m)
 	}
 
 	// Previous statuses happened before now, to the second as the API server stores
 	// them.
-	at := now.AddDate(0, 0, -r.n(400)).Add(-time.Duration(r.n(24)) * time.Hour).Truncate(time.Second)
+	at := now.AddDate(0, 0, -r.N(400)).Add(-time.Duration(r.N(24)) * time.Hour).Truncate(time.Second)
 	history := func(m *learningv1alpha1.Membership) { m.Status.SeatedSince = &metav1.Time{Time: at} }
-	switch r.n(8) {
+	switch r.N(8) {
 	case 2:
 		heldSince(at)(m)
 	case 3:
 		seatedBeforeUpgrade(at)(m)
 	case 4:
-		waitingAt(int32(1+r.n(5)), at)(m)
-		if r.n(2) == 0 {
+		waitingAt(int32(1+r.N(5)), at)(m)
+		if r.N(2) == 0 {
 			history(m)
 		}
 	case 5:
@@ -186,10 +171,10 @@ func decodeMembership(r *byteReader, i int, cohorts []*learningv1alpha1.Cohort, 
 
 // decodeEvent decodes one event of a cohort or of the community, with attendance
 // naming memberships that may or may not exist.
-func decodeEvent(r *byteReader, i int, cohorts []*learningv1alpha1.Cohort, base time.Time) *learningv1alpha1.LearningEvent {
-	start := base.AddDate(0, 0, 3*r.n(256)).Add(12 * time.Hour)
+func decodeEvent(r *fuzzbytes.Reader, i int, cohorts []*learningv1alpha1.Cohort, base time.Time) *learningv1alpha1.LearningEvent {
+	start := base.AddDate(0, 0, 3*r.N(256)).Add(12 * time.Hour)
 	var e *learningv1alpha1.LearningEvent
-	switch pick := r.n(len(cohorts) + 2); {
+	switch pick := r.N(len(cohorts) + 2); {
 	case pick < len(cohorts):
 		e = gathering(fmt.Sprintf("e%d", i), cohorts[pick].Name, start)
 	case pick == len(cohorts):
@@ -202,15 +187,15 @@ func decodeEvent(r *byteReader, i int, cohorts []*learningv1alpha1.Cohort, base 
 		learningv1alpha1.AttendanceExcused, learningv1alpha1.AttendanceAbsent,
 	}
 	seen := map[string]bool{}
-	for range r.n(6) {
-		name := fmt.Sprintf("m%02d", r.n(34))
-		status := statuses[r.n(len(statuses))]
+	for range r.N(6) {
+		name := fmt.Sprintf("m%02d", r.N(34))
+		status := statuses[r.N(len(statuses))]
 		if !seen[name] {
 			seen[name] = true
 			e.Spec.Attendance = append(e.Spec.Attendance, learningv1alpha1.AttendanceRecord{Member: learningv1alpha1.ObjectName(name), Status: status})
 		}
 	}
-	e.Spec.Cancelled = r.n(8) == 0
+	e.Spec.Cancelled = r.N(8) == 0
 	return e
 }
 

@@ -7,22 +7,8 @@ import (
 	"time"
 
 	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
+	"github.com/cohort-dev/cohort-operator/internal/fuzzbytes"
 )
-
-// byteReader hands out fuzz input bytes, then zeros once they run out, so every input
-// decodes to some valid scenario.
-type byteReader struct{ data []byte }
-
-func (r *byteReader) next() int {
-	if len(r.data) == 0 {
-		return 0
-	}
-	b := r.data[0]
-	r.data = r.data[1:]
-	return int(b)
-}
-
-func (r *byteReader) empty() bool { return len(r.data) == 0 }
 
 // FuzzMemberAttendance decodes a policy, a clock and events with ana's statuses, then
 // checks: Percent is nil exactly when NotEnoughEvents, else in 0..100; Met iff Percent >=
@@ -36,7 +22,7 @@ func FuzzMemberAttendance(f *testing.F) {
 		p := AttendancePolicy{RequiredPercent: required % 101, MinimumEvents: minimum % 10, LateWeightPercent: lateWeight % 101}
 		term := Term{Start: epoch.AddDate(0, 0, 10), End: epoch.AddDate(0, 0, 200)}
 		now := epoch.Add(time.Duration(nowDays) * 24 * time.Hour)
-		events := decodeEvents(&byteReader{data: data})
+		events := decodeEvents(fuzzbytes.New(data))
 
 		got := MemberAttendance(AttendanceInput{Policy: p, Member: "ana", Term: term, Events: events, Now: now})
 		if got.Present+got.Late+got.Excused+got.Absent != got.EligibleEvents || got.Remaining < 0 {
@@ -83,12 +69,12 @@ func FuzzMemberAttendance(f *testing.F) {
 
 // decodeEvents turns each four bytes into an event: its start day, length in hours,
 // flags (counts, cancelled) and ana's status.
-func decodeEvents(r *byteReader) []EventRecord {
+func decodeEvents(r *fuzzbytes.Reader) []EventRecord {
 	statuses := []learningv1alpha1.AttendanceStatus{"", "Present", "Late", "Excused", "Absent", "Unknown"}
 	var events []EventRecord
-	for i := 0; !r.empty() && i < 100; i++ {
-		start := epoch.Add(time.Duration(r.next()) * 24 * time.Hour)
-		length, flags, status := r.next()%48, r.next(), statuses[r.next()%len(statuses)]
+	for i := 0; !r.Empty() && i < 100; i++ {
+		start := epoch.Add(time.Duration(int(r.Byte())) * 24 * time.Hour)
+		length, flags, status := int(r.Byte())%48, int(r.Byte()), statuses[int(r.Byte())%len(statuses)]
 		e := EventRecord{
 			Name:      fmt.Sprintf("e%d", i),
 			Start:     start,
@@ -112,24 +98,24 @@ func FuzzCheckComposition(f *testing.F) {
 	f.Add([]byte{0, 1, 1, 1, 0, 0, 0})
 	f.Add([]byte{1, 0, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r := &byteReader{data: data}
+		r := fuzzbytes.New(data)
 		orgs := []string{"", "Iowa Alliance", "Ohio Coalition", "Texas Network", "Zeta Fund"}
 		teamRoles := []string{"", "ExecutiveDirector", "ProgramStaff", "Board"}
 		var c *Composition
-		if r.next()%2 == 1 {
+		if int(r.Byte())%2 == 1 {
 			c = &Composition{
-				MinOrganizations: r.next()%8 - 1,
-				MaxOrganizations: r.next()%8 - 1,
-				TeamSize:         r.next()%5 - 1,
+				MinOrganizations: int(r.Byte())%8 - 1,
+				MaxOrganizations: int(r.Byte())%8 - 1,
+				TeamSize:         int(r.Byte())%5 - 1,
 			}
-			for n := r.next() % 3; n > 0; n-- {
-				c.RequiredTeamRoles = append(c.RequiredTeamRoles, teamRoles[r.next()%len(teamRoles)])
+			for n := int(r.Byte()) % 3; n > 0; n-- {
+				c.RequiredTeamRoles = append(c.RequiredTeamRoles, teamRoles[int(r.Byte())%len(teamRoles)])
 			}
 		}
 		var members []TeamMember
 		distinct := map[string]bool{}
-		for i := 0; !r.empty() && i < 100; i++ {
-			m := TeamMember{Name: fmt.Sprintf("m%d", i), Organization: orgs[r.next()%len(orgs)], TeamRole: teamRoles[r.next()%len(teamRoles)]}
+		for i := 0; !r.Empty() && i < 100; i++ {
+			m := TeamMember{Name: fmt.Sprintf("m%d", i), Organization: orgs[int(r.Byte())%len(orgs)], TeamRole: teamRoles[int(r.Byte())%len(teamRoles)]}
 			if m.Organization != "" {
 				distinct[m.Organization] = true
 			}

@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/cohort-dev/cohort-operator/internal/fuzzbytes"
 	"github.com/cohort-dev/cohort-operator/internal/testutil"
 )
 
@@ -60,46 +61,34 @@ var fuzzNumbers = []int64{
 // fuzzRepeats are the lengths a list is grown to, around the CRDs' MaxItems.
 var fuzzRepeats = []int{2, 3, 10, 51, 101, 257, 1001, 5001}
 
-// fuzzReader hands out fuzz input bytes, then zeros once they run out.
-type fuzzReader struct{ data []byte }
-
-func (r *fuzzReader) byte() byte {
-	if len(r.data) == 0 {
-		return 0
-	}
-	b := r.data[0]
-	r.data = r.data[1:]
-	return b
-}
-
-// n returns a number in [0, k).
-func (r *fuzzReader) n(k int) int { return int(r.byte()) % k }
+// fuzzReader draws a sample's edits from a fuzz input.
+type fuzzReader struct{ *fuzzbytes.Reader }
 
 // value is any JSON value, more often one of the type and enum the schema asks for.
 func (r *fuzzReader) value(schema map[string]any) any {
-	if enum, ok := schema["enum"].([]any); ok && len(enum) > 0 && r.n(2) == 0 {
-		return enum[r.n(len(enum))]
+	if enum, ok := schema["enum"].([]any); ok && len(enum) > 0 && r.N(2) == 0 {
+		return enum[r.N(len(enum))]
 	}
 	typ := str(schema["type"])
-	if r.n(3) != 0 {
+	if r.N(3) != 0 {
 		switch typ {
 		case "string":
 			return r.string()
 		case "integer":
-			return fuzzNumbers[r.n(len(fuzzNumbers))]
+			return fuzzNumbers[r.N(len(fuzzNumbers))]
 		case "boolean":
-			return r.n(2) == 1
+			return r.N(2) == 1
 		}
 	}
-	switch r.n(8) {
+	switch r.N(8) {
 	case 0:
 		return nil
 	case 1:
-		return fuzzNumbers[r.n(len(fuzzNumbers))]
+		return fuzzNumbers[r.N(len(fuzzNumbers))]
 	case 2:
-		return []float64{0.5, -0.5, 1e300, -1e300, 3.0000001}[r.n(5)]
+		return []float64{0.5, -0.5, 1e300, -1e300, 3.0000001}[r.N(5)]
 	case 3:
-		return r.n(2) == 1
+		return r.N(2) == 1
 	case 4:
 		return map[string]any{}
 	case 5:
@@ -111,16 +100,13 @@ func (r *fuzzReader) value(schema map[string]any) any {
 
 // string is a listed string, raw bytes of the input, or a listed string repeated.
 func (r *fuzzReader) string() string {
-	switch r.n(4) {
+	switch r.N(4) {
 	case 0:
-		n := min(int(r.byte()), len(r.data))
-		s := string(r.data[:n])
-		r.data = r.data[n:]
-		return s
+		return r.Raw()
 	case 1:
-		return strings.Repeat(fuzzStrings[r.n(len(fuzzStrings))], 1+r.n(4))
+		return strings.Repeat(fuzzStrings[r.N(len(fuzzStrings))], 1+r.N(4))
 	default:
-		return fuzzStrings[r.n(len(fuzzStrings))]
+		return fuzzStrings[r.N(len(fuzzStrings))]
 	}
 }
 
@@ -130,13 +116,13 @@ func (r *fuzzReader) string() string {
 func (r *fuzzReader) edit(v any, schema map[string]any, path string, log *[]string) (edited any, remove bool) {
 	props, _ := schema["properties"].(map[string]any)
 	items, _ := schema["items"].(map[string]any)
-	op := r.n(10)
+	op := r.N(10)
 	switch {
 	case op < 6 && len(props) > 0:
 		m, _ := v.(map[string]any)
 		m = copyMap(m)
 		names := sortedKeys(props)
-		name := names[r.n(len(names))]
+		name := names[r.N(len(names))]
 		child, _ := props[name].(map[string]any)
 		next, drop := r.edit(m[name], child, path+"."+name, log)
 		if drop {
@@ -161,9 +147,9 @@ func (r *fuzzReader) edit(v any, schema map[string]any, path string, log *[]stri
 // editList edits one entry of a list, or duplicates, repeats, removes or clears
 // entries.
 func (r *fuzzReader) editList(list []any, items map[string]any, path string, log *[]string) []any {
-	switch op := r.n(6); {
+	switch op := r.N(6); {
 	case op < 3 || len(list) == 0:
-		i := r.n(len(list) + 1)
+		i := r.N(len(list) + 1)
 		var entry any
 		if i < len(list) {
 			entry = list[i]
@@ -181,11 +167,11 @@ func (r *fuzzReader) editList(list []any, items map[string]any, path string, log
 			return append(list, next)
 		}
 	case op == 3:
-		i := r.n(len(list))
+		i := r.N(len(list))
 		*log = append(*log, fmt.Sprintf("duplicate %s[%d]", path, i))
 		return slices.Insert(list, i, list[i])
 	case op == 4:
-		n := fuzzRepeats[r.n(len(fuzzRepeats))]
+		n := fuzzRepeats[r.N(len(fuzzRepeats))]
 		*log = append(*log, fmt.Sprintf("grow %s to %d entries", path, len(list)+n))
 		for range n {
 			list = append(list, list[len(list)-1])
@@ -282,13 +268,13 @@ func FuzzAdmission(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r := &fuzzReader{data: data}
-		sample := s.samples[r.n(len(s.samples))]
+		r := &fuzzReader{fuzzbytes.New(data)}
+		sample := s.samples[r.N(len(s.samples))]
 		kind := sample.GetKind()
 		var log []string
 		spec, _ := sample.Object["spec"].(map[string]any)
 		edited := any(spec)
-		for range r.n(6) {
+		for range r.N(6) {
 			next, drop := r.edit(edited, s.schemas[kind], "spec", &log)
 			if drop {
 				next = map[string]any{}
