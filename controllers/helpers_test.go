@@ -8,22 +8,16 @@ import (
 
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/cohort-dev/cohort-operator/internal/testutil"
 )
 
 // eventually retries check until it returns nil or 30 seconds pass, then fails with
 // the last error.
 func eventually(t testing.TB, what string, check func() error) {
 	t.Helper()
-	var last error
-	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
-		last = check()
-		return last == nil, nil
-	})
-	if err != nil {
-		t.Fatalf("%s: %v", what, last)
-	}
+	testutil.Eventually(t, 30*time.Second, what, check)
 }
 
 // create creates objects with the administrator's client.

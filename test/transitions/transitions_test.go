@@ -13,7 +13,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/cohort-dev/cohort-operator/internal/testutil"
@@ -302,7 +301,7 @@ func build(t *testing.T, ns string, first, later []object, approvals map[string]
 		}
 		ev := read(t, ns, "LearningEvent", name)
 		// The operator binds the community's approvers to the verb approve.
-		poll(t, "the approver approves "+name, func() error {
+		testutil.Eventually(t, 30*time.Second, "the approver approves "+name, func() error {
 			return approver.Patch(ctx, ev, client.RawPatch(types.MergePatchType, patch))
 		})
 	}
@@ -312,7 +311,7 @@ func build(t *testing.T, ns string, first, later []object, approvals map[string]
 func contentHash(t *testing.T, ns, name string) string {
 	t.Helper()
 	var hash string
-	poll(t, "the content hash of "+name, func() error {
+	testutil.Eventually(t, 30*time.Second, "the content hash of "+name, func() error {
 		ev := read(t, ns, "LearningEvent", name)
 		hash, _, _ = unstructured.NestedString(ev.Object, "status", "contentHash")
 		if hash == "" {
@@ -321,18 +320,6 @@ func contentHash(t *testing.T, ns, name string) string {
 		return nil
 	})
 	return hash
-}
-
-func poll(t *testing.T, what string, check func() error) {
-	t.Helper()
-	var last error
-	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
-		last = check()
-		return last == nil, nil
-	})
-	if err != nil {
-		t.Fatalf("%s: %v", what, last)
-	}
 }
 
 func read(t *testing.T, ns, kind, name string) *unstructured.Unstructured {
