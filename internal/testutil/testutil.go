@@ -230,3 +230,13 @@ func Eventually(t testing.TB, timeout time.Duration, what string, check func() e
 		t.Fatalf("%s: %v", what, last)
 	}
 }
+
+// UserClient returns a client that authenticates to the cluster as user, a member of
+// groups. RBAC decides what it may do.
+func UserClient(cluster *localcluster.Cluster, user string, groups ...string) (client.Client, error) {
+	cfg, err := cluster.AddUser(user, groups...)
+	if err != nil {
+		return nil, err
+	}
+	return client.New(cfg, client.Options{Scheme: Scheme()})
+}

@@ -81,11 +81,7 @@ func TestAppointingApproversNeedsTheVerb(t *testing.T) {
 // userClient is a client authenticated as user by a client certificate.
 func userClient(t *testing.T, user string) client.Client {
 	t.Helper()
-	cfg, err := cluster.AddUser(user)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(cfg, client.Options{Scheme: testutil.Scheme()})
+	c, err := testutil.UserClient(cluster, user)
 	if err != nil {
 		t.Fatal(err)
 	}

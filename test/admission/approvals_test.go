@@ -73,11 +73,8 @@ func TestApprovalMatrixWithoutManager(t *testing.T) {
 		Hash: func(e *learningv1alpha1.LearningEvent) string { return program.ContentHash(&e.Spec) },
 	}
 	for actor, user := range m.Users {
-		cfg, err := cluster.AddUser(user)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if m.Clients[actor], err = client.New(cfg, client.Options{Scheme: testutil.Scheme()}); err != nil {
+		var err error
+		if m.Clients[actor], err = testutil.UserClient(cluster, user); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -55,11 +55,7 @@ func TestMain(m *testing.M) {
 		if managerConfig, err = testmanager.Grant(context.Background(), cl, c); err != nil {
 			return err
 		}
-		approverConfig, err := cl.AddUser(approver)
-		if err != nil {
-			return err
-		}
-		approverClient, err = client.New(approverConfig, client.Options{Scheme: testutil.Scheme()})
+		approverClient, err = testutil.UserClient(cl, approver)
 		return err
 	}))
 }

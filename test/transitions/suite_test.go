@@ -42,11 +42,7 @@ func TestMain(m *testing.M) {
 			return err
 		}
 		managerConfig = cfg
-		approverConfig, err := cl.AddUser(testutil.ApproverUser)
-		if err != nil {
-			return err
-		}
-		approver, err = client.New(approverConfig, client.Options{Scheme: testutil.Scheme()})
+		approver, err = testutil.UserClient(cl, testutil.ApproverUser)
 		if err != nil {
 			return fmt.Errorf("approver client: %w", err)
 		}
