@@ -58,7 +58,7 @@ type Cluster struct {
 	env *envtest.Environment
 	kcm *exec.Cmd
 	// certDir holds kube-apiserver's serving certificate and the client CA; kept
-	// across RestartAPIServer so that every issued kubeconfig stays valid.
+	// across StopAPIServer and StartAPIServer, so that every issued kubeconfig stays valid.
 	certDir string
 	// apiserverLog receives kube-apiserver's output, across restarts.
 	apiserverLog *os.File

@@ -6,6 +6,7 @@
 package testmanager
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -131,7 +132,7 @@ func Start(ctx context.Context, opts Options) (*Manager, error) {
 	if err := controllers.SetupWithManager(mgrCtx, mgr, controllers.Options{
 		Clock:               opts.Clock,
 		Workers:             opts.Workers,
-		MaxRequeueAfter:     cmpOr(opts.MaxRequeueAfter, time.Minute),
+		MaxRequeueAfter:     cmp.Or(opts.MaxRequeueAfter, time.Minute),
 		Portal:              controllers.PortalConfig{Image: PortalImage, IngressFrom: ingress},
 		ApprovalPolicy:      testutil.ApprovalPolicy,
 		ApproverClusterRole: testutil.ApproverClusterRole,
@@ -158,10 +159,3 @@ func (m *Manager) Stop() error {
 
 // Stopping cancels the manager without waiting; Stop still waits for it.
 func (m *Manager) Stopping() { m.cancel() }
-
-func cmpOr(d, fallback time.Duration) time.Duration {
-	if d == 0 {
-		return fallback
-	}
-	return d
-}
