@@ -13,6 +13,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
@@ -40,8 +41,14 @@ type run struct {
 // it when the test ends.
 func startManager(t *testing.T, ns string, log *writeLog) *testmanager.Manager {
 	t.Helper()
+	return startManagerWith(t, managerConfig, ns, log)
+}
+
+// startManagerWith starts a manager like startManager, reaching the API server with cfg.
+func startManagerWith(t *testing.T, cfg *rest.Config, ns string, log *writeLog) *testmanager.Manager {
+	t.Helper()
 	m, err := testmanager.Start(context.Background(), testmanager.Options{
-		Config: managerConfig, Clock: fixedClock, Namespaces: []string{ns}, Interceptor: log.funcs(),
+		Config: cfg, Clock: fixedClock, Namespaces: []string{ns}, Interceptor: log.funcs(),
 	})
 	if err != nil {
 		t.Fatalf("starting the manager: %v", err)
@@ -174,17 +181,7 @@ func faultyRun(t *testing.T, sc scenario, want state, failWrite, stopAfter strin
 		last = newWriteLog()
 		startManager(t, ns, last)
 	}
-	waitForState(t, ns, want, convergeTimeout)
-	waitQuiet(t, last, false, quietPeriod, convergeTimeout)
-	// Converged and quiet: nothing written since may have changed the state (no
-	// duplicate child, no second seat, no further status).
-	got, err := captureState(context.Background(), ns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := diff(want, got); len(d) > 0 {
-		t.Fatalf("after converging, the state drifted:\n%s", strings.Join(d, "\n"))
-	}
+	got := convergeAndHold(t, ns, want, last)
 	hit, hitKind := first.struck()
 	if hit == "" {
 		t.Fatalf("the fault never struck: the manager never wrote %q", failWrite+stopAfter)

@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -26,7 +25,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
-	"github.com/cohort-dev/cohort-operator/internal/testmanager"
 	"github.com/cohort-dev/cohort-operator/internal/testutil"
 )
 
@@ -237,24 +235,10 @@ func TestStaleWatchesConvergeToTheCleanState(t *testing.T) {
 	proxied := proxy.start(t, managerConfig)
 	ns := createWorkload(t)
 	writes := newWriteLog()
-	m, err := testmanager.Start(context.Background(), testmanager.Options{
-		Config: proxied, Clock: fixedClock, Namespaces: []string{ns}, Interceptor: writes.funcs(),
-	})
-	if err != nil {
-		t.Fatalf("starting the manager behind the proxy: %v", err)
-	}
-	t.Cleanup(func() { _ = m.Stop() })
+	startManagerWith(t, proxied, ns, writes)
 	waitForState(t, ns, initial, convergeTimeout)
 	runSteps(t, ns)
-	waitForState(t, ns, want, convergeTimeout)
-	waitQuiet(t, writes, false, quietPeriod, convergeTimeout)
-	got, err := captureState(context.Background(), ns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := diff(want, got); len(d) > 0 {
-		t.Fatalf("after converging behind the proxy, the state drifted:\n%s", strings.Join(d, "\n"))
-	}
+	convergeAndHold(t, ns, want, writes)
 	if proxy.gone.Load() == 0 || proxy.cut.Load() == 0 {
 		t.Fatalf("the proxy disturbed nothing: %s", proxy.stats())
 	}

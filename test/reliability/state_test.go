@@ -45,6 +45,24 @@ func waitForState(t *testing.T, ns string, want state, timeout time.Duration) {
 	}
 }
 
+// convergeAndHold waits until namespace ns holds the state want and the manager that
+// writes through log has been quiet for a while, then checks that the state still
+// holds: nothing written since may have changed it (no duplicate child, no second
+// seat, no further status). It returns the state.
+func convergeAndHold(t *testing.T, ns string, want state, log *writeLog) state {
+	t.Helper()
+	waitForState(t, ns, want, convergeTimeout)
+	waitQuiet(t, log, false, quietPeriod, convergeTimeout)
+	got, err := captureState(context.Background(), ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := diff(want, got); len(d) > 0 {
+		t.Fatalf("after converging, the state drifted:\n%s", strings.Join(d, "\n"))
+	}
+	return got
+}
+
 // eventCounts counts the operator's Kubernetes Events in namespace ns by what they say:
 // the object they regard, their reason and their note, with a series counted as often
 // as it occurred. The API server's own Events (its repair of a Service's address,
