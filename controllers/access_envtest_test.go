@@ -64,8 +64,8 @@ func denied(t *testing.T, what string, do func() error) {
 }
 
 // TestAccessFollowsSeatsAndTerms checks, with the real authorizer, that a seated Read
-// member may read the cohort, its events and its roster but not change events; an Edit
-// lead may record attendance; a waitlisted member and an outsider get nothing; and
+// member may read the cohort and its roster but not its events (their attendance notes
+// hold reasons for absences); an Edit lead may read events and record attendance; a waitlisted member and an outsider get nothing; and
 // access ends with a withdrawal and with the end of the term.
 func TestAccessFollowsSeatsAndTerms(t *testing.T) {
 	f := newProvisionFixture(t, true)
@@ -101,7 +101,8 @@ func TestAccessFollowsSeatsAndTerms(t *testing.T) {
 		return func() error { return c.Get(ctx, f.key(f.names.Roster), &corev1.ConfigMap{}) }
 	}
 
-	allowed(t, "a seated member getting the cohort's event", getEvent(member))
+	denied(t, "a seated Read member getting the cohort's event", getEvent(member))
+	allowed(t, "the Edit lead getting the cohort's event", getEvent(lead))
 	allowed(t, "a seated member getting the cohort", getCohort(member))
 	allowed(t, "a seated member getting the roster", getRoster(member))
 	denied(t, "a seated member updating an event", recordAttendance(member, learningv1alpha1.AttendancePresent))
@@ -117,9 +118,9 @@ func TestAccessFollowsSeatsAndTerms(t *testing.T) {
 	// the seat and gains it.
 	withdrawn := time.Now()
 	update(t, &learningv1alpha1.Membership{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "member"}}, func(m *learningv1alpha1.Membership) { m.Spec.Withdrawn = true })
-	denied(t, "a withdrawn member getting the cohort's event", getEvent(member))
+	denied(t, "a withdrawn member getting the roster", getRoster(member))
 	t.Logf("access revoked %v after the withdrawal", time.Since(withdrawn).Round(time.Millisecond))
-	allowed(t, "the promoted member getting the cohort's event", getEvent(waiting))
+	allowed(t, "the promoted member getting the roster", getRoster(waiting))
 
 	// The end of the term: the lead's term ends with the cohort on 2026-12-31.
 	fakeClock.SetTime(time.Date(2027, 1, 2, 12, 0, 0, 0, time.UTC))

@@ -1,17 +1,24 @@
 package controllers
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
-	"slices"
+	"io"
+	"sync"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
+	"github.com/cohort-dev/cohort-operator/config/admission"
 	"github.com/cohort-dev/cohort-operator/internal/names"
 )
 
@@ -33,53 +40,138 @@ const componentApprovals = "approvals"
 const CommunityLabel = "learning.cohort.dev/community"
 
 // approvalPolicyMissing says why the admission policy that verifies approvers cannot
-// be relied on, or "" when it and its binding are installed and deny. The cache holds
-// only the two objects of that name.
-func (r *ProgramReconciler) approvalPolicyMissing(ctx context.Context) (string, error) {
+// be relied on, or "" when it and its binding are installed exactly as this version of
+// the operator ships them (config/admission, embedded in the binary). Anything else
+// fails closed: a missing object, a policy that does not fail closed, a binding that
+// only warns or audits, match rules narrowed by selectors, exclusions or conditions,
+// a kind no longer covered, a validation changed. It reads from reader: the cache,
+// which holds only the two objects of that name, or the API server itself.
+func (r *ProgramReconciler) approvalPolicyMissing(ctx context.Context, reader client.Reader) (string, error) {
 	name := r.ApprovalPolicy
 	policy := &admissionregistrationv1.ValidatingAdmissionPolicy{}
-	switch err := r.Client.Get(ctx, client.ObjectKey{Name: name}, policy); {
+	switch err := reader.Get(ctx, client.ObjectKey{Name: name}, policy); {
 	case apierrors.IsNotFound(err):
 		return fmt.Sprintf("the ValidatingAdmissionPolicy %s is not installed (config/admission)", name), nil
 	case err != nil:
 		return "", fmt.Errorf("reading the ValidatingAdmissionPolicy %s: %w", name, err)
 	}
-	if fp := policy.Spec.FailurePolicy; fp != nil && *fp != admissionregistrationv1.Fail {
-		return fmt.Sprintf("the ValidatingAdmissionPolicy %s does not fail closed (failurePolicy %s)", name, *fp), nil
-	}
 	binding := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{}
-	switch err := r.Client.Get(ctx, client.ObjectKey{Name: name}, binding); {
+	switch err := reader.Get(ctx, client.ObjectKey{Name: name}, binding); {
 	case apierrors.IsNotFound(err):
 		return fmt.Sprintf("the ValidatingAdmissionPolicyBinding %s is not installed (config/admission)", name), nil
 	case err != nil:
 		return "", fmt.Errorf("reading the ValidatingAdmissionPolicyBinding %s: %w", name, err)
 	}
-	switch {
-	case binding.Spec.PolicyName != name:
-		return fmt.Sprintf("the ValidatingAdmissionPolicyBinding %s binds %q, not the policy %s", name, binding.Spec.PolicyName, name), nil
-	case !slices.Contains(binding.Spec.ValidationActions, admissionregistrationv1.Deny):
-		return fmt.Sprintf("the ValidatingAdmissionPolicyBinding %s does not deny (validationActions %v)", name, binding.Spec.ValidationActions), nil
-	case narrowed(binding.Spec.MatchResources):
-		return fmt.Sprintf("the ValidatingAdmissionPolicyBinding %s is narrowed by selectors or excluded resources, so it may not cover every LearningEvent", name), nil
-	case narrowed(policy.Spec.MatchConstraints):
-		return fmt.Sprintf("the ValidatingAdmissionPolicy %s is narrowed by selectors or excluded resources, so it may not cover every LearningEvent", name), nil
+	shipped, err := shippedApprovalPolicy()
+	if err != nil {
+		return "", err
 	}
-	return "", nil
+	return approvalPolicyDiffers(shipped, policy, binding, name), nil
 }
 
-// narrowed reports whether match resources leave objects out: a namespace or object
-// selector that selects anything less than everything, or excluded resources. The
-// shipped policy and binding have none, so any of them is a change that may exempt
-// LearningEvents from the check.
-func narrowed(m *admissionregistrationv1.MatchResources) bool {
-	if m == nil {
-		return false
+// approvalPolicyDiffers compares the installed policy and binding, named name, with the
+// shipped ones, and says how the first difference found weakens the check ("" when
+// they are the same). Fields the API server defaults are compared with their defaults.
+func approvalPolicyDiffers(shipped approvalPolicyObjects, policy *admissionregistrationv1.ValidatingAdmissionPolicy, binding *admissionregistrationv1.ValidatingAdmissionPolicyBinding, name string) string {
+	want, have := shipped.policy.Spec.DeepCopy(), policy.Spec.DeepCopy()
+	defaultPolicySpec(want)
+	defaultPolicySpec(have)
+	wantBinding, haveBinding := shipped.binding.Spec.DeepCopy(), binding.Spec.DeepCopy()
+	wantBinding.PolicyName = name
+	defaultMatchResources(wantBinding.MatchResources)
+	defaultMatchResources(haveBinding.MatchResources)
+	policyKind := "the ValidatingAdmissionPolicy " + name
+	bindingKind := "the ValidatingAdmissionPolicyBinding " + name
+	for _, c := range []struct {
+		what, how  string
+		want, have any
+	}{
+		{policyKind, "does not fail closed (spec.failurePolicy)", want.FailurePolicy, have.FailurePolicy},
+		{policyKind, "does not match every LearningEvent and CommunityOfPractice (spec.matchConstraints)", want.MatchConstraints, have.MatchConstraints},
+		{policyKind, "checks other requests (spec.matchConditions)", want.MatchConditions, have.MatchConditions},
+		{policyKind, "computes its checks differently (spec.variables)", want.Variables, have.Variables},
+		{policyKind, "validates differently (spec.validations)", want.Validations, have.Validations},
+		{policyKind, "takes parameters (spec.paramKind)", want.ParamKind, have.ParamKind},
+		{policyKind, "audits differently (spec.auditAnnotations)", want.AuditAnnotations, have.AuditAnnotations},
+		{bindingKind, fmt.Sprintf("binds %q, not the policy %s (spec.policyName)", haveBinding.PolicyName, name), wantBinding.PolicyName, haveBinding.PolicyName},
+		{bindingKind, fmt.Sprintf("does not deny (spec.validationActions %v)", haveBinding.ValidationActions), wantBinding.ValidationActions, haveBinding.ValidationActions},
+		{bindingKind, "is narrowed (spec.matchResources)", wantBinding.MatchResources, haveBinding.MatchResources},
+		{bindingKind, "takes parameters (spec.paramRef)", wantBinding.ParamRef, haveBinding.ParamRef},
+	} {
+		if !equality.Semantic.DeepEqual(c.want, c.have) {
+			return fmt.Sprintf("%s differs from the one this version of the operator ships (config/admission): it %s", c.what, c.how)
+		}
 	}
-	selects := func(s *metav1.LabelSelector) bool {
-		return s != nil && len(s.MatchLabels)+len(s.MatchExpressions) > 0
-	}
-	return selects(m.NamespaceSelector) || selects(m.ObjectSelector) || len(m.ExcludeResourceRules) > 0
+	return ""
 }
+
+// defaultPolicySpec sets the fields the API server defaults in a policy's spec, so
+// that a policy as shipped compares equal to the same policy as stored.
+func defaultPolicySpec(spec *admissionregistrationv1.ValidatingAdmissionPolicySpec) {
+	if spec.FailurePolicy == nil {
+		spec.FailurePolicy = ptrTo(admissionregistrationv1.Fail)
+	}
+	defaultMatchResources(spec.MatchConstraints)
+}
+
+func defaultMatchResources(m *admissionregistrationv1.MatchResources) {
+	if m == nil {
+		return
+	}
+	if m.MatchPolicy == nil {
+		m.MatchPolicy = ptrTo(admissionregistrationv1.Equivalent)
+	}
+	if m.NamespaceSelector == nil {
+		m.NamespaceSelector = &metav1.LabelSelector{}
+	}
+	if m.ObjectSelector == nil {
+		m.ObjectSelector = &metav1.LabelSelector{}
+	}
+	for _, rules := range [][]admissionregistrationv1.NamedRuleWithOperations{m.ResourceRules, m.ExcludeResourceRules} {
+		for i := range rules {
+			if rules[i].Scope == nil {
+				rules[i].Scope = ptrTo(admissionregistrationv1.AllScopes)
+			}
+		}
+	}
+}
+
+// approvalPolicyObjects are the approval policy and its binding as this version of the
+// operator ships them.
+type approvalPolicyObjects struct {
+	policy  *admissionregistrationv1.ValidatingAdmissionPolicy
+	binding *admissionregistrationv1.ValidatingAdmissionPolicyBinding
+}
+
+// shippedApprovalPolicy decodes the embedded config/admission once.
+var shippedApprovalPolicy = sync.OnceValues(func() (approvalPolicyObjects, error) {
+	var objs approvalPolicyObjects
+	decoder := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(admission.ApprovalPolicy), 4096)
+	for {
+		var raw map[string]any
+		if err := decoder.Decode(&raw); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return objs, fmt.Errorf("decoding the shipped approval policy: %w", err)
+		}
+		var err error
+		switch raw["kind"] {
+		case "ValidatingAdmissionPolicy":
+			objs.policy = &admissionregistrationv1.ValidatingAdmissionPolicy{}
+			err = runtime.DefaultUnstructuredConverter.FromUnstructured(raw, objs.policy)
+		case "ValidatingAdmissionPolicyBinding":
+			objs.binding = &admissionregistrationv1.ValidatingAdmissionPolicyBinding{}
+			err = runtime.DefaultUnstructuredConverter.FromUnstructured(raw, objs.binding)
+		}
+		if err != nil {
+			return objs, fmt.Errorf("decoding the shipped approval policy: %w", err)
+		}
+	}
+	if objs.policy == nil || objs.binding == nil {
+		return objs, errors.New("the shipped approval policy lacks the policy or its binding")
+	}
+	return objs, nil
+})
 
 // approversBinding grants the community's approvers the approvers' ClusterRole in the
 // community's namespace: reading LearningEvents and the verb approve, which the

@@ -79,7 +79,9 @@ func newApprovalFixture(t *testing.T) approvalFixture {
 	// The operator's grants, as the API server's authorizer sees them.
 	f.waitAuthorized(t, testutil.ApproverUser, "approve", "launch", true)
 	f.waitAuthorized(t, testutil.FacilitatorUser, "update", "launch", true)
-	f.waitAuthorized(t, testutil.MemberUser, "get", "launch", true)
+	f.waitAuthorized(t, testutil.FacilitatorUser, "get", "launch", true)
+	// Attendance notes hold reasons for absences: a Read member gets no event.
+	f.waitAuthorized(t, testutil.MemberUser, "get", "launch", false)
 	return f
 }
 
@@ -162,7 +164,9 @@ func (f approvalFixture) accessRows() []testutil.ApprovalRow {
 		{Name: "an outsider gets the External event", Actor: testutil.ApprovalOutsider, Do: getEvent,
 			Deny: metav1.StatusReasonForbidden, Message: forbidden("get", "learningevents")},
 		{Name: "a seated member gets the roster ConfigMap", Actor: testutil.ApprovalMember, Do: getRoster},
-		{Name: "a seated member gets the External event", Actor: testutil.ApprovalMember, Do: getEvent},
+		{Name: "a seated Read member gets the External event", Actor: testutil.ApprovalMember, Do: getEvent,
+			Deny: metav1.StatusReasonForbidden, Message: forbidden("get", "learningevents")},
+		{Name: "the facilitator (Edit) gets the External event", Actor: testutil.ApprovalFacilitator, Do: getEvent},
 		{Name: "the approver gets the External event and its contentHash", Actor: testutil.ApprovalApprover, Do: getEvent},
 		{Name: "the approver lists the namespace's events", Actor: testutil.ApprovalApprover, Do: func(_ context.Context, c client.Client) error {
 			return c.List(ctx, &learningv1alpha1.LearningEventList{}, client.InNamespace(f.ns))

@@ -150,23 +150,23 @@ func portalEnabled(cohort *learningv1alpha1.Cohort) bool {
 }
 
 // accessChildren are the members' Roles and RoleBindings: Read may read the cohort, its
-// events, its documents and its portal; Edit may also update the cohort's own events.
-// A rule is left out rather than written with no resource names, which would grant
-// every object of the kind.
+// documents and its portal; Edit may also read and update the cohort's own events
+// (those whose spec.cohortRef names it), whose attendance notes hold the reasons for
+// absences, so no Read role gets them, and community-wide events are readable by no
+// member role. A rule is left out rather than written with no resource names, which
+// would grant every object of the kind. The rules name every derived name; provisioning
+// takes out those in conflict (withoutConflicts) once the live objects are known.
 func accessChildren(cohort *learningv1alpha1.Cohort, n childNames, pub program.Publication) []client.Object {
 	read := []rbacv1.PolicyRule{
 		{APIGroups: []string{learningv1alpha1.GroupVersion.Group}, Resources: []string{"cohorts"}, ResourceNames: []string{cohort.Name}, Verbs: []string{"get"}},
 		{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: n.documents(), Verbs: []string{"get"}},
-	}
-	if len(pub.Events) > 0 {
-		read = append(read, rbacv1.PolicyRule{APIGroups: []string{learningv1alpha1.GroupVersion.Group}, Resources: []string{"learningevents"}, ResourceNames: pub.Events, Verbs: []string{"get"}})
 	}
 	if portalEnabled(cohort) {
 		read = append(read, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"services/proxy"}, ResourceNames: n.proxyNames(), Verbs: []string{"get"}})
 	}
 	edit := slices.Clone(read)
 	if len(pub.OwnEvents) > 0 {
-		edit = append(edit, rbacv1.PolicyRule{APIGroups: []string{learningv1alpha1.GroupVersion.Group}, Resources: []string{"learningevents"}, ResourceNames: pub.OwnEvents, Verbs: []string{"update", "patch"}})
+		edit = append(edit, rbacv1.PolicyRule{APIGroups: []string{learningv1alpha1.GroupVersion.Group}, Resources: []string{"learningevents"}, ResourceNames: pub.OwnEvents, Verbs: []string{"get", "update", "patch"}})
 	}
 	return []client.Object{
 		&rbacv1.Role{ObjectMeta: n.meta(cohort, n.Read, componentAccess), Rules: read},

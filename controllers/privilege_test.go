@@ -711,7 +711,7 @@ func TestPrivilegeApprovalPolicyCoverage(t *testing.T) {
 			tc.change(policy, binding)
 			r := &ProgramReconciler{ApprovalPolicy: testutil.ApprovalPolicy}
 			r.Client = fake.NewClientBuilder().WithScheme(testutil.Scheme()).WithObjects(policy, binding).Build()
-			missing, err := r.approvalPolicyMissing(t.Context())
+			missing, err := r.approvalPolicyMissing(t.Context(), r.Client)
 			if err != nil {
 				t.Fatal(err)
 			}

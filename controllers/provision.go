@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -92,7 +93,7 @@ const nameConflictRecheck = time.Minute
 func (r *ProgramReconciler) provisionUnit(ctx context.Context, key unitKey, snap program.Snapshot, out program.Outcome) (recheck bool, err error) {
 	var errs []error
 	if c := snap.Community; c != nil && c.DeletionTimestamp.IsZero() && out.Community != nil {
-		p, err := r.provisionCommunity(ctx, key, c)
+		p, err := r.provisionCommunity(ctx, key, c, snap.ApprovalPolicyMissing)
 		errs = append(errs, err)
 		recheck = p.Reason == learningv1alpha1.NameConflictReason
 		program.SetProvisioned(&out.Community.Conditions, c.Status.Conditions, c.Generation, snap.Now, p)
@@ -128,13 +129,73 @@ func (r *ProgramReconciler) provisionUnit(ctx context.Context, key unitKey, snap
 }
 
 // provisionCommunity binds the community's approvers to the approvers' ClusterRole in
-// its namespace.
-func (r *ProgramReconciler) provisionCommunity(ctx context.Context, key unitKey, community *learningv1alpha1.CommunityOfPractice) (program.Provisioning, error) {
+// its namespace. Appointing is as sensitive as approving, so while the approval policy
+// is not installed as shipped (policyMissing says why) nobody is added: the binding is
+// not created, and an existing one keeps only those of its subjects who are still
+// approvers (removals always apply). The community then reports PolicyMissing.
+func (r *ProgramReconciler) provisionCommunity(ctx context.Context, key unitKey, community *learningv1alpha1.CommunityOfPractice, policyMissing string) (program.Provisioning, error) {
 	binding := approversBinding(community, r.ApproverClusterRole)
-	conflicts, failed, _, errs := r.applyChildren(ctx, key, community, []client.Object{binding}, func(_, _ client.Object) bool { return true })
+	live, errs := r.lookupChildren(ctx, []client.Object{binding})
+	if len(errs) > 0 {
+		return provisioningVerdict(nil, live.failed(), nil, errs, ""), errors.Join(errs...)
+	}
+	var keep *rbacv1.RoleBinding
+	if b, ok := live.of(binding).(*rbacv1.RoleBinding); ok && metav1.IsControlledBy(b, community) {
+		keep = b
+	}
+	if _, added := withoutNewApprovers(binding, keep); policyMissing == "" && len(added) > 0 {
+		// The cache may not have seen the policy or its binding go yet while the API
+		// server already admitted an appointment without them: before anyone is added,
+		// ask the API server itself.
+		var err error
+		if policyMissing, err = r.approvalPolicyMissing(ctx, r.APIReader); err != nil {
+			return provisioningVerdict(nil, []string{describe(binding)}, nil, []error{err}, ""), err
+		}
+	}
+	var held []string
+	if policyMissing != "" {
+		binding, held = withoutNewApprovers(binding, keep)
+	}
+	desired := []client.Object{binding}
+	if policyMissing != "" && keep == nil {
+		desired = nil // nobody to keep, and nobody may be added
+	}
+	conflicts, failed, _, errs := r.applyChildren(ctx, key, community, desired, live, func(_, _ client.Object) bool { return true })
 	p := provisioningVerdict(conflicts, failed, nil, errs,
 		fmt.Sprintf("%d approvers bound to ClusterRole %s by RoleBinding %s", len(binding.Subjects), r.ApproverClusterRole, binding.Name))
+	if p.Status == metav1.ConditionTrue && policyMissing != "" && len(community.Spec.Approvers) > 0 {
+		p = program.Provisioning{Status: metav1.ConditionFalse, Reason: learningv1alpha1.PolicyMissingReason, Message: approversHeldMessage(policyMissing, binding, held)}
+	}
 	return p, errors.Join(errs...)
+}
+
+// withoutNewApprovers narrows the desired approvers' binding to the subjects live
+// already binds (none when live is nil), and returns the approvers it left out.
+func withoutNewApprovers(desired, live *rbacv1.RoleBinding) (*rbacv1.RoleBinding, []string) {
+	narrowed := desired.DeepCopy()
+	narrowed.Subjects = nil
+	var held []string
+	for _, s := range desired.Subjects {
+		if live != nil && slices.Contains(live.Subjects, s) {
+			narrowed.Subjects = append(narrowed.Subjects, s)
+		} else {
+			held = append(held, s.Kind+" "+s.Name)
+		}
+	}
+	return narrowed, held
+}
+
+// approversHeldMessage says that approvers are not appointed while the approval policy
+// cannot be relied on, and who waits.
+func approversHeldMessage(policyMissing string, binding *rbacv1.RoleBinding, held []string) string {
+	msg := fmt.Sprintf("no approver is appointed while %s; approvals are not trusted either (Approved=False, PolicyMissing)", policyMissing)
+	if len(held) > 0 {
+		msg += fmt.Sprintf("; not bound until it is: %s", strings.Join(held, ", "))
+	}
+	if len(binding.Subjects) > 0 {
+		msg += fmt.Sprintf("; still bound by RoleBinding %s: %d", binding.Name, len(binding.Subjects))
+	}
+	return msg + "; install the policy and its binding of config/admission (docs/operations.md, Upgrades)"
 }
 
 // provisionCohort brings a cohort's children to their declared state: it applies, with
@@ -149,10 +210,14 @@ func (r *ProgramReconciler) provisionCohort(ctx context.Context, key unitKey, co
 	if err != nil {
 		return program.Provisioning{Status: metav1.ConditionFalse, Reason: learningv1alpha1.ApplyFailedReason, Message: err.Error()}, err
 	}
+	live, errs := r.lookupChildren(ctx, desired)
+	desired = withoutConflicts(desired, live.blocked(cohort))
 	suspended := cohort.Spec.Suspend
-	conflicts, failed, pending, errs := r.applyChildren(ctx, key, cohort, desired, func(obj, live client.Object) bool {
+	conflicts, failed, pending, applyErrs := r.applyChildren(ctx, key, cohort, desired, live, func(obj, live client.Object) bool {
 		return !suspended || isMemberBinding(obj) || (live == nil && isMemberRole(obj))
 	})
+	errs = append(errs, applyErrs...)
+	failed = append(live.failed(), failed...)
 	stale, err := r.staleChildren(ctx, cohort, desired)
 	if err != nil {
 		errs = append(errs, err)
@@ -178,24 +243,21 @@ func (r *ProgramReconciler) provisionCohort(ctx context.Context, key unitKey, co
 
 // applyChildren applies each desired child of owner that is missing or differs, when
 // mayChange allows it (else it is pending), and leaves alone any object of a desired
-// name that owner does not control (a conflict). mayChange sees the child as desired
-// and as it exists (nil when missing).
-func (r *ProgramReconciler) applyChildren(ctx context.Context, key unitKey, owner client.Object, desired []client.Object, mayChange func(obj, live client.Object) bool) (conflicts, failed, pending []string, errs []error) {
+// name that owner does not control (a conflict). live holds what lookupChildren found;
+// a child it could not look up is left alone (lookupChildren reported it). mayChange
+// sees the child as desired and as it exists (nil when missing).
+func (r *ProgramReconciler) applyChildren(ctx context.Context, key unitKey, owner client.Object, desired []client.Object, live liveChildren, mayChange func(obj, live client.Object) bool) (conflicts, failed, pending []string, errs []error) {
 	for _, obj := range desired {
-		live, err := r.lookupChild(ctx, obj)
-		if err != nil {
-			failed = append(failed, describe(obj))
-			errs = append(errs, err)
+		have, known := live.found[describe(obj)]
+		switch {
+		case !known:
 			continue
-		}
-		if live != nil && !metav1.IsControlledBy(live, owner) {
+		case have != nil && !metav1.IsControlledBy(have, owner):
 			conflicts = append(conflicts, describe(obj))
 			continue
-		}
-		if live != nil && childMatches(obj, live) {
+		case have != nil && childMatches(obj, have):
 			continue
-		}
-		if !mayChange(obj, live) {
+		case !mayChange(obj, have):
 			pending = append(pending, describe(obj))
 			continue
 		}
@@ -205,13 +267,64 @@ func (r *ProgramReconciler) applyChildren(ctx context.Context, key unitKey, owne
 			continue
 		}
 		replaced := ""
-		if live != nil {
-			replaced = live.GetResourceVersion()
+		if have != nil {
+			replaced = have.GetResourceVersion()
 		}
 		r.lag.wrote(key, obj, replaced)
 		childWritesMetric.WithLabelValues(kindName(obj), "apply").Inc()
 	}
 	return conflicts, failed, pending, errs
+}
+
+// liveChildren are the objects that exist under the names of an owner's desired
+// children, keyed by describe: nil for a name that is free. A name that could not be
+// looked up has no entry.
+type liveChildren struct {
+	found  map[string]client.Object
+	missed []client.Object
+}
+
+// lookupChildren looks up the live object of every desired child's name.
+func (r *ProgramReconciler) lookupChildren(ctx context.Context, desired []client.Object) (liveChildren, []error) {
+	live := liveChildren{found: make(map[string]client.Object, len(desired))}
+	var errs []error
+	for _, obj := range desired {
+		have, err := r.lookupChild(ctx, obj)
+		if err != nil {
+			live.missed = append(live.missed, obj)
+			errs = append(errs, err)
+			continue
+		}
+		live.found[describe(obj)] = have
+	}
+	return live, errs
+}
+
+// of is the live object of desired's name; nil when the name is free or unknown.
+func (l liveChildren) of(desired client.Object) client.Object { return l.found[describe(desired)] }
+
+// failed names the children that could not be looked up.
+func (l liveChildren) failed() []string {
+	failed := make([]string, 0, len(l.missed))
+	for _, obj := range l.missed {
+		failed = append(failed, describe(obj))
+	}
+	return failed
+}
+
+// blocked are the names through which owner may grant nothing: those of objects it
+// does not control, and those that could not be looked up (fail closed).
+func (l liveChildren) blocked(owner client.Object) grantable {
+	blocked := grantable{}
+	for _, have := range l.found {
+		if have != nil && !metav1.IsControlledBy(have, owner) {
+			blocked[conflictKey(kindName(have), have.GetName())] = true
+		}
+	}
+	for _, obj := range l.missed {
+		blocked[conflictKey(kindName(obj), obj.GetName())] = true
+	}
+	return blocked
 }
 
 // provisioningVerdict is the Provisioned condition for what applying found; provisioned

@@ -17,7 +17,7 @@ import (
 // belongs to a community, which that community's unit evaluates.
 func (r *ProgramReconciler) readUnit(ctx context.Context, key unitKey) (snap program.Snapshot, ok bool, err error) {
 	snap.Now = r.Clock.Now()
-	if snap.ApprovalPolicyMissing, err = r.approvalPolicyMissing(ctx); err != nil {
+	if snap.ApprovalPolicyMissing, err = r.approvalPolicyMissing(ctx, r.Client); err != nil {
 		return snap, false, err
 	}
 	var cohortNames []string
