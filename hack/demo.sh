@@ -142,14 +142,18 @@ event=$cohort-gathering-01
 who() { kubectl get -n "$namespace" mbr "$1" -o jsonpath='{.spec.member}'; }
 lead=$(who allyship-2026-lead-1) seated=$(who allyship-2026-member-01) waiting=$(who allyship-2026-member-22)
 echo "  $waiting waits at position $(kubectl get -n "$namespace" mbr allyship-2026-member-22 -o jsonpath='{.status.waitlistPosition}') for a Member seat"
-printf '  %-34s %-12s %-12s %-12s %-14s %-12s\n' "USER" "GET COHORT" "GET EVENT" "UPDATE EVENT" "GET ROSTER" "OPEN PORTAL"
+# Events carry attendance notes (reasons for absences): only Edit roles get their
+# cohort's own events, and no member role gets a community-wide event.
+wide=allyship-listening-session-2026-09
+printf '  %-34s %-11s %-10s %-13s %-15s %-11s %-12s\n' "USER" "GET COHORT" "GET EVENT" "UPDATE EVENT" "GET COMMUNITY" "GET ROSTER" "OPEN PORTAL"
 for user in "$lead (Lead, Edit)" "$seated (seated Member)" "$waiting (waitlisted)" "u-outsider (outsider)"; do
   name=${user%% *}
   can() { kubectl auth can-i -n "$namespace" --as "$name" "$@" 2>/dev/null || true; }
-  printf '  %-34s %-12s %-12s %-12s %-14s %-12s\n' "$user" \
+  printf '  %-34s %-11s %-10s %-13s %-15s %-11s %-12s\n' "$user" \
     "$(can get "cohorts.learning.cohort.dev/$cohort")" \
     "$(can get "learningevents.learning.cohort.dev/$event")" \
     "$(can update "learningevents.learning.cohort.dev/$event")" \
+    "$(can get "learningevents.learning.cohort.dev/$wide")" \
     "$(can get "configmaps/$cohort-roster")" \
     "$(can get "services/$cohort-portal:http" --subresource=proxy)"
 done
