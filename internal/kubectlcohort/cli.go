@@ -22,6 +22,12 @@ import (
 type Command struct {
 	// Stdout receives tables and data; Stderr errors and notes.
 	Stdout, Stderr io.Writer
+	// Stdin is where approve reads the answer to its confirmation prompt.
+	Stdin io.Reader
+	// Interactive reports whether a person answers at Stdin (it is a terminal);
+	// without it, or when it reports false, approve asks nothing and needs
+	// --expect-hash.
+	Interactive func() bool
 	// Clock is the time attendance judges which events have ended by; the real clock
 	// when nil.
 	Clock clock.PassiveClock
@@ -35,6 +41,8 @@ type options struct {
 	hideUsers bool
 	// wait is how long approve waits for the Approved condition.
 	wait time.Duration
+	// expectHash is the content hash approve may approve; empty to ask.
+	expectHash string
 }
 
 // session is what a subcommand runs with: a client authenticated as the caller, the
@@ -45,6 +53,9 @@ type session struct {
 	opts      options
 	out, err  io.Writer
 	clock     clock.PassiveClock
+	// in and interactive are Command.Stdin and whether a person answers there.
+	in          io.Reader
+	interactive bool
 }
 
 // subcommand is one verb of the plugin.
@@ -89,20 +100,30 @@ from their status, marked * when below the policy's requiredPercent (default 80)
 		run: runAttendance,
 	},
 	{
-		name: "approve", arg: "EVENT", short: "Approve an External LearningEvent's current content as yourself",
-		long: `Approve an External LearningEvent as the calling user: set spec.approval to your user
-name (asked of the API server with a SelfSubjectReview) and the event's current
-status.contentHash, with a JSON merge patch sent with your own credentials, so that the
-API server's admission policy decides whether you may approve.
+		name: "approve", arg: "EVENT", short: "Review an External LearningEvent's content and approve it as yourself",
+		long: `Show an External LearningEvent's content (title, time, audience, location,
+description) and its content hash, then approve exactly that content as the calling
+user: set spec.approval to your user name (asked of the API server with a
+SelfSubjectReview) and the hash, with a JSON merge patch sent with your own
+credentials, so that the API server's admission policy decides whether you may approve.
 
-approve refuses when the event is not External, has no status.contentHash yet, or its
-status is behind its spec (status.observedGeneration < metadata.generation): then the
-hash may describe other content than the event now has. The patch carries the
-resourceVersion the checks were made on, so an event changed in between is read and
-checked again. approve then waits up to --wait for the operator's Approved condition.`,
-		example: `  kubectl cohort approve spring-speaker-series -n programs
-  kubectl cohort approve spring-speaker-series --wait=30s -o yaml`,
+With --expect-hash, approve approves only when the event's content hash is the one
+given (the one you reviewed); otherwise it refuses, shows the content as it is now and
+approves nothing. Without it, approve asks "Approve this content? [y/N]" on a terminal,
+and refuses when stdin is not one, showing the content and the hash to pass.
+
+The hash is the operator's own: status.contentHash, checked against the hash of the
+content shown, computed with the operator's function while the operator has not hashed
+the latest change yet. The patch carries the resourceVersion of the content shown: when
+the event changed in between, approve reads it again and refuses if the content
+differs. approve then waits up to --wait for the operator's Approved condition.`,
+		example: `  # Review (on a terminal: review and confirm)
+  kubectl cohort approve spring-speaker-series -n programs
+  # Approve exactly the content reviewed, from a script or after a review
+  kubectl cohort approve spring-speaker-series --expect-hash v1:sha256:4cbb2618... -n programs
+  kubectl cohort approve spring-speaker-series --expect-hash v1:sha256:4cbb2618... --wait=30s -o yaml`,
 		flags: func(fs *pflag.FlagSet, o *options) {
+			fs.StringVar(&o.expectHash, "expect-hash", "", "Approve only if the event's content hash is this one (the hash you reviewed); without it, approve asks on a terminal.")
 			fs.DurationVar(&o.wait, "wait", defaultApproveWait, "How long to wait for the operator to report the Approved condition; 0 does not wait.")
 		},
 		run: runApprove,
@@ -174,7 +195,7 @@ func lookup(name string) *subcommand {
 }
 
 // valueFlags are the flags that take a value, so that splitCommand skips it.
-var valueFlags = []string{"--kubeconfig", "--context", "--namespace", "-n", "--output", "-o", "--wait"}
+var valueFlags = []string{"--kubeconfig", "--context", "--namespace", "-n", "--output", "-o", "--wait", "--expect-hash"}
 
 // splitCommand finds the subcommand in args: the first argument that is neither a
 // flag nor a flag's value, so that flags may come before it as after it.
@@ -223,7 +244,8 @@ func (c Command) session(o *options) (*session, error) {
 	if clk == nil {
 		clk = clock.RealClock{}
 	}
-	return &session{client: cl, namespace: ns, opts: *o, out: c.Stdout, err: c.Stderr, clock: clk}, nil
+	interactive := c.Interactive != nil && c.Stdin != nil && c.Interactive()
+	return &session{client: cl, namespace: ns, opts: *o, out: c.Stdout, err: c.Stderr, clock: clk, in: c.Stdin, interactive: interactive}, nil
 }
 
 // fail writes err to Stderr as kubectl does, and returns the exit code 1. An error
@@ -239,6 +261,9 @@ func (c Command) fail(sub string, err error) int {
 		p.printf("Error from server: %v\n", err)
 	case apimeta.IsNoMatchError(err):
 		p.printf("error: the cluster does not serve %s: are cohort-operator's CRDs installed? (%v)\n", learningv1alpha1.GroupVersion, err)
+	case errors.As(err, new(*contentRefusal)):
+		// Its lines are the program's, the content within them escaped already.
+		p.raw("error: " + escapeLines(err.Error()) + "\n")
 	default:
 		p.printf("error: %v\n", err)
 	}
@@ -255,7 +280,7 @@ func (c Command) fail(sub string, err error) int {
 // usage writes the plugin's help.
 func (c Command) usage(w io.Writer) {
 	p := &printer{w: w}
-	p.printf("%s", `kubectl cohort shows and runs learning cohorts of cohort-operator (learning.cohort.dev).
+	p.raw(`kubectl cohort shows and runs learning cohorts of cohort-operator (learning.cohort.dev).
 
 Usage:
   kubectl cohort COMMAND NAME [flags]
@@ -267,7 +292,7 @@ Commands:
 		t.row("  "+sub.name+" "+sub.arg, sub.short)
 	}
 	_ = t.flush()
-	p.printf("%s", `
+	p.raw(`
 Every command takes kubectl's -n/--namespace, --context, --kubeconfig and -o json|yaml.
 
 Use "kubectl cohort COMMAND --help" for more about a command.
@@ -278,5 +303,5 @@ Use "kubectl cohort COMMAND --help" for more about a command.
 func (c Command) subcommandUsage(w io.Writer, sub *subcommand) {
 	fs, _ := c.flagSet(sub)
 	p := &printer{w: w}
-	p.printf("%s\n\nUsage:\n  kubectl cohort %s %s [flags]\n\nExamples:\n%s\n\nFlags:\n%s", sub.long, sub.name, sub.arg, sub.example, fs.FlagUsages())
+	p.raw(fmt.Sprintf("%s\n\nUsage:\n  kubectl cohort %s %s [flags]\n\nExamples:\n%s\n\nFlags:\n%s", sub.long, sub.name, sub.arg, sub.example, fs.FlagUsages()))
 }

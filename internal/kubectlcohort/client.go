@@ -149,9 +149,17 @@ func runStatus(ctx context.Context, s *session, name string) error {
 }
 
 // runApprove approves an event as the caller and prints the outcome, or with -o the
-// event as last read, as kubectl patch does.
+// event as last read, as kubectl patch does. The review (and the prompt) go to
+// stdout, or to stderr with -o, so that stdout holds only the data.
 func runApprove(ctx context.Context, s *session, name string) error {
-	e, result, err := approveEvent(ctx, s.client, client.ObjectKey{Namespace: s.namespace, Name: name}, s.opts.wait)
+	a := approval{expectHash: s.opts.expectHash, wait: s.opts.wait, show: s.out}
+	if s.opts.output != outputTable {
+		a.show = s.err
+	}
+	if s.interactive && a.expectHash == "" {
+		a.confirm = promptConfirm(a.show, s.in)
+	}
+	e, result, err := approveEvent(ctx, s.client, client.ObjectKey{Namespace: s.namespace, Name: name}, a)
 	if err != nil {
 		return err
 	}

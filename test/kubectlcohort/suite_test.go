@@ -69,11 +69,23 @@ type result struct {
 	code           int
 }
 
-// plugin runs kubectl-cohort with args and --kubeconfig kubeconfig, at now.
+// plugin runs kubectl-cohort with args and --kubeconfig kubeconfig, at now, with a
+// stdin that is not a terminal.
 func plugin(t *testing.T, kubeconfig string, args ...string) result {
 	t.Helper()
+	return run(kubectlcohort.Command{Stdin: strings.NewReader(""), Interactive: func() bool { return false }}, kubeconfig, args)
+}
+
+// atTerminal runs kubectl-cohort as plugin does, with a person at a terminal who
+// types answer.
+func atTerminal(t *testing.T, kubeconfig, answer string, args ...string) result {
+	t.Helper()
+	return run(kubectlcohort.Command{Stdin: strings.NewReader(answer), Interactive: func() bool { return true }}, kubeconfig, args)
+}
+
+func run(cmd kubectlcohort.Command, kubeconfig string, args []string) result {
 	var stdout, stderr bytes.Buffer
-	cmd := kubectlcohort.Command{Stdout: &stdout, Stderr: &stderr, Clock: clocktesting.NewFakePassiveClock(now)}
+	cmd.Stdout, cmd.Stderr, cmd.Clock = &stdout, &stderr, clocktesting.NewFakePassiveClock(now)
 	code := cmd.Run(context.Background(), append(args, "--kubeconfig", kubeconfig))
 	return result{stdout: stdout.String(), stderr: stderr.String(), code: code}
 }
