@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
+	"unicode"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -74,8 +76,8 @@ func (r *ProgramReconciler) approvalPolicyMissing(ctx context.Context, reader cl
 // they are the same). Fields the API server defaults are compared with their defaults.
 func approvalPolicyDiffers(shipped approvalPolicyObjects, policy *admissionregistrationv1.ValidatingAdmissionPolicy, binding *admissionregistrationv1.ValidatingAdmissionPolicyBinding, name string) string {
 	want, have := shipped.policy.Spec.DeepCopy(), policy.Spec.DeepCopy()
-	defaultPolicySpec(want)
-	defaultPolicySpec(have)
+	normalizePolicySpec(want)
+	normalizePolicySpec(have)
 	wantBinding, haveBinding := shipped.binding.Spec.DeepCopy(), binding.Spec.DeepCopy()
 	wantBinding.PolicyName = name
 	defaultMatchResources(wantBinding.MatchResources)
@@ -105,13 +107,63 @@ func approvalPolicyDiffers(shipped approvalPolicyObjects, policy *admissionregis
 	return ""
 }
 
-// defaultPolicySpec sets the fields the API server defaults in a policy's spec, so
-// that a policy as shipped compares equal to the same policy as stored.
-func defaultPolicySpec(spec *admissionregistrationv1.ValidatingAdmissionPolicySpec) {
+// normalizePolicySpec sets the fields the API server defaults in a policy's spec, and
+// reduces the white space of its CEL expressions, so that a policy as shipped compares
+// equal to the same policy as stored, whichever tool wrote it: kustomize, for one,
+// writes the shipped folded YAML strings back with other line breaks.
+func normalizePolicySpec(spec *admissionregistrationv1.ValidatingAdmissionPolicySpec) {
 	if spec.FailurePolicy == nil {
 		spec.FailurePolicy = ptrTo(admissionregistrationv1.Fail)
 	}
 	defaultMatchResources(spec.MatchConstraints)
+	for i := range spec.MatchConditions {
+		spec.MatchConditions[i].Expression = compactCEL(spec.MatchConditions[i].Expression)
+	}
+	for i := range spec.Variables {
+		spec.Variables[i].Expression = compactCEL(spec.Variables[i].Expression)
+	}
+	for i := range spec.Validations {
+		spec.Validations[i].Expression = compactCEL(spec.Validations[i].Expression)
+		spec.Validations[i].MessageExpression = compactCEL(spec.Validations[i].MessageExpression)
+	}
+	for i := range spec.AuditAnnotations {
+		spec.AuditAnnotations[i].ValueExpression = compactCEL(spec.AuditAnnotations[i].ValueExpression)
+	}
+}
+
+// compactCEL replaces every run of white space outside string literals by one space
+// and trims the ends: CEL ignores that white space, and inside literals it is kept.
+func compactCEL(expr string) string {
+	var b strings.Builder
+	var quote rune
+	escaped, space := false, false
+	for _, c := range strings.TrimSpace(expr) {
+		switch {
+		case quote != 0:
+			b.WriteRune(c)
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == quote:
+				quote = 0
+			}
+			continue
+		case unicode.IsSpace(c):
+			space = true
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		if c == '\'' || c == '"' {
+			quote = c
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }
 
 func defaultMatchResources(m *admissionregistrationv1.MatchResources) {

@@ -139,7 +139,7 @@ func TestApprovalPolicyDiffers(t *testing.T) {
 	installed := func() (*admissionregistrationv1.ValidatingAdmissionPolicy, *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
 		p, b := shipped.policy.DeepCopy(), shipped.binding.DeepCopy()
 		p.Name, b.Name, b.Spec.PolicyName = name, name, name
-		defaultPolicySpec(&p.Spec) // as the API server stores it
+		normalizePolicySpec(&p.Spec) // as the API server stores it
 		return p, b
 	}
 	cases := map[string]struct {
@@ -151,6 +151,15 @@ func TestApprovalPolicyDiffers(t *testing.T) {
 		"labels and annotations added": {change: func(p *admissionregistrationv1.ValidatingAdmissionPolicy, b *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
 			p.Labels, b.Annotations = map[string]string{"team": "platform"}, map[string]string{"meta.helm.sh/release-name": "x"}
 		}},
+		"expressions written back with other line breaks (kustomize)": {change: func(p *admissionregistrationv1.ValidatingAdmissionPolicy, _ *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
+			for i := range p.Spec.MatchConditions {
+				p.Spec.MatchConditions[i].Expression = strings.ReplaceAll(p.Spec.MatchConditions[i].Expression, " ? ", "\n\n    ? ")
+			}
+			p.Spec.Validations[0].MessageExpression = "\n  " + strings.ReplaceAll(p.Spec.Validations[0].MessageExpression, " + ", "\n + ") + "\n"
+		}},
+		"a string literal changed": {change: func(p *admissionregistrationv1.ValidatingAdmissionPolicy, _ *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
+			p.Spec.Variables[0].Expression = strings.Replace(p.Spec.Variables[0].Expression, "'learningevents'", "'learning events'", 1)
+		}, want: "spec.variables"},
 		"failure policy Ignore": {change: func(p *admissionregistrationv1.ValidatingAdmissionPolicy, _ *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
 			p.Spec.FailurePolicy = ptrTo(admissionregistrationv1.Ignore)
 		}, want: "spec.failurePolicy"},
@@ -194,5 +203,18 @@ func TestApprovalPolicyDiffers(t *testing.T) {
 				t.Errorf("got %q, want a message naming %q", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestCompactCEL(t *testing.T) {
+	for in, want := range map[string]string{
+		"  a ==\n\n   b  ":          "a == b",
+		"x == 'two  spaces'":        "x == 'two  spaces'",
+		"x == \"dq \\\" in\"\t&& y": "x == \"dq \\\" in\" && y",
+		"'it\\'s  kept'  +  z":      "'it\\'s  kept' + z",
+	} {
+		if got := compactCEL(in); got != want {
+			t.Errorf("compactCEL(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
