@@ -21,10 +21,11 @@ type CohortSpec struct {
 	// "Allyship 2026".
 	// +optional
 	// +kubebuilder:validation:MaxLength=128
-	DisplayName string `json:"displayName,omitempty"`
+	DisplayName Text `json:"displayName,omitempty"`
 
-	// startDate is the first day of the cohort.
+	// startDate is the first day of the cohort, from 2000 until before 2200.
 	// +required
+	// +kubebuilder:validation:XValidation:rule="self >= timestamp('2000-01-01T00:00:00Z') && self < timestamp('2200-01-01T00:00:00Z')",message="spec.startDate must be from 2000 until before 2200"
 	StartDate Date `json:"startDate"`
 
 	// durationMonths is the length of the cohort in months. Exactly one of
@@ -34,9 +35,10 @@ type CohortSpec struct {
 	// +kubebuilder:validation:Maximum=120
 	DurationMonths *int32 `json:"durationMonths,omitempty"`
 
-	// endDate is the last day of the cohort. Exactly one of durationMonths and endDate
-	// is set.
+	// endDate is the last day of the cohort, from 2000 until before 2200. Exactly one of
+	// durationMonths and endDate is set.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="self >= timestamp('2000-01-01T00:00:00Z') && self < timestamp('2200-01-01T00:00:00Z')",message="spec.endDate must be from 2000 until before 2200"
 	EndDate *Date `json:"endDate,omitempty"`
 
 	// timeZone is the IANA time zone in which the cohort's dates begin and end.
@@ -76,22 +78,26 @@ type CohortSpec struct {
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.opens) || !has(self.closes) || self.opens <= self.closes",message="enrollment.opens must not be after enrollment.closes"
 type EnrollmentWindow struct {
-	// opens is the first day of enrollment.
+	// opens is the first day of enrollment, from 2000 until before 2200.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="self >= timestamp('2000-01-01T00:00:00Z') && self < timestamp('2200-01-01T00:00:00Z')",message="spec.enrollment.opens must be from 2000 until before 2200"
 	Opens *Date `json:"opens,omitempty"`
 
-	// closes is the last day of enrollment.
+	// closes is the last day of enrollment, from 2000 until before 2200.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="self >= timestamp('2000-01-01T00:00:00Z') && self < timestamp('2200-01-01T00:00:00Z')",message="spec.enrollment.closes must be from 2000 until before 2200"
 	Closes *Date `json:"closes,omitempty"`
 }
 
 // RecurrenceRule is an RFC 5545 RRULE value without the "RRULE:" prefix, limited to
-// daily and coarser frequencies, for example FREQ=MONTHLY;BYDAY=2TU.
+// daily and coarser frequencies, for example FREQ=MONTHLY;BYDAY=2TU. Its UNTIL date
+// lies from 2000 until before 2200, as every date does.
 //
 // +kubebuilder:validation:MinLength=10
 // +kubebuilder:validation:MaxLength=256
 // +kubebuilder:validation:Pattern=`^FREQ=(DAILY|WEEKLY|MONTHLY|YEARLY)(;(INTERVAL=[1-9][0-9]{0,2}|COUNT=[1-9][0-9]{0,3}|UNTIL=[0-9]{8}(T[0-9]{6}Z)?|BYDAY=([+-]?[1-5]?(MO|TU|WE|TH|FR|SA|SU))(,[+-]?[1-5]?(MO|TU|WE|TH|FR|SA|SU))*|BYMONTHDAY=-?([1-9]|[12][0-9]|3[01])(,-?([1-9]|[12][0-9]|3[01]))*|BYMONTH=([1-9]|1[0-2])(,([1-9]|1[0-2]))*|BYSETPOS=-?[1-9][0-9]{0,2}(,-?[1-9][0-9]{0,2})*|WKST=(MO|TU|WE|TH|FR|SA|SU)))*$`
 // +kubebuilder:validation:XValidation:rule="!(self.contains('COUNT=') && self.contains('UNTIL='))",message="schedule.rrule may set COUNT or UNTIL, not both"
+// +kubebuilder:validation:XValidation:rule="!self.matches('UNTIL=([013-9]|2[2-9])')",message="spec.schedule.rrule UNTIL must be from 2000 until before 2200"
 type RecurrenceRule string
 
 // Schedule declares recurring gatherings of a cohort.
@@ -136,12 +142,12 @@ type Schedule struct {
 	// title is the title of the generated events; the date is appended.
 	// +optional
 	// +kubebuilder:validation:MaxLength=150
-	Title string `json:"title,omitempty"`
+	Title Text `json:"title,omitempty"`
 
 	// location is where the gatherings take place: a room, an address or a meeting link.
 	// +optional
 	// +kubebuilder:validation:MaxLength=512
-	Location string `json:"location,omitempty"`
+	Location Text `json:"location,omitempty"`
 }
 
 // CohortServices selects the services provisioned for a cohort.

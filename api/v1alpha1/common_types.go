@@ -1,12 +1,40 @@
 package v1alpha1
 
-// Date is a calendar day in ISO 8601 form (YYYY-MM-DD). Dates compare correctly as
-// strings, which lets CEL rules order them without parsing.
+// Date is a calendar day in ISO 8601 form (YYYY-MM-DD). CEL rules see it as a
+// timestamp at midnight UTC (its format is date), so they order dates as dates.
 //
 // +kubebuilder:validation:Format=date
 // +kubebuilder:validation:Pattern=`^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$`
 // +kubebuilder:validation:MaxLength=10
 type Date string
+
+// Text and Paragraph are aliases of string so that Go code reads them as the strings
+// they are; controller-gen still carries their markers to every field declared with
+// them, so the rule is written once. Each field sets its own MaxLength.
+//
+// Their rules are written in a CEL string, not a raw one: CEL turns \x1F and \u202A
+// into the characters themselves, so the regular expression the API server compiles
+// is some 30 characters long instead of 80. The API server estimates the cost of a
+// match as the length of the text times that of the expression, and an event's 5,000
+// attendance notes would otherwise exceed its budget for one rule.
+
+// Text is one line that people write and other people read, such as a title, a name or
+// a location. It holds no control characters (U+0000-U+001F, tab and line breaks
+// included, U+007F and U+0080-U+009F) and no bidirectional controls (U+061C, U+200E,
+// U+200F, U+202A-U+202E, U+2066-U+2069), so that it cannot rewrite a terminal, forge a
+// table row or read in another order than it is stored.
+//
+// +kubebuilder:validation:XValidation:rule=`!self.matches('[\x00-\x1F\x7F-\x9F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]')`,message="must be one line of text: no control characters (tab and line breaks included) and no bidirectional controls"
+type Text = string
+
+// Paragraph is free text that people write, such as a description, a note or a charter.
+// It may hold tabs and line breaks (LF, or CRLF as Windows editors write them) but no
+// other control characters (U+0000-U+001F, U+007F and U+0080-U+009F, a carriage return
+// alone included) and no bidirectional controls (U+061C, U+200E, U+200F, U+202A-U+202E,
+// U+2066-U+2069).
+//
+// +kubebuilder:validation:XValidation:rule=`!self.matches('[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]|\r([^\n]|$)')`,message="must not contain control characters other than tab, newline and CRLF, nor bidirectional controls"
+type Paragraph = string
 
 // TimeZone is an IANA time zone name such as America/Chicago, Europe/Berlin or UTC.
 //
@@ -145,7 +173,7 @@ type Commitment struct {
 	// description says what the role does, in a sentence or two.
 	// +optional
 	// +kubebuilder:validation:MaxLength=1024
-	Description string `json:"description,omitempty"`
+	Description Paragraph `json:"description,omitempty"`
 }
 
 // CompositionPolicy sets the rules for cohorts whose members come as teams of

@@ -9,7 +9,7 @@ import (
 // +kubebuilder:validation:MinLength=1
 // +kubebuilder:validation:MaxLength=128
 // +kubebuilder:validation:Pattern=`^[^\s](.*[^\s])?$`
-type OrganizationName string
+type OrganizationName Text
 
 // CommunityOfPracticeSpec declares a standing program and the default policy of its
 // cohorts.
@@ -18,7 +18,7 @@ type CommunityOfPracticeSpec struct {
 	// "Allyship Community of Practice".
 	// +optional
 	// +kubebuilder:validation:MaxLength=128
-	DisplayName string `json:"displayName,omitempty"`
+	DisplayName Text `json:"displayName,omitempty"`
 
 	// charter states the community's purpose, goals and deliverables. Its purpose is
 	// shown in the portals of the community's cohorts.
@@ -55,21 +55,21 @@ type Charter struct {
 	// purpose is the community's core purpose.
 	// +optional
 	// +kubebuilder:validation:MaxLength=2000
-	Purpose string `json:"purpose,omitempty"`
+	Purpose Paragraph `json:"purpose,omitempty"`
 
 	// goals are the outcomes the community works toward.
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=20
 	// +kubebuilder:validation:items:MaxLength=500
-	Goals []string `json:"goals,omitempty"`
+	Goals []Paragraph `json:"goals,omitempty"`
 
 	// deliverables are what the community produces.
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=20
 	// +kubebuilder:validation:items:MaxLength=500
-	Deliverables []string `json:"deliverables,omitempty"`
+	Deliverables []Paragraph `json:"deliverables,omitempty"`
 }
 
 // SubjectKind is the kind of an RBAC subject that may approve.
@@ -97,7 +97,7 @@ type Approver struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:XValidation:rule="!self.startsWith('system:')",message="spec.approvers[].name must not be a system: user or group"
-	Name string `json:"name"`
+	Name Text `json:"name"`
 }
 
 // MemberCounts counts memberships by phase.

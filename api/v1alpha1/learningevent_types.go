@@ -81,17 +81,17 @@ type LearningEventSpec struct {
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=200
-	Title string `json:"title"`
+	Title Text `json:"title"`
 
 	// description says what the event is about.
 	// +optional
 	// +kubebuilder:validation:MaxLength=4000
-	Description string `json:"description,omitempty"`
+	Description Paragraph `json:"description,omitempty"`
 
-	// start is when the event begins, as an RFC 3339 time, from the year 1900 until
-	// before 9000 (a calendar cannot hold an event beyond the year 9999).
+	// start is when the event begins, as an RFC 3339 time, from 2000 until before 2200
+	// (UTC), as every date of the API.
 	// +required
-	// +kubebuilder:validation:XValidation:rule="self >= timestamp('1900-01-01T00:00:00Z') && self < timestamp('9000-01-01T00:00:00Z')",message="spec.start must be from 1900 until before 9000"
+	// +kubebuilder:validation:XValidation:rule="self >= timestamp('2000-01-01T00:00:00Z') && self < timestamp('2200-01-01T00:00:00Z')",message="spec.start must be from 2000 until before 2200"
 	Start metav1.Time `json:"start"`
 
 	// duration is how long the event lasts, for example 90m, or 48h for a two-day
@@ -111,7 +111,7 @@ type LearningEventSpec struct {
 	// location is where the event takes place: a room, an address or a meeting link.
 	// +optional
 	// +kubebuilder:validation:MaxLength=512
-	Location string `json:"location,omitempty"`
+	Location Text `json:"location,omitempty"`
 
 	// audience is Internal or External. External events are external communications:
 	// they are published only while approved. Defaults to Internal.
@@ -158,7 +158,7 @@ type AttendanceRecord struct {
 	// note is a short remark, such as the reason for an excused absence.
 	// +optional
 	// +kubebuilder:validation:MaxLength=256
-	Note string `json:"note,omitempty"`
+	Note Paragraph `json:"note,omitempty"`
 }
 
 // Approval records who approved an External event and what they saw.
@@ -168,7 +168,7 @@ type Approval struct {
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
-	Approver string `json:"approver"`
+	Approver Text `json:"approver"`
 
 	// contentHash is the status.contentHash the approver saw. A change of the event's
 	// content changes the hash and voids the approval.

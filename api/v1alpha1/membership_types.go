@@ -22,12 +22,12 @@ type MembershipSpec struct {
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.member is immutable"
 	// +kubebuilder:validation:XValidation:rule="!self.startsWith('system:')",message="spec.member must not be a system: user"
-	Member string `json:"member"`
+	Member Text `json:"member"`
 
 	// displayName is the name shown in the roster and portal.
 	// +optional
 	// +kubebuilder:validation:MaxLength=128
-	DisplayName string `json:"displayName,omitempty"`
+	DisplayName Text `json:"displayName,omitempty"`
 
 	// organization is the organization the person represents. Cohorts of
 	// organizations group teams by it.
@@ -46,13 +46,16 @@ type MembershipSpec struct {
 	// +optional
 	TeamRole RoleName `json:"teamRole,omitempty"`
 
-	// startDate is the first day of the term. Defaults to the cohort's start date.
+	// startDate is the first day of the term, from 2000 until before 2200. Defaults to
+	// the cohort's start date.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="self >= timestamp('2000-01-01T00:00:00Z') && self < timestamp('2200-01-01T00:00:00Z')",message="spec.startDate must be from 2000 until before 2200"
 	StartDate *Date `json:"startDate,omitempty"`
 
-	// endDate is the last day of the term. Defaults to the start date plus the role's
-	// termMonths, capped by the cohort's end date.
+	// endDate is the last day of the term, from 2000 until before 2200. Defaults to the
+	// start date plus the role's termMonths, capped by the cohort's end date.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="self >= timestamp('2000-01-01T00:00:00Z') && self < timestamp('2200-01-01T00:00:00Z')",message="spec.endDate must be from 2000 until before 2200"
 	EndDate *Date `json:"endDate,omitempty"`
 
 	// withdrawn marks a membership its person has left. The record stays; the seat is

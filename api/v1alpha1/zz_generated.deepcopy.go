@@ -109,12 +109,12 @@ func (in *Charter) DeepCopyInto(out *Charter) {
 	*out = *in
 	if in.Goals != nil {
 		in, out := &in.Goals, &out.Goals
-		*out = make([]string, len(*in))
+		*out = make([]Paragraph, len(*in))
 		copy(*out, *in)
 	}
 	if in.Deliverables != nil {
 		in, out := &in.Deliverables, &out.Deliverables
-		*out = make([]string, len(*in))
+		*out = make([]Paragraph, len(*in))
 		copy(*out, *in)
 	}
 }
@@ -239,7 +239,7 @@ func (in *CohortSpec) DeepCopyInto(out *CohortSpec) {
 	if in.Schedule != nil {
 		in, out := &in.Schedule, &out.Schedule
 		*out = new(Schedule)
-		**out = **in
+		(*in).DeepCopyInto(*out)
 	}
 	if in.Services != nil {
 		in, out := &in.Services, &out.Services
@@ -385,7 +385,9 @@ func (in *CommunityOfPracticeSpec) DeepCopyInto(out *CommunityOfPracticeSpec) {
 	if in.Approvers != nil {
 		in, out := &in.Approvers, &out.Approvers
 		*out = make([]Approver, len(*in))
-		copy(*out, *in)
+		for i := range *in {
+			(*in)[i].DeepCopyInto(&(*out)[i])
+		}
 	}
 	if in.EligibleOrganizations != nil {
 		in, out := &in.EligibleOrganizations, &out.EligibleOrganizations
@@ -612,12 +614,14 @@ func (in *LearningEventSpec) DeepCopyInto(out *LearningEventSpec) {
 	if in.Attendance != nil {
 		in, out := &in.Attendance, &out.Attendance
 		*out = make([]AttendanceRecord, len(*in))
-		copy(*out, *in)
+		for i := range *in {
+			(*in)[i].DeepCopyInto(&(*out)[i])
+		}
 	}
 	if in.Approval != nil {
 		in, out := &in.Approval, &out.Approval
 		*out = new(Approval)
-		**out = **in
+		(*in).DeepCopyInto(*out)
 	}
 }
 
@@ -905,7 +909,7 @@ func (in *RolePolicy) DeepCopyInto(out *RolePolicy) {
 	if in.Commitment != nil {
 		in, out := &in.Commitment, &out.Commitment
 		*out = new(Commitment)
-		**out = **in
+		(*in).DeepCopyInto(*out)
 	}
 }
 

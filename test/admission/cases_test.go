@@ -305,14 +305,14 @@ type: Gathering
 title: Monthly gathering
 start: "9999-12-31T23:00:00Z"
 duration: 90m`,
-		want: "spec.start must be from 1900 until before 9000"},
+		want: "spec.start must be from 2000 until before 2200"},
 	{name: "start at the zero time", kind: "LearningEvent", spec: `
 cohortRef: {name: allyship-2026}
 type: Gathering
 title: Monthly gathering
 start: "0001-01-01T00:00:00Z"
 duration: 90m`,
-		want: "spec.start must be from 1900 until before 9000"},
+		want: "spec.start must be from 2000 until before 2200"},
 	{name: "attendance status Maybe", kind: "LearningEvent", spec: eventBase + `
 attendance: [{member: allyship-2026-member-01, status: Maybe}]`,
 		want: "spec.attendance[0].status: Unsupported value"},
@@ -374,7 +374,7 @@ func TestMembershipAdmission(t *testing.T)          { runCases(t, membershipCase
 func TestLearningEventAdmission(t *testing.T)       { runCases(t, eventCases) }
 
 // allCases holds the cases of every kind.
-var allCases = [][]admissionCase{communityCases, cohortCases, membershipCases, eventCases}
+var allCases = [][]admissionCase{communityCases, cohortCases, membershipCases, eventCases, dateCases, textCases}
 
 func TestAtLeastThirtyRejections(t *testing.T) {
 	n := 0

@@ -38,6 +38,10 @@ var fuzzStrings = []string{
 	strings.Repeat("a", 253), strings.Repeat("a", 254), strings.Repeat("x", 4001), strings.Repeat("é", 300),
 	strings.Repeat("y", 70000),
 	"日本語", "\u202eevil", "\x00", "\x1b[31m", "line\nbreak", "tab\t", "\ufeff", "🏳️‍🌈",
+	"crlf\r\nline", "lone\rreturn", "\x7f", "\u009b2J", "\u061c", "\u200f", "\u2066isolate\u2069", "\u200dzwj",
+	"1999-12-31", "2000-01-01", "2199-12-31", "2200-01-01", "1999-12-31T23:59:59Z", "2200-01-01T00:00:00Z",
+	"2200-01-01T00:30:00+01:00", "FREQ=WEEKLY;UNTIL=19991231", "FREQ=WEEKLY;UNTIL=22000101T000000Z",
+	"FREQ=WEEKLY;UNTIL=21991231T235959Z",
 	"2026-01-13", "2026-02-29", "2024-02-29", "2026-13-01", "2026-00-10", "0000-01-01", "0001-01-01",
 	"9999-12-31", "10000-01-01", "26-1-1", "2026-01-13T18:00:00Z",
 	"2026-01-13T18:00:00+14:00", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "1969-12-31T23:59:59Z",
@@ -257,8 +261,10 @@ func setUpFuzzing(f *testing.F) *fuzzState {
 // spec or metadata field at fault, or the approval policy's 403 Forbidden naming
 // spec.approval or spec.approvers; that a spec rejected as invalid on create is
 // rejected on update too (the update checks every rule the create does, and more);
-// that an unedited sample is accepted both ways; and that an accepted create,
-// carried out, is accepted again by an update that changes nothing.
+// that an unedited sample is accepted both ways; that a spec with a date outside 2000
+// to 2199 or text with a control character is refused both ways (see mustRefuse); and
+// that an accepted create, carried out, is accepted again by an update that changes
+// nothing.
 func FuzzAdmission(f *testing.F) {
 	s := setUpFuzzing(f)
 	for _, seed := range [][]byte{
@@ -282,12 +288,13 @@ func FuzzAdmission(f *testing.F) {
 			edited = next
 		}
 		what := fmt.Sprintf("%s %s with %q", kind, sample.GetName(), log)
-		s.check(t, sample, edited, what, len(log) == 0)
+		s.check(t, sample, edited, what, len(log) == 0, mustRefuse(edited, s.schemas[kind], "spec"))
 	})
 }
 
 // check submits the edited spec as a create and as an update and checks the answers.
-func (s *fuzzState) check(t *testing.T, sample *unstructured.Unstructured, spec any, what string, unedited bool) {
+// refusal, when set, is why the oracle says the spec must be refused as invalid.
+func (s *fuzzState) check(t *testing.T, sample *unstructured.Unstructured, spec any, what string, unedited bool, refusal string) {
 	t.Helper()
 	ctx := context.Background()
 	obj := sample.DeepCopy()
@@ -309,6 +316,9 @@ func (s *fuzzState) check(t *testing.T, sample *unstructured.Unstructured, spec 
 
 	if unedited && (createErr != nil || updateErr != nil) {
 		t.Fatalf("the unedited sample %s %s was rejected: create: %v; update: %v", sample.GetKind(), sample.GetName(), createErr, updateErr)
+	}
+	if refusal != "" && (!apierrors.IsInvalid(createErr) || !apierrors.IsInvalid(updateErr)) {
+		t.Fatalf("the %s must be refused as invalid (%s): create: %v; update: %v", what, refusal, createErr, updateErr)
 	}
 	if apierrors.IsInvalid(createErr) && updateErr == nil {
 		t.Fatalf("the %s was rejected on create but accepted on update: %v", what, createErr)

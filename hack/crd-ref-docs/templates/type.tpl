@@ -6,7 +6,7 @@
 {{ template "text" $type.Doc }}
 {{- if $type.IsAlias }}
 
-Underlying type: {{ markdownRenderTypeLink $type.UnderlyingType }}.
+Underlying type: {{ template "field_type" $type.UnderlyingType }}.
 {{- end }}
 {{- with index $type.Markers "kubebuilder:resource" }}
 {{- $res := index . 0 }}
@@ -45,7 +45,7 @@ Appears in: {{ range $i, $r := $type.SortedReferences }}{{ if $i }}, {{ end }}{{
 | `kind` | string | `{{ $type.GVK.Kind }}` | | |
 {{- end }}
 {{- range $type.Members }}
-| `{{ .Name }}`{{ if has "Required: {}" .Validation }} (required){{ end }} | {{ markdownRenderType .Type }} | {{ template "type_members" . }} | {{ .Default | replace "|" "\\|" }} | {{ template "field_validation" . }} |
+| `{{ .Name }}`{{ if has "Required: {}" .Validation }} (required){{ end }} | {{ template "field_type" .Type }} | {{ template "type_members" . }} | {{ .Default | replace "|" "\\|" }} | {{ template "field_validation" . }} |
 {{- end }}
 {{- end }}
 {{- if $type.EnumValues }}
