@@ -95,6 +95,10 @@ const (
 	defaultRetryPeriod   = 1500 * time.Millisecond
 )
 
+// apiWaitTimeout bounds how long the manager waits, before it starts, for the API server
+// to serve the operator's kinds: as long as controller-runtime waits for caches to sync.
+const apiWaitTimeout = 2 * time.Minute
+
 // leaderElection configures the election of the one replica that reconciles.
 type leaderElection struct {
 	enabled                                   bool
@@ -167,6 +171,12 @@ func run(metricsAddr, probeAddr, pprofAddr string, election leaderElection, name
 	}
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return fmt.Errorf("adding readiness check: %w", err)
+	}
+	// On a cluster whose CRDs were just installed, the informers would otherwise meet the
+	// API server's still-initializing watch caches and back off silently for up to 30 s
+	// a step (controllers.WaitForAPIs says why).
+	if err := controllers.WaitForAPIs(ctrl.LoggerInto(ctx, ctrl.Log), cfg, mgr.GetRESTMapper(), namespace, apiWaitTimeout); err != nil {
+		return err
 	}
 	ctrl.Log.Info("starting manager", "namespace", namespace, "leaderElection", election.enabled)
 	return mgr.Start(ctx)

@@ -3,13 +3,27 @@ package controllers
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 
+	"github.com/go-logr/logr"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
 )
 
 // DefaultMaxRequeueAfter caps how long a reconciler sleeps until its next clock boundary,
@@ -90,4 +104,101 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 		return fmt.Errorf("setting up the program controller: %w", err)
 	}
 	return nil
+}
+
+// apiWaitRetry is how often WaitForAPIs asks again while the API server does not serve a
+// kind yet.
+const apiWaitRetry = 250 * time.Millisecond
+
+// apiWaitProbeLabel is a label no object carries: WaitForAPIs watches for it, so that the
+// API server sends no object, only the bookmark that ends the initial events.
+const apiWaitProbeLabel = "learning.cohort.dev/startup-probe"
+
+// WaitForAPIs returns once the API server serves a consistent watch of each kind of the
+// operator's CustomResourceDefinitions, as the informers will ask for it, or fails after
+// timeout.
+//
+// Why: on a cluster whose CRDs were just installed, kube-apiserver builds the watch cache
+// of a custom resource on the first request for it, and answers watches with 429 "storage
+// is (re)initializing" until that cache is filled. The informers' reflectors meet that
+// 429 on their first watch and then wait with client-go's exponential backoff (up to 30 s
+// a step, logged only at V(2) and V(4)); the controller starts no worker until every
+// informer has synced, so a program applied meanwhile waits silently. Asked here every
+// apiWaitRetry instead, the caches are ready before the informers start, whose first
+// watch then succeeds. It also waits out CRDs that are not Established yet, whose kinds
+// the RESTMapper reloads on each try.
+//
+// namespace is the one namespace the manager watches, or "" for all: the watch is made
+// where the informers' will be, so that a manager allowed only one namespace may make it.
+func WaitForAPIs(ctx context.Context, cfg *rest.Config, mapper apimeta.RESTMapper, namespace string, timeout time.Duration) error {
+	mc, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("creating a metadata client: %w", err)
+	}
+	log := ctrl.LoggerFrom(ctx).WithName("startup")
+	kinds := []schema.GroupVersionKind{
+		learningv1alpha1.GroupVersion.WithKind("CommunityOfPractice"),
+		learningv1alpha1.GroupVersion.WithKind("Cohort"),
+		learningv1alpha1.GroupVersion.WithKind("Membership"),
+		learningv1alpha1.GroupVersion.WithKind("LearningEvent"),
+	}
+	// The kinds are waited for at once: the API server fills each watch cache only once
+	// asked for it, about a second each on a fresh cluster.
+	errs := make([]error, len(kinds))
+	var wg sync.WaitGroup
+	for i, gvk := range kinds {
+		wg.Go(func() { errs[i] = waitForKind(ctx, log, mc, mapper, namespace, gvk, timeout) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// waitForKind asks every apiWaitRetry, until timeout, whether the API server serves gvk.
+func waitForKind(ctx context.Context, log logr.Logger, mc metadata.Interface, mapper apimeta.RESTMapper, namespace string, gvk schema.GroupVersionKind, timeout time.Duration) error {
+	start, tries := time.Now(), 0
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, apiWaitRetry, timeout, true, func(ctx context.Context) (bool, error) {
+		last = watchServed(ctx, mc, mapper, namespace, gvk)
+		if tries++; last != nil && tries == 1 {
+			log.Info("waiting for the API server to serve a kind", "kind", gvk.Kind, "reason", last.Error())
+		}
+		return last == nil, nil
+	})
+	if err != nil {
+		return fmt.Errorf("the API server did not serve %s within %s (are the CRDs of config/crd installed?): %w", gvk.Kind, timeout, errors.Join(err, last))
+	}
+	log.V(1).Info("the API server serves the kind", "kind", gvk.Kind, "waited", time.Since(start).Round(time.Millisecond).String())
+	return nil
+}
+
+// watchServed opens a watch of gvk that asks for the initial events of no object, and
+// returns nil once the API server ends them with its bookmark.
+func watchServed(ctx context.Context, mc metadata.Interface, mapper apimeta.RESTMapper, namespace string, gvk schema.GroupVersionKind) error {
+	mapping, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	w, err := mc.Resource(mapping.Resource).Namespace(namespace).Watch(ctx, metav1.ListOptions{
+		LabelSelector:        apiWaitProbeLabel,
+		SendInitialEvents:    ptr.To(true),
+		ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan,
+		AllowWatchBookmarks:  true,
+	})
+	if err != nil {
+		return err
+	}
+	defer w.Stop()
+	for ev := range w.ResultChan() {
+		switch ev.Type {
+		case watch.Error:
+			return apierrors.FromObject(ev.Object)
+		case watch.Bookmark:
+			if o, err := apimeta.Accessor(ev.Object); err == nil && o.GetAnnotations()[metav1.InitialEventsAnnotationKey] == "true" {
+				return nil
+			}
+		}
+	}
+	return cmp.Or(ctx.Err(), errors.New("the watch ended before its initial events"))
 }
