@@ -1,7 +1,6 @@
 package controllers
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 
@@ -16,10 +15,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
-	"github.com/cohort-dev/cohort-operator/internal/ics"
 	"github.com/cohort-dev/cohort-operator/internal/names"
 	"github.com/cohort-dev/cohort-operator/internal/program"
-	"github.com/cohort-dev/cohort-operator/internal/publish"
 )
 
 // Labels of every object the operator provisions for a cohort. The manager's cache
@@ -89,9 +86,6 @@ func namesOf(cohort *learningv1alpha1.Cohort) childNames {
 	}
 }
 
-// documents are the names of the ConfigMaps the portal and the members may get.
-func (n childNames) documents() []string { return []string{n.Roster, n.Calendar, n.Overview} }
-
 // proxyNames are the resource names under which the API server authorizes the service
 // proxy of the portal's Service: the Service alone, with its port, and with scheme
 // and port (as in /api/v1/namespaces/NS/services/NAME:http/proxy/).
@@ -129,19 +123,16 @@ func controllerRef(owner client.Object, kind string) metav1.OwnerReference {
 
 // desiredChildren are every object a cohort's services consist of, given its
 // publication. Access objects come first: while the cohort is suspended, only they
-// are applied.
-func desiredChildren(cohort *learningv1alpha1.Cohort, pub program.Publication, portal PortalConfig) ([]client.Object, error) {
+// are applied. The documents come rendered with the publication, so nothing here
+// fails and access never waits on them.
+func desiredChildren(cohort *learningv1alpha1.Cohort, pub program.Publication, portal PortalConfig) []client.Object {
 	n := namesOf(cohort)
 	objs := accessChildren(cohort, n, pub)
-	docs, err := documentChildren(cohort, n, pub)
-	if err != nil {
-		return nil, err
-	}
-	objs = append(objs, docs...)
+	objs = append(objs, documentChildren(cohort, n, pub)...)
 	if portalEnabled(cohort) {
-		objs = append(objs, portalChildren(cohort, n, portal)...)
+		objs = append(objs, portalChildren(cohort, n, pub, portal)...)
 	}
-	return objs, nil
+	return objs
 }
 
 func portalEnabled(cohort *learningv1alpha1.Cohort) bool {
@@ -159,7 +150,7 @@ func portalEnabled(cohort *learningv1alpha1.Cohort) bool {
 func accessChildren(cohort *learningv1alpha1.Cohort, n childNames, pub program.Publication) []client.Object {
 	read := []rbacv1.PolicyRule{
 		{APIGroups: []string{learningv1alpha1.GroupVersion.Group}, Resources: []string{"cohorts"}, ResourceNames: []string{cohort.Name}, Verbs: []string{"get"}},
-		{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: n.documents(), Verbs: []string{"get"}},
+		{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: n.documentParts(pub), Verbs: []string{"get"}},
 	}
 	if portalEnabled(cohort) {
 		read = append(read, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"services/proxy"}, ResourceNames: n.proxyNames(), Verbs: []string{"get"}})
@@ -188,36 +179,11 @@ func memberBinding(cohort *learningv1alpha1.Cohort, n childNames, name string, u
 	}
 }
 
-// documentChildren are the ConfigMaps holding the roster, the calendar and the
-// overview.
-func documentChildren(cohort *learningv1alpha1.Cohort, n childNames, pub program.Publication) ([]client.Object, error) {
-	roster, err := json.MarshalIndent(pub.Roster, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("rendering the roster: %w", err)
-	}
-	overview, err := json.MarshalIndent(pub.Overview, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("rendering the overview: %w", err)
-	}
-	calendar, err := ics.Render(pub.Calendar)
-	if err != nil {
-		return nil, fmt.Errorf("rendering the calendar: %w", err)
-	}
-	configMap := func(name, key string, data []byte) client.Object {
-		return &corev1.ConfigMap{ObjectMeta: n.meta(cohort, name, componentDocuments), Data: map[string]string{key: string(data)}}
-	}
-	return []client.Object{
-		configMap(n.Roster, publish.RosterKey, roster),
-		configMap(n.Calendar, publish.CalendarKey, calendar),
-		configMap(n.Overview, publish.OverviewKey, overview),
-	}, nil
-}
-
 // portalChildren run the cohort's portal: a ServiceAccount that may get the cohort's
 // documents and nothing else, a Deployment of the operator image in portal mode, a
 // ClusterIP Service, and a NetworkPolicy that admits only the API server (its service
 // proxy) to the portal's pods.
-func portalChildren(cohort *learningv1alpha1.Cohort, n childNames, cfg PortalConfig) []client.Object {
+func portalChildren(cohort *learningv1alpha1.Cohort, n childNames, pub program.Publication, cfg PortalConfig) []client.Object {
 	selector := map[string]string{NameLabel: portalName, InstanceLabel: n.cohortLabel}
 	podLabels := map[string]string{NameLabel: portalName, InstanceLabel: n.cohortLabel, ManagedByLabel: ManagedBy, CohortLabel: n.cohortLabel, ComponentLabel: componentPortal}
 	replicas := int32(1)
@@ -308,7 +274,7 @@ func portalChildren(cohort *learningv1alpha1.Cohort, n childNames, cfg PortalCon
 	return []client.Object{
 		&corev1.ServiceAccount{ObjectMeta: n.meta(cohort, n.Portal, componentPortal), AutomountServiceAccountToken: ptr.To(true)},
 		&rbacv1.Role{ObjectMeta: n.meta(cohort, n.Portal, componentPortal), Rules: []rbacv1.PolicyRule{
-			{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: n.documents(), Verbs: []string{"get"}},
+			{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: n.documentParts(pub), Verbs: []string{"get"}},
 		}},
 		&rbacv1.RoleBinding{
 			ObjectMeta: n.meta(cohort, n.Portal, componentPortal),

@@ -50,10 +50,9 @@ func childrenCohort(name string, portal bool) *learningv1alpha1.Cohort {
 // events and a community event.
 func childrenPublication() program.Publication {
 	start := time.Date(2026, 1, 6, 12, 0, 0, 0, time.UTC)
-	return program.Publication{
+	pub := program.Publication{
 		Edit:      []string{"lee@example.org"},
 		Read:      []string{"ann@example.org", "bob@example.org"},
-		Events:    []string{"kickoff", "retro", "town-hall"},
 		OwnEvents: []string{"kickoff", "retro"},
 		Roster: publish.Roster{Cohort: "spring", Members: []publish.RosterEntry{
 			{DisplayName: "Ann Archer", Role: "Member", Seat: publish.SeatHeld, Phase: "Active"},
@@ -69,19 +68,17 @@ func childrenPublication() program.Publication {
 			Start: start, End: start.Add(90 * time.Minute),
 		}}},
 	}
+	program.RenderDocuments(&pub)
+	return pub
 }
 
 // childrenPortal is how the tests run portals.
 var childrenPortal = PortalConfig{Image: "registry.example/cohort-operator:v1", IngressFrom: []string{"10.0.0.1/32", "fd00::1/128"}}
 
-// buildChildren returns the desired children, failing the test on an error.
+// buildChildren returns the desired children.
 func buildChildren(t *testing.T, cohort *learningv1alpha1.Cohort, pub program.Publication, portal PortalConfig) []client.Object {
 	t.Helper()
-	objs, err := desiredChildren(cohort, pub, portal)
-	if err != nil {
-		t.Fatalf("desiredChildren: %v", err)
-	}
-	return objs
+	return desiredChildren(cohort, pub, portal)
 }
 
 // childOf returns the desired child of type T and name, failing the test when absent.
@@ -193,18 +190,15 @@ func TestDesiredChildrenOwnedAndLabelled(t *testing.T) {
 func TestDesiredChildrenRulesNameTheirObjects(t *testing.T) {
 	full := childrenPublication()
 	noEvents := childrenPublication()
-	noEvents.Events, noEvents.OwnEvents = nil, nil
-	communityOnly := childrenPublication()
-	communityOnly.Events, communityOnly.OwnEvents = []string{"town-hall"}, nil
+	noEvents.OwnEvents = nil
 	nobody := childrenPublication()
 	nobody.Edit, nobody.Read = nil, nil
 	pubs := map[string]program.Publication{
 		"every event":                    full,
 		"no events":                      noEvents,
-		"only the community's events":    communityOnly,
 		"nobody seated":                  nobody,
 		"an empty publication":           {},
-		"empty, not nil, lists of names": {Events: []string{}, OwnEvents: []string{}, Edit: []string{}, Read: []string{}},
+		"empty, not nil, lists of names": {OwnEvents: []string{}, Edit: []string{}, Read: []string{}},
 	}
 	for name, pub := range pubs {
 		for _, portal := range []bool{false, true} {
@@ -339,11 +333,18 @@ func TestDesiredChildrenDocuments(t *testing.T) {
 		}
 	}
 
-	t.Run("a calendar that does not render is an error", func(t *testing.T) {
+	t.Run("a calendar that does not render holds back no access", func(t *testing.T) {
 		bad := childrenPublication()
 		bad.Calendar.Events[0].UID = ""
-		if _, err := desiredChildren(cohort, bad, childrenPortal); err == nil {
-			t.Errorf("desiredChildren accepted an event without a UID")
+		program.RenderDocuments(&bad)
+		if len(bad.Omitted.Failed) != 1 {
+			t.Fatalf("failed documents %v, want the calendar", bad.Omitted.Failed)
+		}
+		objs := desiredChildren(cohort, bad, childrenPortal)
+		childOf[*rbacv1.RoleBinding](t, objs, n.Read)
+		childOf[*rbacv1.RoleBinding](t, objs, n.Edit)
+		if feed := childOf[*corev1.ConfigMap](t, objs, n.Calendar).Data[publish.CalendarKey]; !strings.HasPrefix(feed, "BEGIN:VCALENDAR") || strings.Contains(feed, "BEGIN:VEVENT") {
+			t.Errorf("calendar.ics =\n%s\nwant a feed without events", feed)
 		}
 	})
 }

@@ -2,8 +2,10 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -23,42 +25,58 @@ import (
 const GatheringsFinalizer = "learning.cohort.dev/gatherings"
 
 // reconcileGatherings keeps every cohort's scheduled gatherings in existence (see
-// program.PlanGatherings). A suspended cohort changes nothing. A deleted cohort deletes
-// its untouched future gatherings, then releases its finalizer.
+// program.PlanScheduledGatherings), from the schedules expanded once for this pass
+// (snap.Schedules). A suspended cohort changes nothing. A deleted cohort deletes its
+// untouched future gatherings, then releases its finalizer.
 //
 // Every object it writes replaces its cached copy in snap (a created gathering joins
 // it, a deleted one leaves it), so that the evaluation that follows decides on what the
 // API server now holds: a new gathering gets its status and a place in the calendar and
 // the Roles in this pass, and the cohort's status patch carries the resourceVersion its
-// finalizer patch returned instead of meeting a conflict.
+// finalizer and record patches returned instead of meeting a conflict. Each cohort's
+// step writes the cohort's status.gatherings itself (recordGatherings), the one writer
+// of that list; what it skipped (snap.Gatherings) the evaluation reports.
+//
+// One cohort's failure stops only that cohort's step: it is reported on that cohort
+// (snap.Failures) and its siblings go on. The errors are returned, joined, for the unit
+// to be retried with backoff once it has been evaluated and provisioned.
 func (r *ProgramReconciler) reconcileGatherings(ctx context.Context, key unitKey, snap *program.Snapshot) error {
-	generated := map[string][]*learningv1alpha1.LearningEvent{}
-	for _, e := range snap.Events {
-		if ref := e.Spec.CohortRef; ref != nil && e.Labels[program.ScheduleLabel] != "" {
-			generated[string(ref.Name)] = append(generated[string(ref.Name)], e)
-		}
+	snap.Gatherings = map[string]program.GatheringRecord{}
+	if snap.Failures == nil {
+		snap.Failures = map[string][]*program.StepFailure{}
 	}
+	var errs []error
 	for i, cohort := range snap.Cohorts {
-		events := slices.DeleteFunc(slices.Clone(generated[cohort.Name]), func(e *learningv1alpha1.LearningEvent) bool {
-			return e.Labels[program.ScheduleLabel] != names.CohortLabel(cohort.Name)
+		var written gatheringWrites
+		var record *program.GatheringRecord
+		var err error
+		failure := program.Guard(cohort.Name, program.StepGatherings, func() {
+			written, record, err = r.reconcileCohortGatherings(ctx, cohort, snap.Schedules[cohort.Name], snap.Events, snap.Now)
 		})
-		written, err := r.reconcileCohortGatherings(ctx, cohort, slices.Clone(events), snap.Now)
-		written.record(&r.lag, key, cohort, events)
+		written.record(&r.lag, key, cohort, snap.Events)
 		if written.cohort != nil {
 			snap.Cohorts[i] = written.cohort
 		}
 		snap.Events = written.applyTo(snap.Events)
-		if err != nil {
-			return err
+		if record != nil {
+			snap.Gatherings[cohort.Name] = *record
+		}
+		switch {
+		case failure != nil:
+			snap.Failures[cohort.Name] = append(snap.Failures[cohort.Name], failure)
+		case err != nil:
+			snap.Failures[cohort.Name] = append(snap.Failures[cohort.Name], &program.StepFailure{Cohort: cohort.Name, Step: program.StepGatherings, Err: err})
+			errs = append(errs, err)
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // gatheringWrites are the objects one cohort's gatherings step wrote, as the API server
 // returned them.
 type gatheringWrites struct {
-	// cohort is the cohort after its finalizers changed; nil when they did not.
+	// cohort is the cohort after its finalizers or its status.gatherings changed; nil
+	// when neither did.
 	cohort *learningv1alpha1.Cohort
 	// events are created or updated gatherings; deleted are the names of deleted ones.
 	events  []*learningv1alpha1.LearningEvent
@@ -102,78 +120,154 @@ func (w gatheringWrites) applyTo(events []*learningv1alpha1.LearningEvent) []*le
 	return events
 }
 
-func (r *ProgramReconciler) reconcileCohortGatherings(ctx context.Context, cohort *learningv1alpha1.Cohort, events []*learningv1alpha1.LearningEvent, now time.Time) (gatheringWrites, error) {
+// reconcileCohortGatherings writes one cohort's gatherings plan and returns what it
+// wrote and the cohort's record of generated gatherings afterwards (nil when the plan
+// did not run: the cohort keeps its record). The record is returned with an error too,
+// so that a gathering created before the failure is recorded.
+func (r *ProgramReconciler) reconcileCohortGatherings(ctx context.Context, cohort *learningv1alpha1.Cohort, sched *program.Schedule, events []*learningv1alpha1.LearningEvent, now time.Time) (gatheringWrites, *program.GatheringRecord, error) {
 	var written gatheringWrites
 	deleting := cohort.DeletionTimestamp != nil
 	if !deleting && !controllerutil.ContainsFinalizer(cohort, GatheringsFinalizer) {
 		patched, err := r.patchFinalizers(ctx, cohort, true)
 		if err != nil {
-			return written, err
+			return written, nil, err
 		}
 		written.cohort, cohort = patched, patched
 	}
+	events = slices.Clone(events)
 	for i, e := range events {
+		if e.Labels[program.ScheduleLabel] != names.CohortLabel(cohort.Name) || !refersTo(e, cohort.Name) {
+			continue
+		}
 		released, err := r.releaseOwnerReference(ctx, cohort, e)
 		if err != nil {
-			return written, err
+			return written, nil, err
 		}
 		if released != nil {
 			events[i] = released
 			written.events = append(written.events, released)
 		}
 	}
-	if cohort.Spec.Suspend && !deleting {
-		return written, nil
-	}
-	plan, err := program.PlanGatherings(cohort, events, now)
+	plan, err := program.PlanScheduledGatherings(cohort, sched, events, now)
 	if err != nil {
 		// The evaluation reports the schedule as Stalled; nothing is changed.
-		return written, nil //nolint:nilerr // a bad schedule is reported in status, not retried
+		return written, nil, nil //nolint:nilerr // a bad schedule is reported in status, not retried
 	}
-	for _, want := range plan.Apply {
-		applied, err := r.applyGathering(ctx, want, events)
-		if err != nil {
-			return written, err
-		}
-		if applied != nil {
-			written.events = append(written.events, applied)
-		}
+	record := &program.GatheringRecord{Generated: plan.Keep, Skipped: plan.Skipped}
+	var writeErr error
+	if !cohort.Spec.Suspend || deleting {
+		writeErr = r.writeGatherings(ctx, plan, events, &written, record)
 	}
-	for _, e := range plan.Delete {
-		rv := e.ResourceVersion
-		if err := r.Client.Delete(ctx, e, client.Preconditions{UID: &e.UID, ResourceVersion: &rv}); client.IgnoreNotFound(err) != nil {
-			return written, fmt.Errorf("deleting unscheduled gathering %s: %w", e.Name, err)
+	if !deleting {
+		// Recorded right after the writes, even when one failed, so that what was
+		// created is recorded; suspension stops gathering writes, not the record.
+		patched, err := r.recordGatherings(ctx, cohort, record.Generated)
+		if patched != nil {
+			written.cohort = patched
 		}
-		written.deleted = append(written.deleted, e.Name)
+		writeErr = errors.Join(writeErr, err)
+	}
+	if writeErr != nil {
+		return written, record, writeErr
 	}
 	if deleting && controllerutil.ContainsFinalizer(cohort, GatheringsFinalizer) {
 		patched, err := r.patchFinalizers(ctx, cohort, false)
 		if patched != nil {
 			written.cohort = patched
 		}
-		return written, err
+		return written, record, err
 	}
-	return written, nil
+	return written, record, nil
 }
 
-// applyGathering creates a missing generated gathering or brings an untouched one back
-// to the schedule, and returns it as the API server stored it (nil when another writer
-// created it first). The optimistic lock keeps a stale cache from overwriting
-// attendance recorded meanwhile.
+// writeGatherings creates, rewrites and deletes the planned gatherings, and keeps the
+// record in step with each write that succeeded: a created gathering is recorded with
+// the UID the API server gave it, a deleted one leaves the record.
+func (r *ProgramReconciler) writeGatherings(ctx context.Context, plan program.GatheringPlan, events []*learningv1alpha1.LearningEvent, written *gatheringWrites, record *program.GatheringRecord) error {
+	defer func() {
+		slices.SortFunc(record.Generated, func(a, b learningv1alpha1.GeneratedGathering) int { return strings.Compare(a.Name, b.Name) })
+	}()
+	for _, want := range plan.Apply {
+		applied, err := r.applyGathering(ctx, want, events)
+		if err != nil {
+			return err
+		}
+		if applied == nil {
+			// An event the unit does not hold (another cohort's or community's, or
+			// none's) has that name: the schedule skips it.
+			record.Skipped = append(record.Skipped, want.Name)
+			continue
+		}
+		written.events = append(written.events, applied)
+		record.Generated = slices.DeleteFunc(record.Generated, func(g learningv1alpha1.GeneratedGathering) bool { return g.Name == applied.Name })
+		record.Generated = append(record.Generated, learningv1alpha1.GeneratedGathering{Name: applied.Name, UID: string(applied.UID)})
+	}
+	for _, e := range plan.Delete {
+		rv := e.ResourceVersion
+		if err := r.Client.Delete(ctx, e, client.Preconditions{UID: &e.UID, ResourceVersion: &rv}); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("deleting unscheduled gathering %s: %w", e.Name, err)
+		}
+		written.deleted = append(written.deleted, e.Name)
+		record.Generated = slices.DeleteFunc(record.Generated, func(g learningv1alpha1.GeneratedGathering) bool { return g.Name == e.Name })
+	}
+	return nil
+}
+
+// recordGatherings writes the cohort's status.gatherings when it differs from
+// generated, and returns the cohort as the API server stored it (nil when nothing was
+// written or the cohort is gone).
+//
+// This step is the one writer of the field: the evaluation carries it over unchanged
+// (its status patch starts from the cohort this returns, so it holds no change to
+// it). The patch has no optimistic lock, because nobody else writes the field and the
+// unit's passes are serialized: a pass starts only once the cache shows this write
+// (cacheLag). Writing the record here, right after the creates, rather than with the
+// evaluation's status patch, leaves the smallest window in which a created gathering
+// is not recorded; PlanScheduledGatherings closes it by adoption.
+func (r *ProgramReconciler) recordGatherings(ctx context.Context, cohort *learningv1alpha1.Cohort, generated []learningv1alpha1.GeneratedGathering) (*learningv1alpha1.Cohort, error) {
+	if slices.Equal(cohort.Status.Gatherings, generated) {
+		return nil, nil
+	}
+	changed := cohort.DeepCopy()
+	changed.Status.Gatherings = generated
+	switch err := r.Client.Status().Patch(ctx, changed, client.MergeFrom(cohort)); {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("recording the generated gatherings of cohort %s: %w", cohort.Name, err)
+	}
+	return changed, nil
+}
+
+// refersTo reports whether the event is declared for the named cohort.
+func refersTo(e *learningv1alpha1.LearningEvent, cohort string) bool {
+	return e.Spec.CohortRef != nil && string(e.Spec.CohortRef.Name) == cohort
+}
+
+// applyGathering creates a missing generated gathering (want has no UID) or brings a
+// recorded, untouched one back to the schedule (want has its UID), and returns it as
+// the API server stored it (nil when an event of that name exists that the unit does
+// not hold). The optimistic lock keeps a stale cache from overwriting attendance
+// recorded meanwhile.
 func (r *ProgramReconciler) applyGathering(ctx context.Context, want *learningv1alpha1.LearningEvent, existing []*learningv1alpha1.LearningEvent) (*learningv1alpha1.LearningEvent, error) {
-	i := slices.IndexFunc(existing, func(e *learningv1alpha1.LearningEvent) bool { return e.Name == want.Name })
-	if i < 0 {
-		switch err := r.Client.Create(ctx, want, client.FieldOwner(fieldOwner)); {
+	i := slices.IndexFunc(existing, func(e *learningv1alpha1.LearningEvent) bool { return e.Name == want.Name && e.UID == want.UID })
+	if want.UID == "" || i < 0 {
+		created := want.DeepCopy()
+		created.UID, created.ResourceVersion = "", ""
+		switch err := r.Client.Create(ctx, created, client.FieldOwner(fieldOwner)); {
 		case apierrors.IsAlreadyExists(err):
 			return nil, nil
 		case err != nil:
 			return nil, fmt.Errorf("creating gathering %s: %w", want.Name, err)
 		}
-		return want, nil
+		return created, nil
 	}
 	have := existing[i]
 	updated := have.DeepCopy()
 	updated.Spec = want.Spec
+	if updated.Labels == nil {
+		updated.Labels = map[string]string{}
+	}
 	updated.Labels[program.ScheduleLabel] = want.Labels[program.ScheduleLabel]
 	if updated.Annotations == nil {
 		updated.Annotations = map[string]string{}

@@ -3,12 +3,16 @@ package controllers
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -60,15 +64,20 @@ func (r *ProgramReconciler) Reconcile(ctx context.Context, key unitKey) (ctrl.Re
 	if err != nil || !ok {
 		return ctrl.Result{}, err
 	}
-	if err := r.reconcileGatherings(ctx, key, &snap); err != nil {
-		return ctrl.Result{}, err
-	}
+	// Each schedule is expanded once per pass; the gatherings step and the evaluation
+	// read the same expansion.
+	snap.Schedules = program.ExpandSchedules(snap.Cohorts, snap.Now)
+	// A cohort whose gatherings could not be written is reported on that cohort; its
+	// siblings are still evaluated and provisioned, and the unit is retried after.
+	gatheringsErr := r.reconcileGatherings(ctx, key, &snap)
 	outcome := program.Evaluate(snap)
 	evaluationsMetric.WithLabelValues(key.Namespace).Inc()
+	logFailures(ctx, snap, outcome.Failures)
 	// Services are provisioned from the same outcome, before the statuses are written,
 	// so that access follows a seat in the pass that decides it and each cohort's
 	// status, Provisioned included, is written once.
 	recheck, provisionErr := r.provisionUnit(ctx, key, snap, outcome)
+	provisionErr = errors.Join(gatheringsErr, provisionErr)
 	if err := r.applyOutcome(ctx, key, snap, outcome); err != nil {
 		if onlyConflicts(err) {
 			// The cache has not caught up with a write yet (often this reconciler's
@@ -162,4 +171,48 @@ func onlyConflicts(err error) bool {
 	}
 	var status apierrors.APIStatus
 	return errors.As(err, &status) && apierrors.IsConflict(err)
+}
+
+// logFailures logs the failed steps of the unit's cohorts. A panic is logged with its
+// stack once, when the cohort's status does not report it yet; while it stays
+// reported, each pass logs it at debug level only.
+func logFailures(ctx context.Context, snap program.Snapshot, failures []*program.StepFailure) {
+	log := ctrl.LoggerFrom(ctx)
+	for _, f := range failures {
+		if !f.Panicked {
+			log.Info("a step of a cohort failed; retrying", "cohort", f.Cohort, "step", f.Step, "error", f.Err.Error())
+			continue
+		}
+		reported := false
+		if i := slices.IndexFunc(snap.Cohorts, func(c *learningv1alpha1.Cohort) bool { return c.Name == f.Cohort }); i >= 0 {
+			reported = alreadyReported(snap.Cohorts[i].Status.Conditions, learningv1alpha1.StalledCondition, f.Message())
+		}
+		if reported {
+			log.V(1).Info("a step of a cohort still panics", "cohort", f.Cohort, "step", f.Step, "error", f.Err.Error())
+			continue
+		}
+		log.Error(f.Err, "a step of a cohort panicked; it is reported on the cohort, its siblings go on", "cohort", f.Cohort, "step", f.Step, "stack", f.Stack)
+	}
+}
+
+// alreadyReported reports whether the condition of type typ already says message.
+func alreadyReported(conditions []metav1.Condition, typ, message string) bool {
+	c := apimeta.FindStatusCondition(conditions, typ)
+	return c != nil && c.Reason == learningv1alpha1.InternalErrorReason && strings.Contains(c.Message, message)
+}
+
+// guardedProvisionCohort is provisionCohort, which when it panics reports the panic
+// on the cohort (Provisioned=False, InternalError) without an error, so that the
+// unit's other cohorts are provisioned and a bug is not retried in a loop; the panic
+// is logged with its stack when the cohort does not report it yet.
+func (r *ProgramReconciler) guardedProvisionCohort(ctx context.Context, key unitKey, cohort *learningv1alpha1.Cohort, pub program.Publication) (p program.Provisioning, err error) {
+	failure := program.Guard(cohort.Name, program.StepProvisioning, func() { p, err = r.provisionCohort(ctx, key, cohort, pub) })
+	if failure == nil {
+		return p, err
+	}
+	msg := failure.Message()
+	if !alreadyReported(cohort.Status.Conditions, learningv1alpha1.ProvisionedCondition, msg) {
+		ctrl.LoggerFrom(ctx).Error(failure.Err, "provisioning a cohort panicked; it is reported on the cohort, its siblings go on", "cohort", cohort.Name, "stack", failure.Stack)
+	}
+	return program.Provisioning{Status: metav1.ConditionFalse, Reason: learningv1alpha1.InternalErrorReason, Message: msg}, nil
 }

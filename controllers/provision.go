@@ -115,7 +115,7 @@ func (r *ProgramReconciler) provisionUnit(ctx context.Context, key unitKey, snap
 	cohortErrs := make([]error, len(todo))
 	forEachConcurrently(len(todo), concurrentWrites, func(j int) {
 		cohort := snap.Cohorts[todo[j]]
-		verdicts[j], cohortErrs[j] = r.provisionCohort(ctx, key, cohort, out.Publications[cohort.Name])
+		verdicts[j], cohortErrs[j] = r.guardedProvisionCohort(ctx, key, cohort, out.Publications[cohort.Name])
 	})
 	for j, i := range todo {
 		cohort, p := snap.Cohorts[i], verdicts[j]
@@ -206,10 +206,7 @@ func approversHeldMessage(policyMissing string, binding *rbacv1.RoleBinding, hel
 // cohort created suspended), since a binding to a missing Role is one the manager may
 // not make; everything else is compared and reported.
 func (r *ProgramReconciler) provisionCohort(ctx context.Context, key unitKey, cohort *learningv1alpha1.Cohort, pub program.Publication) (program.Provisioning, error) {
-	desired, err := desiredChildren(cohort, pub, r.Portal)
-	if err != nil {
-		return program.Provisioning{Status: metav1.ConditionFalse, Reason: learningv1alpha1.ApplyFailedReason, Message: err.Error()}, err
-	}
+	desired := desiredChildren(cohort, pub, r.Portal)
 	live, errs := r.lookupChildren(ctx, desired)
 	desired = withoutConflicts(desired, live.blocked(cohort))
 	suspended := cohort.Spec.Suspend

@@ -265,6 +265,27 @@ type CohortStatus struct {
 	// nextEvent is the start of the cohort's next scheduled event.
 	// +optional
 	NextEvent *metav1.Time `json:"nextEvent,omitempty"`
+
+	// gatherings are the LearningEvents the operator generated from spec.schedule (or
+	// adopted as exactly what it would generate) and may still bring back to the
+	// schedule or delete, by name and UID. The operator rewrites or deletes only the
+	// events listed here, never one that merely carries the schedule's label.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=512
+	Gatherings []GeneratedGathering `json:"gatherings,omitempty"`
+}
+
+// GeneratedGathering names one LearningEvent the operator generated for a cohort.
+type GeneratedGathering struct {
+	// name is the LearningEvent's name.
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+
+	// uid is the LearningEvent's metadata.uid.
+	// +kubebuilder:validation:MaxLength=64
+	UID string `json:"uid"`
 }
 
 // Cohort is one intake of a program, such as a twelve-month community cohort or a

@@ -196,6 +196,12 @@ const (
 	// because the API server refused an object.
 	ApplyFailedReason = "ApplyFailed"
 
+	// InternalErrorReason marks a cohort one of whose steps (expanding its schedule,
+	// evaluating it, generating its gatherings or provisioning it) failed on a bug of
+	// the operator: a panic, reported on that cohort alone while its siblings are
+	// still evaluated and provisioned.
+	InternalErrorReason = "InternalError"
+
 	// OwnNamespaceReason marks a community alone in its namespace.
 	OwnNamespaceReason = "OwnNamespace"
 
@@ -240,4 +246,27 @@ const (
 	// EnrollmentClosedReason means the membership's startDate falls after the cohort's
 	// enrollment.closes.
 	EnrollmentClosedReason = "EnrollmentClosed"
+)
+
+// The DocumentsComplete condition of a Cohort and its reasons.
+const (
+	// DocumentsCompleteCondition reports whether a Cohort's published documents (roster,
+	// calendar, overview) hold everything they should. It is informational: it never
+	// makes the cohort Reconciling or not Ready, because the documents are published as
+	// far as they fit and members' access never waits on them.
+	DocumentsCompleteCondition = "DocumentsComplete"
+
+	// DocumentsCompleteReason marks documents that hold everything: the calendar every
+	// published event of its window, the roster and the overview everyone (in as many
+	// ConfigMaps as they need).
+	DocumentsCompleteReason = "Complete"
+
+	// CalendarTruncatedReason marks a calendar that leaves out events of its window: the
+	// oldest, to stay within the ConfigMap size budget, or events whose times the feed
+	// cannot hold.
+	CalendarTruncatedReason = "CalendarTruncated"
+
+	// RenderFailedReason marks a document that could not be rendered and is published in
+	// its empty form.
+	RenderFailedReason = "RenderFailed"
 )

@@ -38,18 +38,52 @@ type Occurrence struct {
 //     are rejected, because the time of day comes from s.StartTime and the first day from the
 //     cohort.
 //   - Every error means the schedule itself is invalid: retrying cannot help.
-//   - A rule that matches no day at all (FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30) returns no
-//     occurrences; the library discovers that by iterating to year 9999, which costs up to
-//     a few hundred milliseconds for a DAILY rule.
+//   - A rule that matches no day at all (FREQ=MONTHLY;BYMONTHDAY=1;BYDAY=5MO) returns no
+//     occurrences; the library discovers that by examining every day up to the cohort's
+//     end or the rule's UNTIL, at most MaxCandidates of them (see Walk), in about 10 ms.
 func Expand(s learningv1alpha1.Schedule, notBefore, until, from time.Time, n int) ([]Occurrence, error) {
+	w, err := Walk(s, notBefore, until, from, n)
+	return w.Occurrences, err
+}
+
+// MaxCandidates is how many candidate dates one expansion examines at most: the
+// calendar days from the cohort's first day to the day the walk stops. The recurrence
+// library examines every day of each period it generates (a MONTHLY rule builds each
+// month's days and keeps those the BY parts select), so a rule that matches rarely or
+// never (FREQ=MONTHLY;BYMONTHDAY=1;BYDAY=5MO) costs as many candidates as a DAILY one
+// over the same span, however few occurrences it yields. The cap counts days rather
+// than time, so the result never depends on the machine's speed. 200,000 days are
+// about 547 years, almost three times the longest cohort admission accepts (2000 to
+// 2199, 73,049 days, which a DAILY schedule fills with as many occurrences), so every
+// schedule of an admitted cohort passes. Examining them (and the less than 400 years
+// libraryShift adds) costs the library about 10 ms, whatever the rule.
+const MaxCandidates = 200_000
+
+// ErrTooManyCandidates is the error of a walk that examined MaxCandidates dates and
+// still had to go on.
+var ErrTooManyCandidates = fmt.Errorf("schedule.rrule: expanding it examines more than %d candidate dates (about %d years) between the cohort's start and end", MaxCandidates, MaxCandidates/365)
+
+// Expansion is one walk of a schedule over a cohort.
+type Expansion struct {
+	// Occurrences are those Expand returns.
+	Occurrences []Occurrence
+	// Earlier counts the occurrences inside the cohort that start before from.
+	Earlier int
+}
+
+// Walk expands the schedule like Expand and also counts the occurrences before from,
+// so that one walk answers both "what comes next" and "does the schedule occur in the
+// cohort at all". A walk that would examine more than MaxCandidates dates stops there
+// with ErrTooManyCandidates (and no occurrences).
+func Walk(s learningv1alpha1.Schedule, notBefore, until, from time.Time, n int) (Expansion, error) {
 	p, err := compile(s)
 	if err != nil {
-		return nil, err
+		return Expansion{}, err
 	}
 	if n <= 0 || !until.After(from) || !until.After(notBefore) {
-		return nil, nil
+		return Expansion{}, nil
 	}
-	return p.expand(notBefore, until, from, n), nil
+	return p.expand(notBefore, until, from, n)
 }
 
 // plan is a validated schedule, ready to expand.
@@ -91,40 +125,84 @@ func compile(s learningv1alpha1.Schedule) (*plan, error) {
 // weekday, which day of the month) and cannot shift a gathering by the DST offset. The one
 // place a wall-clock time becomes an instant is localInstant, and UNTIL is compared there
 // against real instants rather than inside the library.
-func (p *plan) expand(notBefore, until, from time.Time, n int) []Occurrence {
+func (p *plan) expand(notBefore, until, from time.Time, n int) (Expansion, error) {
 	first, last := notBefore.In(p.loc), until.In(p.loc)
-	r := p.rule.at(time.Date(first.Year(), first.Month(), first.Day(), p.hour, p.minute, 0, 0, time.UTC),
-		time.Date(last.Year(), last.Month(), last.Day()+1, 23, 59, 59, 0, time.UTC))
+	firstDay := time.Date(first.Year(), first.Month(), first.Day(), 0, 0, 0, 0, time.UTC)
+	bound := time.Date(last.Year(), last.Month(), last.Day()+1, 23, 59, 59, 0, time.UTC)
+	if p.rule.hasUntil {
+		// The rule's own UNTIL ends the walk too; a day's margin covers the offset.
+		u := p.rule.last.In(p.loc)
+		bound = earliest(bound, time.Date(u.Year(), u.Month(), u.Day()+1, 23, 59, 59, 0, time.UTC))
+	}
+	capped := false
+	if limit := firstDay.AddDate(0, 0, MaxCandidates); limit.Before(bound) {
+		bound, capped = limit, true
+	}
+	shift := libraryShift(bound)
+	dtstart := firstDay.Add(time.Duration(p.hour)*time.Hour + time.Duration(p.minute)*time.Minute)
+	r := p.rule.at(dtstart.AddDate(shift, 0, 0), bound.AddDate(shift, 0, 0))
 	if r == nil {
-		return nil
+		return Expansion{}, nil
 	}
 	next := r.Iterator()
 
-	var out []Occurrence
+	var out Expansion
 	counted := 0
 	for wall, ok := next(); ok; wall, ok = next() {
-		start := localInstant(wall, p.loc)
+		start := localInstant(wall.AddDate(-shift, 0, 0), p.loc)
 		if start.Before(notBefore) {
 			continue // the first day's StartTime can precede the cohort's start instant
 		}
 		// Occurrences are one per local day at a fixed wall-clock time, so their instants
 		// strictly increase: the first one past a bound ends the walk.
 		if !start.Before(until) || p.rule.pastUntil(start) {
-			break
+			return out, nil
 		}
 		counted++
 		if p.rule.count > 0 && counted > p.rule.count {
-			break
+			return out, nil
 		}
 		if start.Before(from) {
+			out.Earlier++
 			continue
 		}
-		out = append(out, Occurrence{Start: start, End: start.Add(p.duration)})
-		if len(out) == n {
-			break
+		out.Occurrences = append(out.Occurrences, Occurrence{Start: start, End: start.Add(p.duration)})
+		if len(out.Occurrences) == n {
+			return out, nil
 		}
 	}
-	return out
+	if capped {
+		// The library stopped at the cap, not at the cohort's end or the rule's UNTIL.
+		return Expansion{}, ErrTooManyCandidates
+	}
+	return out, nil
+}
+
+// gregorianCycle is the period of the Gregorian calendar in years: 146,097 days, a
+// whole number of weeks, so every date falls on the same weekday, in a year of the
+// same length, 400 years later.
+const gregorianCycle = 400
+
+// lastLibraryYear is the last year the recurrence library generates (rrule.MAXYEAR).
+const lastLibraryYear = 9999
+
+// libraryShift is how many years (a multiple of gregorianCycle) the walk is moved
+// forward for the library, so that the walk's bound lies in the last cycle before the
+// library's end of time. The library checks its UNTIL only against the occurrences it
+// finds: a rule that matches nothing more keeps it iterating, period after period, to
+// the year 9999. Moved this way, it stops less than one cycle after the bound whatever
+// the rule, and every date keeps its weekday and its place in the month and the year,
+// so the occurrences, moved back, are the same. A walk from the year 0 (on which the
+// library indexes out of range) is moved out of its reach the same way.
+func libraryShift(bound time.Time) int {
+	return max(0, (lastLibraryYear-bound.Year())/gregorianCycle) * gregorianCycle
+}
+
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // localInstant maps a floating wall-clock time (a UTC time whose fields are local) to the

@@ -25,8 +25,9 @@ type floatingRule struct {
 }
 
 // at returns the library rule recurring from dtstart to bound, both floating
-// wall-clock times. The bound keeps the library from searching to the year 9999 for a
-// rule that can never match (such as the 30th of February).
+// wall-clock times. The library checks the bound only against occurrences it finds;
+// what keeps it from searching to the year 9999 for a rule that matches nothing more
+// is the shift plan.expand applies (libraryShift).
 func (f floatingRule) at(dtstart, bound time.Time) *rrule.RRule {
 	opts := f.opts
 	opts.Dtstart, opts.Until = dtstart, bound

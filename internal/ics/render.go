@@ -99,6 +99,11 @@ func Render(c Calendar) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// Check reports why Render would refuse e on its own (see Event): a caller that
+// publishes what it can leaves such an event out rather than fail the whole feed.
+// Render also refuses two events with the same UID, which Check cannot see.
+func Check(e Event) error { return validate(cleanText(e.UID), e) }
+
 // validate checks what the library would write out unchecked; uid is e.UID cleaned.
 func validate(uid string, e Event) error {
 	if uid == "" {

@@ -34,10 +34,12 @@ var explainers = map[string]explainer{
 	key(learningv1alpha1.ReadyCondition, learningv1alpha1.NameConflictReason):      nameConflict,
 	key(learningv1alpha1.ReadyCondition, learningv1alpha1.ApplyFailedReason):       applyFailed,
 	key(learningv1alpha1.ReadyCondition, learningv1alpha1.CommunityNotFoundReason): communityNotFound,
+	key(learningv1alpha1.ReadyCondition, learningv1alpha1.InternalErrorReason):     internalError,
 
 	key(learningv1alpha1.StalledCondition, learningv1alpha1.InvalidPolicyReason):   invalidPolicy,
 	key(learningv1alpha1.StalledCondition, learningv1alpha1.InvalidScheduleReason): invalidSchedule,
 	key(learningv1alpha1.StalledCondition, learningv1alpha1.NameConflictReason):    nameConflict,
+	key(learningv1alpha1.StalledCondition, learningv1alpha1.InternalErrorReason):   internalError,
 
 	key(learningv1alpha1.ReconcilingCondition, learningv1alpha1.ProgressingReason): progressing,
 
@@ -53,10 +55,15 @@ var explainers = map[string]explainer{
 	key(learningv1alpha1.CompositionValidCondition, learningv1alpha1.CompositionInvalidReason): compositionInvalid,
 	key(learningv1alpha1.CompositionValidCondition, learningv1alpha1.InvalidPolicyReason):      frozen,
 
-	key(learningv1alpha1.ProvisionedCondition, learningv1alpha1.ProvisionedReason):  provisioned,
-	key(learningv1alpha1.ProvisionedCondition, learningv1alpha1.NameConflictReason): nameConflict,
-	key(learningv1alpha1.ProvisionedCondition, learningv1alpha1.ApplyFailedReason):  applyFailed,
-	key(learningv1alpha1.ProvisionedCondition, learningv1alpha1.SuspendedReason):    suspended,
+	key(learningv1alpha1.ProvisionedCondition, learningv1alpha1.ProvisionedReason):   provisioned,
+	key(learningv1alpha1.ProvisionedCondition, learningv1alpha1.NameConflictReason):  nameConflict,
+	key(learningv1alpha1.ProvisionedCondition, learningv1alpha1.ApplyFailedReason):   applyFailed,
+	key(learningv1alpha1.ProvisionedCondition, learningv1alpha1.SuspendedReason):     suspended,
+	key(learningv1alpha1.ProvisionedCondition, learningv1alpha1.InternalErrorReason): internalError,
+
+	key(learningv1alpha1.DocumentsCompleteCondition, learningv1alpha1.DocumentsCompleteReason): documentsComplete,
+	key(learningv1alpha1.DocumentsCompleteCondition, learningv1alpha1.CalendarTruncatedReason): calendarTruncated,
+	key(learningv1alpha1.DocumentsCompleteCondition, learningv1alpha1.RenderFailedReason):      renderFailed,
 
 	key(learningv1alpha1.PortalAvailableCondition, learningv1alpha1.AvailableReason):   portalAvailable,
 	key(learningv1alpha1.PortalAvailableCondition, learningv1alpha1.UnavailableReason): portalUnavailable,
@@ -97,6 +104,25 @@ func nameConflict(c metav1.Condition, _ explainContext) (string, string) {
 	}
 	return "Objects with names the operator derives for this cohort's services exist but were not created by it for this cohort, so it leaves them alone and cannot provision those services: " + sentence(objects),
 		"rename or delete the named objects. The operator looks again every minute."
+}
+
+func internalError(c metav1.Condition, _ explainContext) (string, string) {
+	return "One of this cohort's steps failed on a bug of the operator: " + sentence(c.Message) + " The other cohorts of its community are still evaluated and provisioned; this one's seats and access stay as they were.",
+		"report it with the manager's log, which holds the stack once (kubectl -n cohort-system logs deployment/cohort-controller-manager with config/default; the release's namespace with Helm)."
+}
+
+func documentsComplete(c metav1.Condition, _ explainContext) (string, string) {
+	return "The roster, calendar and overview hold everything: " + sentence(c.Message), ""
+}
+
+func calendarTruncated(c metav1.Condition, _ explainContext) (string, string) {
+	return "The calendar leaves out events to stay within the size of a ConfigMap, the oldest first, or events whose times a calendar cannot hold: " + sentence(c.Message) + " This does not make the cohort unready, and access does not depend on it.",
+		"nothing, unless the events left out matter: fewer or shorter community-wide events keep the calendar whole."
+}
+
+func renderFailed(c metav1.Condition, _ explainContext) (string, string) {
+	return "A document could not be rendered and is published empty: " + sentence(c.Message) + " Access does not depend on it.",
+		"report it with the cohort's YAML: a document that cannot be rendered is a bug of the operator."
 }
 
 func applyFailed(c metav1.Condition, _ explainContext) (string, string) {

@@ -110,16 +110,18 @@ func TestExplainCondition(t *testing.T) {
 func TestEveryCohortReasonIsExplained(t *testing.T) {
 	reasons := map[string][]string{
 		learningv1alpha1.ReadyCondition: {learningv1alpha1.SucceededReason, learningv1alpha1.InvalidPolicyReason, learningv1alpha1.InvalidScheduleReason,
-			learningv1alpha1.CommunityNotFoundReason, learningv1alpha1.NameConflictReason, learningv1alpha1.ApplyFailedReason},
-		learningv1alpha1.StalledCondition:        {learningv1alpha1.InvalidPolicyReason, learningv1alpha1.InvalidScheduleReason, learningv1alpha1.NameConflictReason},
+			learningv1alpha1.CommunityNotFoundReason, learningv1alpha1.NameConflictReason, learningv1alpha1.ApplyFailedReason, learningv1alpha1.InternalErrorReason},
+		learningv1alpha1.StalledCondition: {learningv1alpha1.InvalidPolicyReason, learningv1alpha1.InvalidScheduleReason, learningv1alpha1.NameConflictReason,
+			learningv1alpha1.InternalErrorReason},
 		learningv1alpha1.ReconcilingCondition:    {learningv1alpha1.ProgressingReason},
 		learningv1alpha1.CommunityFoundCondition: {learningv1alpha1.FoundReason, learningv1alpha1.CommunityNotFoundReason},
 		learningv1alpha1.StaffedCondition: {learningv1alpha1.StaffedReason, learningv1alpha1.UnderstaffedReason, learningv1alpha1.CompletedReason,
 			learningv1alpha1.InvalidPolicyReason},
 		learningv1alpha1.CompositionValidCondition: {learningv1alpha1.CompositionValidReason, learningv1alpha1.CompositionInvalidReason, learningv1alpha1.InvalidPolicyReason},
 		learningv1alpha1.ProvisionedCondition: {learningv1alpha1.ProvisionedReason, learningv1alpha1.NameConflictReason, learningv1alpha1.ApplyFailedReason,
-			learningv1alpha1.SuspendedReason},
-		learningv1alpha1.PortalAvailableCondition: {learningv1alpha1.AvailableReason, learningv1alpha1.UnavailableReason},
+			learningv1alpha1.SuspendedReason, learningv1alpha1.InternalErrorReason},
+		learningv1alpha1.PortalAvailableCondition:   {learningv1alpha1.AvailableReason, learningv1alpha1.UnavailableReason},
+		learningv1alpha1.DocumentsCompleteCondition: {learningv1alpha1.DocumentsCompleteReason, learningv1alpha1.CalendarTruncatedReason, learningv1alpha1.RenderFailedReason},
 	}
 	for typ, rs := range reasons {
 		for _, reason := range rs {

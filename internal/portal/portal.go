@@ -36,7 +36,9 @@ type Options struct {
 	Cohort string
 	// RosterConfigMap, CalendarConfigMap and OverviewConfigMap name the cohort's
 	// ConfigMaps; each holds one document under its key (publish.RosterKey,
-	// publish.CalendarKey, publish.OverviewKey). They may name the same ConfigMap.
+	// publish.CalendarKey, publish.OverviewKey), or the first part of a roster or
+	// overview split over several (publish.Manifest names the others). They may name
+	// the same ConfigMap.
 	RosterConfigMap, CalendarConfigMap, OverviewConfigMap string
 	// Address is the listen address, DefaultAddress when empty.
 	Address string
@@ -72,8 +74,9 @@ func (o Options) withDefaults() (Options, error) {
 }
 
 // Run serves the cohort's portal on opts.Address until ctx is done, then shuts the
-// server down gracefully and returns nil. It reads the three ConfigMaps with GET by
-// name only, never list or watch: the portal's ServiceAccount may only get those names.
+// server down gracefully and returns nil. It reads the ConfigMaps (and the further
+// parts their manifests name) with GET by name only, never list or watch: the portal's
+// ServiceAccount may only get those names.
 // It returns an error when the options are incomplete or the address cannot be bound.
 func Run(ctx context.Context, client kubernetes.Interface, opts Options) error {
 	opts, err := opts.withDefaults()

@@ -52,7 +52,8 @@ func NewConfigMapSource(client kubernetes.Interface, opts Options) *ConfigMapSou
 }
 
 // Load gets the three ConfigMaps (once each, also when two names are the same
-// ConfigMap) and decodes the documents they hold.
+// ConfigMap), and the further parts of a roster or overview split over several
+// (publish.Manifest), and decodes the documents they hold.
 func (s *ConfigMapSource) Load(ctx context.Context) (Documents, error) {
 	got := map[string]*corev1.ConfigMap{}
 	get := func(name string) (*corev1.ConfigMap, error) {
@@ -67,20 +68,16 @@ func (s *ConfigMapSource) Load(ctx context.Context) (Documents, error) {
 		return cm, nil
 	}
 	var docs Documents
-	rosterCM, err := get(s.roster)
+	rosters, err := loadParts[publish.Roster](get, s.roster, publish.RosterKey)
 	if err != nil {
 		return Documents{}, err
 	}
-	if err := decodeJSON(rosterCM, publish.RosterKey, &docs.Roster); err != nil {
-		return Documents{}, err
-	}
-	overviewCM, err := get(s.overview)
+	docs.Roster = publish.MergeRoster(rosters)
+	overviews, err := loadParts[publish.Overview](get, s.overview, publish.OverviewKey)
 	if err != nil {
 		return Documents{}, err
 	}
-	if err := decodeJSON(overviewCM, publish.OverviewKey, &docs.Overview); err != nil {
-		return Documents{}, err
-	}
+	docs.Overview = publish.MergeOverview(overviews)
 	calendarCM, err := get(s.calendar)
 	if err != nil {
 		return Documents{}, err
@@ -89,6 +86,61 @@ func (s *ConfigMapSource) Load(ctx context.Context) (Documents, error) {
 		return Documents{}, err
 	}
 	return docs, nil
+}
+
+// loadParts gets and decodes the parts of the JSON document under key whose first
+// part is the ConfigMap first: just that one when it has no manifest, otherwise every
+// part its manifest names, in order. Parts of two renders (their digests differ, as
+// while the manager rewrites them) are an error, so that the portal keeps serving the
+// documents it had and reads them again at the next refresh.
+func loadParts[T any](get func(string) (*corev1.ConfigMap, error), first, key string) ([]T, error) {
+	cm, err := get(first)
+	if err != nil {
+		return nil, err
+	}
+	var part T
+	if err := decodeJSON(cm, key, &part); err != nil {
+		return nil, err
+	}
+	head, err := manifestOf(cm)
+	if err != nil || head == nil {
+		return []T{part}, err
+	}
+	if head.Part != 1 || head.Parts != len(head.Next)+1 {
+		return nil, fmt.Errorf("%s of ConfigMap %s/%s: part %d of %d naming %d more, want the first part naming the others", publish.PartsKey, cm.Namespace, cm.Name, head.Part, head.Parts, len(head.Next))
+	}
+	parts := []T{part}
+	for i, name := range head.Next {
+		if cm, err = get(name); err != nil {
+			return nil, err
+		}
+		m, err := manifestOf(cm)
+		if err != nil {
+			return nil, err
+		}
+		if m == nil || m.Part != i+2 || m.Parts != head.Parts || m.Digest != head.Digest {
+			return nil, fmt.Errorf("ConfigMap %s/%s is not part %d of the %s its first part %s describes (being rewritten?)", cm.Namespace, cm.Name, i+2, key, first)
+		}
+		var next T
+		if err := decodeJSON(cm, key, &next); err != nil {
+			return nil, err
+		}
+		parts = append(parts, next)
+	}
+	return parts, nil
+}
+
+// manifestOf returns the parts manifest a ConfigMap holds, nil when it holds a whole
+// document.
+func manifestOf(cm *corev1.ConfigMap) (*publish.Manifest, error) {
+	if _, ok := cm.Data[publish.PartsKey]; !ok {
+		return nil, nil
+	}
+	m := &publish.Manifest{}
+	if err := decodeJSON(cm, publish.PartsKey, m); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // document returns the text the ConfigMap holds under key.

@@ -29,12 +29,12 @@ func (u *unit) cohortStatus(cv *cohortView) learningv1alpha1.CohortStatus {
 	}
 	if cv.err != nil {
 		// Seats are frozen: the figures stay as last evaluated.
-		msg := fmt.Sprintf("seats are frozen until the policy can be applied: %v", cv.err)
+		msg := cv.frozenMessage()
 		for _, t := range []string{learningv1alpha1.StaffedCondition, learningv1alpha1.CompositionValidCondition} {
-			conds.set(t, metav1.ConditionUnknown, learningv1alpha1.InvalidPolicyReason, "%s", msg)
+			conds.set(t, metav1.ConditionUnknown, cv.reason(), "%s", msg)
 		}
-		conds.set(learningv1alpha1.StalledCondition, metav1.ConditionTrue, learningv1alpha1.InvalidPolicyReason, "%s", msg)
-		conds.set(learningv1alpha1.ReadyCondition, metav1.ConditionFalse, learningv1alpha1.InvalidPolicyReason, "%s", msg)
+		conds.set(learningv1alpha1.StalledCondition, metav1.ConditionTrue, cv.reason(), "%s", msg)
+		conds.set(learningv1alpha1.ReadyCondition, metav1.ConditionFalse, cv.reason(), "%s", msg)
 		return status
 	}
 
@@ -80,9 +80,60 @@ func (u *unit) cohortStatus(cv *cohortView) learningv1alpha1.CohortStatus {
 		if !composition.Valid {
 			msg += "; composition: " + abbreviate(composition.Violations, "; ", 3)
 		}
+		if g := cv.gatherings; g != nil && len(g.Skipped) > 0 {
+			msg += fmt.Sprintf("; the schedule skips %d occurrences whose names hold events the operator did not generate: %s",
+				len(g.Skipped), abbreviate(g.Skipped, ", ", 5))
+		}
 		conds.set(learningv1alpha1.ReadyCondition, metav1.ConditionTrue, learningv1alpha1.SucceededReason, "%s", msg)
 	}
 	return status
+}
+
+// frozenMessage says why the cohort's seats are frozen.
+func (cv *cohortView) frozenMessage() string {
+	switch cv.reason() {
+	case learningv1alpha1.InvalidScheduleReason:
+		return fmt.Sprintf("seats are frozen until spec.schedule can be expanded: %v", cv.err)
+	case learningv1alpha1.InternalErrorReason:
+		return fmt.Sprintf("seats are frozen until the cohort can be evaluated: %v", cv.err)
+	}
+	return fmt.Sprintf("seats are frozen until the policy can be applied: %v", cv.err)
+}
+
+// guardedCohortStatus is cohortStatus, which when it panics leaves the cohort's status
+// as it was and records the failure, reported by reportFailures.
+func (u *unit) guardedCohortStatus(cv *cohortView) learningv1alpha1.CohortStatus {
+	var status learningv1alpha1.CohortStatus
+	if f := Guard(cv.obj.Name, StepEvaluation, func() { status = u.cohortStatus(cv) }); f != nil {
+		cv.failures = append(cv.failures, f)
+		status = *cv.obj.Status.DeepCopy()
+		status.ObservedGeneration = cv.obj.Generation
+	}
+	return status
+}
+
+// reportFailures reports the failed steps of a cohort on its status. A panic is a bug
+// a person must report: Stalled=True and Ready=False, reason InternalError. An error
+// (the API server refused a write) is retried: Ready=False, reason ApplyFailed.
+func (u *unit) reportFailures(status *learningv1alpha1.CohortStatus, cv *cohortView) {
+	conds := conditions{list: &status.Conditions, generation: cv.obj.Generation, now: u.stamp()}
+	var panics, errs []string
+	for _, f := range cv.failures {
+		if f.Panicked {
+			panics = append(panics, f.Message())
+		} else {
+			errs = append(errs, f.Message())
+		}
+	}
+	if len(panics) > 0 {
+		msg := strings.Join(panics, "; ")
+		conds.set(learningv1alpha1.StalledCondition, metav1.ConditionTrue, learningv1alpha1.InternalErrorReason, "%s", msg)
+		conds.set(learningv1alpha1.ReadyCondition, metav1.ConditionFalse, learningv1alpha1.InternalErrorReason, "%s", msg)
+		return
+	}
+	if ready := conds.find(learningv1alpha1.ReadyCondition); ready == nil || ready.Status == metav1.ConditionTrue {
+		conds.set(learningv1alpha1.ReadyCondition, metav1.ConditionFalse, learningv1alpha1.ApplyFailedReason, "%s", strings.Join(errs, "; "))
+	}
 }
 
 // setRoles fills the seat counts and the glance summary.

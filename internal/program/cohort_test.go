@@ -117,10 +117,10 @@ func TestNextBoundary(t *testing.T) {
 			events:  []*learningv1alpha1.LearningEvent{gathering("now", "alpha", instant("2026-03-10T09:30:00Z"))},
 			want:    instant("2026-03-10T11:00:00Z"),
 		},
-		"a cancelled event is no boundary": {
+		"a cancelled event is a boundary only when it leaves the calendar's window": {
 			cohorts: alpha(),
 			events:  []*learningv1alpha1.LearningEvent{cancelled},
-			want:    day("2027-01-01"),
+			want:    instant("2026-06-08T12:30:00Z"), // its end plus 90 days
 		},
 		"the schedule's next occurrence starts": {
 			cohorts: alpha(scheduled(weekly())),

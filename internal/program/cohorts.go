@@ -9,22 +9,27 @@ import (
 	"github.com/cohort-dev/cohort-operator/internal/rules"
 )
 
-// maxProjected bounds how many future occurrences of a schedule are projected: a daily
-// schedule over ten years stays inside it.
-const maxProjected = 5000
-
 // cohortView is one Cohort as the evaluation sees it.
 type cohortView struct {
 	obj *learningv1alpha1.Cohort
 	loc *time.Location
 
-	// err is a policy or date problem: the cohort is Stalled and its seats are frozen.
-	err     error
-	policy  rules.Policy
-	term    rules.Term
-	lastDay learningv1alpha1.Date
-	phase   learningv1alpha1.CohortPhase
+	// err is a policy or date problem, or a schedule that could not be expanded to its
+	// end: the cohort is Stalled and its seats are frozen. frozenReason is the reason
+	// reported with it (InvalidPolicy when empty).
+	err          error
+	frozenReason string
+	// failures are the steps of this cohort's pass that failed (see StepFailure).
+	failures []*StepFailure
+	policy   rules.Policy
+	term     rules.Term
+	lastDay  learningv1alpha1.Date
+	phase    learningv1alpha1.CohortPhase
 
+	// schedule is the cohort's schedule expanded for this pass; nil without one.
+	schedule *Schedule
+	// gatherings is what the gatherings step recorded; nil when it did not run.
+	gatherings *GatheringRecord
 	// scheduleErr is a schedule that cannot be expanded; the cohort is Stalled, but its
 	// seats and attendance are still evaluated.
 	scheduleErr error
@@ -44,11 +49,31 @@ type cohortView struct {
 // valid reports whether seats can be evaluated: the policy and dates resolve.
 func (cv *cohortView) valid() bool { return cv.err == nil }
 
-// resolveCohorts resolves every cohort's policy, term, phase and schedule.
+// resolveCohorts resolves every cohort's policy, term, phase and schedule. A cohort
+// whose resolution panics is frozen and reports the failure; the others go on.
 func (u *unit) resolveCohorts() {
 	for _, cv := range u.cohorts {
-		u.resolveCohort(cv)
+		if f := Guard(cv.obj.Name, StepEvaluation, func() { u.resolveCohort(cv) }); f != nil {
+			cv.freeze(f.Err, learningv1alpha1.InternalErrorReason)
+			cv.failures = append(cv.failures, f)
+		}
 	}
+}
+
+// freeze stops the evaluation of the cohort's seats for err, reported with reason.
+func (cv *cohortView) freeze(err error, reason string) {
+	if cv.loc == nil {
+		cv.loc = time.UTC
+	}
+	cv.err, cv.frozenReason = err, reason
+}
+
+// reason is the reason the cohort's frozen seats are reported with.
+func (cv *cohortView) reason() string {
+	if cv.frozenReason == "" {
+		return learningv1alpha1.InvalidPolicyReason
+	}
+	return cv.frozenReason
 }
 
 func (u *unit) resolveCohort(cv *cohortView) {
@@ -83,31 +108,40 @@ func (u *unit) resolveCohort(cv *cohortView) {
 	u.projectSchedule(cv)
 }
 
-// projectSchedule expands the schedule from now to the cohort's end: the occurrences
-// without a LearningEvent yet count as remaining gatherings for attendance.
+// projectSchedule reads the schedule's expansion (Snapshot.Schedules, or expanded here
+// when the snapshot has none): the occurrences from now to the cohort's end without a
+// LearningEvent yet count as remaining gatherings for attendance. A schedule that
+// could not be expanded to its end freezes the cohort's seats.
 func (u *unit) projectSchedule(cv *cohortView) {
-	s := cv.obj.Spec.Schedule
-	if s == nil {
+	if cv.obj.Spec.Schedule == nil {
 		return
 	}
-	// An occurrence in progress is still upcoming: start one duration back.
-	occurrences, err := calendar.Expand(*s, cv.term.Start, cv.term.End, u.now.Add(-s.Duration.Duration), maxProjected)
-	if err != nil {
-		cv.scheduleErr = err
+	if cv.schedule == nil {
+		cv.schedule = ExpandSchedule(cv.obj, u.now)
+	}
+	sched := cv.schedule
+	switch {
+	case sched.Failure != nil:
+		cv.failures = append(cv.failures, sched.Failure)
+		cv.freeze(sched.Err, learningv1alpha1.InternalErrorReason)
+		return
+	case sched.Frozen:
+		cv.freeze(sched.Err, learningv1alpha1.InvalidScheduleReason)
+		return
+	case sched.Err != nil:
+		cv.scheduleErr = sched.Err
 		return
 	}
-	if len(occurrences) == 0 && cv.phase != learningv1alpha1.CohortCompleted {
-		if any, err := calendar.Expand(*s, cv.term.Start, cv.term.End, cv.term.Start, 1); err == nil && len(any) == 0 {
-			cv.scheduleErr = fmt.Errorf("spec.schedule.rrule: %q has no occurrence between the cohort's start and end", s.RRule)
-			return
-		}
+	occurrences := sched.Occurrences
+	if len(occurrences) == 0 && sched.Earlier == 0 && cv.phase != learningv1alpha1.CohortCompleted {
+		cv.scheduleErr = fmt.Errorf("spec.schedule.rrule: %q has no occurrence between the cohort's start and end", cv.obj.Spec.Schedule.RRule)
+		return
 	}
 	if len(occurrences) == 0 {
 		return
 	}
 	// The window of generated gatherings moves when the first one ends.
 	u.observeBoundary(occurrences[0].End)
-	loc, _ := time.LoadLocation(string(s.TimeZone)) // Expand has loaded it
 	exists := make(map[string]bool, len(cv.events))
 	for _, e := range cv.events {
 		exists[e.obj.Name] = true
@@ -120,7 +154,7 @@ func (u *unit) projectSchedule(cv *cohortView) {
 			cv.nextOccurrence = occ.Start
 			u.observeBoundary(occ.Start)
 		}
-		if !exists[calendar.EventName(cv.obj.Name, occ.Start, loc)] {
+		if !exists[calendar.EventName(cv.obj.Name, occ.Start, sched.Loc)] {
 			cv.projected = append(cv.projected, occ.Start)
 		}
 	}

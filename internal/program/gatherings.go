@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,68 +30,156 @@ const (
 
 // GatheringPlan is what the generator does to a cohort's generated gatherings.
 type GatheringPlan struct {
-	// Apply are the gatherings to create, or to bring back to the schedule when they
-	// exist untouched.
+	// Apply are the gatherings to create (no UID), or to bring back to the schedule
+	// when they are recorded and untouched (the existing event's name and UID).
 	Apply []*learningv1alpha1.LearningEvent
-	// Delete are untouched future gatherings the schedule no longer wants.
+	// Delete are recorded, untouched future gatherings the schedule no longer wants.
 	Delete []*learningv1alpha1.LearningEvent
+	// Keep are the gatherings recorded before any write: the recorded ones that have
+	// not ended, and those adopted now. The gatherings step adds the
+	// ones it creates and removes the ones it deletes.
+	Keep []learningv1alpha1.GeneratedGathering
+	// Skipped are the names of scheduled occurrences held by an event the operator
+	// did not generate; the schedule skips them.
+	Skipped []string
 }
 
-// PlanGatherings decides the generated gatherings of a cohort at now: the schedule's next
-// lookahead occurrences (one in progress included) exist with stable names, and
-// untouched future ones that the schedule no longer wants are deleted. A gathering that
-// a person touched (attendance recorded, cancelled or otherwise edited) is never
-// rewritten or deleted. existing are the cohort's generated events. A deleted cohort, or
-// one without a schedule, wants none; an invalid schedule plans nothing at all, so a
-// typo never deletes gatherings.
-func PlanGatherings(cohort *learningv1alpha1.Cohort, existing []*learningv1alpha1.LearningEvent, now time.Time) (GatheringPlan, error) {
+// GatheringRecord is what a cohort's gatherings step recorded.
+type GatheringRecord struct {
+	// Generated is the cohort's status.gatherings, sorted by name, as the step
+	// wrote it.
+	Generated []learningv1alpha1.GeneratedGathering
+	// Skipped are the occurrences the schedule skips (GatheringPlan.Skipped).
+	Skipped []string
+}
+
+// PlanGatherings expands the cohort's schedule at now and plans its gatherings from it
+// (PlanScheduledGatherings). events are the events of the cohort's unit.
+func PlanGatherings(cohort *learningv1alpha1.Cohort, events []*learningv1alpha1.LearningEvent, now time.Time) (GatheringPlan, error) {
+	return PlanScheduledGatherings(cohort, ExpandSchedule(cohort, now), events, now)
+}
+
+// PlanScheduledGatherings decides the generated gatherings of a cohort at now from its
+// schedule expanded for this pass: the schedule's next lookahead occurrences (one in
+// progress included) exist with stable names, and untouched future ones that the
+// schedule no longer wants are deleted. events are the events of the cohort's unit.
+//
+// The operator rewrites or deletes only the gatherings it generated, as recorded by
+// name and UID in the cohort's status.gatherings: the schedule label and the
+// generated-spec annotation are written by anyone who may patch an event, so they
+// prove nothing. A recorded gathering stays recorded until it has ended; while a
+// person has touched it (attendance recorded, cancelled or otherwise edited), it is
+// neither rewritten nor deleted.
+//
+// A create whose status write (the record) failed or never happened leaves an event
+// the record does not list. It is adopted when it is exactly what the generator would
+// create now: the same spec, labels and annotations, so no attendance, no
+// cancellation and no approval. Deleting it later loses nothing a person declared.
+// (Recording a name before creating would cost a second status write per creation
+// and still leave open whether the event found at a name recorded without a UID is
+// the operator's; adoption decides that by what the event holds.) Gatherings
+// generated before the record existed are adopted by the same rule. Any
+// other event at a generated name belongs to a person: it is never rewritten or
+// deleted, and the schedule skips that occurrence (Skipped).
+//
+// A deleted cohort, or one without a schedule, wants none; an invalid schedule plans
+// nothing at all and keeps the record, so a typo never deletes gatherings.
+func PlanScheduledGatherings(cohort *learningv1alpha1.Cohort, sched *Schedule, events []*learningv1alpha1.LearningEvent, now time.Time) (GatheringPlan, error) {
+	recorded := make(map[string]string, len(cohort.Status.Gatherings))
+	for _, g := range cohort.Status.Gatherings {
+		recorded[g.Name] = g.UID
+	}
+	byName := make(map[string]*learningv1alpha1.LearningEvent, len(events))
+	for _, e := range events {
+		byName[e.Name] = e
+	}
+	mine := func(e *learningv1alpha1.LearningEvent) bool {
+		uid, ok := recorded[e.Name]
+		return ok && uid == string(e.UID) && refersTo(e, cohort.Name)
+	}
+	if sched != nil && sched.Err != nil {
+		return GatheringPlan{Keep: slices.Clone(cohort.Status.Gatherings)}, sched.Err
+	}
+	var desired []*learningv1alpha1.LearningEvent
+	if sched != nil {
+		desired = desiredGatherings(cohort, sched)
+	}
 	var plan GatheringPlan
-	wanted := map[string]bool{}
-	if s := cohort.Spec.Schedule; s != nil && cohort.DeletionTimestamp == nil {
-		desired, err := desiredGatherings(cohort, now)
-		if err != nil {
-			return GatheringPlan{}, err
-		}
-		have := make(map[string]*learningv1alpha1.LearningEvent, len(existing))
-		for _, e := range existing {
-			have[e.Name] = e
-		}
-		for _, want := range desired {
-			wanted[want.Name] = true
-			if e := have[want.Name]; e == nil || (!Touched(e) && GeneratedHash(&e.Spec) != GeneratedHash(&want.Spec)) {
-				plan.Apply = append(plan.Apply, want)
-			}
+	deleting := cohort.DeletionTimestamp != nil
+	owned := map[string]*learningv1alpha1.LearningEvent{}
+	for _, want := range desired {
+		switch e := byName[want.Name]; {
+		case e == nil:
+		case mine(e) || adoptable(e, want):
+			owned[e.Name] = e
+		case !deleting:
+			plan.Skipped = append(plan.Skipped, want.Name)
 		}
 	}
-	for _, e := range existing {
-		if !wanted[e.Name] && !Touched(e) && e.Spec.Start.After(now) {
+	for _, e := range events {
+		if mine(e) {
+			owned[e.Name] = e
+		}
+	}
+	wanted := map[string]bool{}
+	for _, want := range desired {
+		if deleting || slices.Contains(plan.Skipped, want.Name) {
+			continue
+		}
+		wanted[want.Name] = true
+		if e, ok := owned[want.Name]; !ok {
+			plan.Apply = append(plan.Apply, want)
+		} else if !Touched(e) && GeneratedHash(&e.Spec) != GeneratedHash(&want.Spec) {
+			rewrite := want.DeepCopy()
+			rewrite.UID, rewrite.ResourceVersion = e.UID, e.ResourceVersion
+			plan.Apply = append(plan.Apply, rewrite)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(owned)) {
+		e := owned[name]
+		if !wanted[name] && !e.Spec.Start.Add(e.Spec.Duration.Duration).After(now) {
+			continue // over: nothing will rewrite or delete it, so the record lets go of it
+		}
+		if len(plan.Keep) < MaxRecordedGatherings {
+			plan.Keep = append(plan.Keep, learningv1alpha1.GeneratedGathering{Name: name, UID: string(e.UID)})
+		}
+		if !wanted[name] && !Touched(e) && e.Spec.Start.After(now) {
 			plan.Delete = append(plan.Delete, e)
 		}
 	}
 	return plan, nil
 }
 
-// desiredGatherings builds the generated LearningEvents of the next lookahead
-// occurrences.
-func desiredGatherings(cohort *learningv1alpha1.Cohort, now time.Time) ([]*learningv1alpha1.LearningEvent, error) {
-	s := cohort.Spec.Schedule
-	loc, err := time.LoadLocation(string(s.TimeZone))
-	if err != nil {
-		return nil, err
-	}
-	_, term, _, err := cohortWindow(cohort)
-	if err != nil {
-		return nil, err
-	}
-	occurrences, err := calendar.Expand(*s, term.Start, term.End, now.Add(-s.Duration.Duration), int(s.Lookahead))
-	if err != nil {
-		return nil, err
-	}
+// MaxRecordedGatherings is how many gatherings status.gatherings holds at most (the
+// API's limit): the lookahead (52 at most), and the recorded gatherings the schedule no
+// longer wants that have not ended, which are deleted in the same pass unless a person
+// touched them. A gathering beyond the limit is not recorded, so it is never rewritten
+// or deleted: the safe side.
+const MaxRecordedGatherings = 512
+
+// refersTo reports whether the event is declared for the named cohort.
+func refersTo(e *learningv1alpha1.LearningEvent, cohort string) bool {
+	return e.Spec.CohortRef != nil && string(e.Spec.CohortRef.Name) == cohort
+}
+
+// adoptable reports whether an event the record does not list is exactly the
+// generated gathering want: spec, labels and annotations, so nothing a person declared
+// (attendance, a cancellation, an approval, a label of their own) is on it.
+func adoptable(e, want *learningv1alpha1.LearningEvent) bool {
+	return e.DeletionTimestamp == nil && len(e.Spec.Attendance) == 0 && !e.Spec.Cancelled && e.Spec.Approval == nil &&
+		maps.Equal(e.Labels, want.Labels) && maps.Equal(e.Annotations, want.Annotations) &&
+		GeneratedHash(&e.Spec) == GeneratedHash(&want.Spec)
+}
+
+// desiredGatherings builds the generated LearningEvents of the schedule's next
+// lookahead occurrences.
+func desiredGatherings(cohort *learningv1alpha1.Cohort, sched *Schedule) []*learningv1alpha1.LearningEvent {
+	occurrences := sched.Occurrences[:min(len(sched.Occurrences), int(cohort.Spec.Schedule.Lookahead))]
 	out := make([]*learningv1alpha1.LearningEvent, 0, len(occurrences))
 	for _, occ := range occurrences {
-		out = append(out, desiredGathering(cohort, occ, loc))
+		out = append(out, desiredGathering(cohort, occ, sched.Loc))
 	}
-	return out, nil
+	return out
 }
 
 // desiredGathering builds the generated LearningEvent of one occurrence.

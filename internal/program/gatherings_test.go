@@ -1,12 +1,14 @@
 package program
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
@@ -49,9 +51,21 @@ func generatedAt(t *testing.T, c *learningv1alpha1.Cohort, at time.Time) []*lear
 	t.Helper()
 	var out []*learningv1alpha1.LearningEvent
 	for _, e := range plan(t, c, nil, at).Apply {
-		out = append(out, e.DeepCopy())
+		e = e.DeepCopy()
+		e.UID = types.UID("uid-" + e.Name)
+		out = append(out, e)
 	}
 	return out
+}
+
+// recording returns the cohort with the events recorded as its generated gatherings.
+func recording(c *learningv1alpha1.Cohort, events []*learningv1alpha1.LearningEvent) *learningv1alpha1.Cohort {
+	c = c.DeepCopy()
+	c.Status.Gatherings = nil
+	for _, e := range events {
+		c.Status.Gatherings = append(c.Status.Gatherings, learningv1alpha1.GeneratedGathering{Name: e.Name, UID: string(e.UID)})
+	}
+	return c
 }
 
 func TestPlanGatheringsCreatesTheNextOccurrences(t *testing.T) {
@@ -179,7 +193,7 @@ func TestPlanGatherings(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			got := plan(t, tc.cohort, tc.existing, day("2026-01-20"))
+			got := plan(t, recording(tc.cohort, tc.existing), tc.existing, day("2026-01-20"))
 			if diff := cmp.Diff(tc.want, namesOf(got)); diff != "" {
 				t.Errorf("plan (-want +got):\n%s", diff)
 			}
@@ -249,5 +263,114 @@ func TestPlanGatheringsLongCohortName(t *testing.T) {
 	again := plan(t, scheduledCohort(long), nil, day("2026-01-05"))
 	if diff := cmp.Diff(namesOf(got), namesOf(again)); diff != "" {
 		t.Errorf("names changed between plans (-first +second):\n%s", diff)
+	}
+}
+
+// forged is an event a person declared, whose owner patched in the schedule's label
+// and a generated-spec annotation matching its own spec: untouched to anyone who reads
+// labels.
+func forged(name string, start time.Time) *learningv1alpha1.LearningEvent {
+	e := gathering(name, "alpha", start)
+	e.UID = types.UID("uid-" + name)
+	e.Spec.Audience = learningv1alpha1.ExternalAudience
+	e.Spec.Approval = &learningv1alpha1.Approval{Approver: "olu"}
+	e.Labels = map[string]string{ScheduleLabel: "alpha"}
+	e.Annotations = map[string]string{GeneratedAnnotation: GeneratedHash(&e.Spec)}
+	return e
+}
+
+// TestPlanGatheringsTrustsOnlyTheRecord: the operator rewrites and deletes only the
+// gatherings status.gatherings records by name and UID; an unrecorded event is adopted
+// only when it is exactly what the generator would create now.
+func TestPlanGatheringsTrustsOnlyTheRecord(t *testing.T) {
+	twoTuesdays := scheduledCohort("alpha")
+	thirdTuesday := twoTuesdays.DeepCopy()
+	thirdTuesday.Spec.Schedule.RRule = "FREQ=MONTHLY;BYDAY=3TU"
+	deleted := twoTuesdays.DeepCopy()
+	deleted.DeletionTimestamp = &metav1.Time{Time: day("2026-01-20")}
+	generated := generatedAt(t, twoTuesdays, day("2026-01-05"))
+	const (
+		february = "alpha-20260210-1200"
+		march    = "alpha-20260310-1200"
+		april    = "alpha-20260414-1200"
+	)
+	// A forged event at a name the schedule wants, and one elsewhere.
+	forgedApril, forgedOther := forged(april, instant("2026-04-14T17:00:00Z")), forged("board-meeting", instant("2026-02-03T17:00:00Z"))
+	replaced := generatedAt(t, twoTuesdays, day("2026-01-05"))
+	replaced[1].UID = "uid-recreated" // deleted and created again by someone else
+
+	cases := map[string]struct {
+		cohort   *learningv1alpha1.Cohort
+		existing []*learningv1alpha1.LearningEvent
+		want     planned
+		keep     []string
+		skipped  []string
+	}{
+		"forged events are never rewritten or deleted; the schedule skips the occurrence": {
+			cohort: recording(thirdTuesday, generated), existing: append(slices.Clone(generated), forgedApril, forgedOther),
+			want: planned{Apply: []string{"alpha-20260120-1200", "alpha-20260217-1200", "alpha-20260317-1200"}, Delete: []string{february, march}},
+			keep: []string{february, march},
+		},
+		"a forged event at a wanted name is skipped": {
+			cohort: recording(twoTuesdays, generated), existing: append(slices.Clone(generated), forgedApril),
+			want: planned{}, keep: []string{february, march}, skipped: []string{april},
+		},
+		"a deleted cohort deletes only what it recorded": {
+			cohort: recording(deleted, generated), existing: append(slices.Clone(generated), forgedApril, forgedOther),
+			want: planned{Delete: []string{february, march}}, keep: []string{february, march},
+		},
+		"exact unrecorded gatherings are adopted (a lost status write, or an upgrade)": {
+			cohort: twoTuesdays, existing: generated,
+			want: planned{Apply: []string{april}}, keep: []string{february, march},
+		},
+		"a deleted cohort adopts its exact gatherings to delete them": {
+			cohort: deleted, existing: generated,
+			want: planned{Delete: []string{february, march}}, keep: []string{february, march},
+		},
+		"an unrecorded gathering the schedule no longer wants stays": {
+			cohort: thirdTuesday, existing: generated,
+			want: planned{Apply: []string{"alpha-20260120-1200", "alpha-20260217-1200", "alpha-20260317-1200"}},
+		},
+		"a recorded name with another UID is not the operator's": {
+			cohort: recording(thirdTuesday, generated), existing: replaced,
+			want: planned{Apply: []string{"alpha-20260120-1200", "alpha-20260217-1200", "alpha-20260317-1200"}, Delete: []string{march}},
+			keep: []string{march},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := plan(t, tc.cohort, tc.existing, day("2026-01-20"))
+			if diff := cmp.Diff(tc.want, namesOf(got)); diff != "" {
+				t.Errorf("plan (-want +got):\n%s", diff)
+			}
+			var keep []string
+			for _, g := range got.Keep {
+				keep = append(keep, g.Name)
+				if g.UID != "uid-"+g.Name {
+					t.Errorf("kept %s with UID %s", g.Name, g.UID)
+				}
+			}
+			if diff := cmp.Diff(tc.keep, keep); diff != "" {
+				t.Errorf("kept (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.skipped, got.Skipped); diff != "" {
+				t.Errorf("skipped (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestGatheringRecordIsCarriedOver: the evaluation keeps status.gatherings as the
+// gatherings step wrote it, and reports the occurrences the step skipped.
+func TestGatheringRecordIsCarriedOver(t *testing.T) {
+	c := recording(scheduledCohort("alpha"), generatedAt(t, scheduledCohort("alpha"), day("2026-01-05")))
+	record := GatheringRecord{Generated: []learningv1alpha1.GeneratedGathering{{Name: "alpha-20260414-1200", UID: "u"}}, Skipped: []string{"alpha-20260512-1200"}}
+	out := Evaluate(Snapshot{Now: day("2026-01-20"), Community: community(role("Member", 0, 5)), Cohorts: []*learningv1alpha1.Cohort{c},
+		Gatherings: map[string]GatheringRecord{"alpha": record}})
+	if diff := cmp.Diff(c.Status.Gatherings, out.Cohorts["alpha"].Gatherings); diff != "" {
+		t.Errorf("status.gatherings (-before +after):\n%s", diff)
+	}
+	if msg := verdictOf(out.Cohorts["alpha"].Conditions, learningv1alpha1.ReadyCondition).Message; !strings.Contains(msg, "alpha-20260512-1200") {
+		t.Errorf("Ready message %q does not report the skipped occurrence", msg)
 	}
 }

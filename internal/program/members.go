@@ -143,25 +143,32 @@ func (u *unit) judgeAttendance() {
 		if !cv.valid() {
 			continue
 		}
-		records := make([]rules.EventRecord, 0, len(cv.events))
-		for _, e := range cv.events {
-			records = append(records, e.record)
+		if f := Guard(cv.obj.Name, StepEvaluation, func() { u.judgeCohortAttendance(cv) }); f != nil {
+			cv.failures = append(cv.failures, f)
 		}
-		for _, m := range cv.members {
-			if !m.judged() {
-				continue
-			}
-			result := rules.MemberAttendance(rules.AttendanceInput{
-				Policy:      cv.policy.Attendance,
-				Member:      m.obj.Name,
-				Term:        m.term,
-				SeatedSince: m.seatedSince,
-				Events:      records,
-				Projected:   cv.projected,
-				Now:         u.now,
-			})
-			m.attendance = &result
+	}
+}
+
+// judgeCohortAttendance judges the attendance of one cohort's memberships.
+func (u *unit) judgeCohortAttendance(cv *cohortView) {
+	records := make([]rules.EventRecord, 0, len(cv.events))
+	for _, e := range cv.events {
+		records = append(records, e.record)
+	}
+	for _, m := range cv.members {
+		if !m.judged() {
+			continue
 		}
+		result := rules.MemberAttendance(rules.AttendanceInput{
+			Policy:      cv.policy.Attendance,
+			Member:      m.obj.Name,
+			Term:        m.term,
+			SeatedSince: m.seatedSince,
+			Events:      records,
+			Projected:   cv.projected,
+			Now:         u.now,
+		})
+		m.attendance = &result
 	}
 }
 

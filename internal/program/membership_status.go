@@ -48,8 +48,8 @@ func (u *unit) membershipStatus(m *memberView) learningv1alpha1.MembershipStatus
 				conds.set(t, metav1.ConditionUnknown, learningv1alpha1.SeatsFrozenReason, "%s", msg)
 			}
 		}
-		conds.set(learningv1alpha1.StalledCondition, metav1.ConditionTrue, learningv1alpha1.InvalidPolicyReason, "%s", msg)
-		conds.set(learningv1alpha1.ReadyCondition, metav1.ConditionFalse, learningv1alpha1.InvalidPolicyReason, "%s", msg)
+		conds.set(learningv1alpha1.StalledCondition, metav1.ConditionTrue, m.cohort.reason(), "%s", msg)
+		conds.set(learningv1alpha1.ReadyCondition, metav1.ConditionFalse, m.cohort.reason(), "%s", msg)
 		return status
 	case m.termErr != nil:
 		// This membership's own dates must change: derived fields are cleared rather

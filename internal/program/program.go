@@ -48,6 +48,20 @@ type Snapshot struct {
 
 	// Neighbours are the other communities of the community's namespace, by name.
 	Neighbours []string
+
+	// Schedules are the cohorts' schedules expanded for this pass (ExpandSchedules), by
+	// cohort name, so that each is expanded once however many steps read it. Evaluate
+	// expands a scheduled cohort missing here itself.
+	Schedules map[string]*Schedule
+
+	// Gatherings are what the gatherings step recorded for each cohort, by cohort
+	// name; the evaluation reports the occurrences it skipped. The step itself writes
+	// status.gatherings, which the evaluation carries over unchanged.
+	Gatherings map[string]GatheringRecord
+
+	// Failures are the steps before the evaluation that failed for a cohort, by cohort
+	// name; the evaluation reports them on that cohort.
+	Failures map[string][]*StepFailure
 }
 
 // Outcome is the evaluated state of a unit: the status every object should have, keyed
@@ -65,6 +79,10 @@ type Outcome struct {
 	// Next is the earliest future instant at which the outcome changes by the clock
 	// alone (a term or phase boundary, an event starting or ending); zero when none.
 	Next time.Time
+
+	// Failures are the failed steps the cohort statuses report, the snapshot's
+	// included, by cohort name, in the order the steps ran.
+	Failures []*StepFailure
 }
 
 // Evaluate decides every rule of the unit at s.Now. It does not modify the snapshot.
@@ -95,7 +113,10 @@ type unit struct {
 func newUnit(s Snapshot) *unit {
 	u := &unit{now: s.Now, community: s.Community, cohortOf: map[string]*cohortView{}, policyMissing: s.ApprovalPolicyMissing, neighbours: slices.Sorted(slices.Values(s.Neighbours))}
 	for _, c := range s.Cohorts {
-		cv := &cohortView{obj: c}
+		cv := &cohortView{obj: c, schedule: s.Schedules[c.Name], failures: slices.Clone(s.Failures[c.Name])}
+		if record, ok := s.Gatherings[c.Name]; ok {
+			cv.gatherings = &record
+		}
 		u.cohorts = append(u.cohorts, cv)
 		u.cohortOf[c.Name] = cv
 	}
@@ -162,13 +183,21 @@ func (u *unit) outcome() Outcome {
 		out.Events[e.obj.Name] = u.eventStatus(e)
 	}
 	for _, cv := range u.cohorts {
-		out.Cohorts[cv.obj.Name] = u.cohortStatus(cv)
+		out.Cohorts[cv.obj.Name] = u.guardedCohortStatus(cv)
 	}
 	if u.community != nil {
 		status := u.communityStatus()
 		out.Community = &status
 	}
 	out.Publications = u.publications(&out)
+	for _, cv := range u.cohorts {
+		if len(cv.failures) > 0 {
+			status := out.Cohorts[cv.obj.Name]
+			u.reportFailures(&status, cv)
+			out.Cohorts[cv.obj.Name] = status
+			out.Failures = append(out.Failures, cv.failures...)
+		}
+	}
 	out.Next = u.next
 	return out
 }

@@ -29,7 +29,7 @@ type PortalAvailability struct {
 // SetProvisioned records provisioning in the evaluated conditions of a cohort or a
 // community (list): the Provisioned
 // condition, and Ready=False with the same reason when provisioning failed (a name
-// conflict also makes the cohort Stalled: only a person can resolve it). A suspended
+// conflict or a panic also makes the cohort Stalled: only a person can resolve it). A suspended
 // cohort's pending changes leave Ready as evaluated. previous is the status the
 // evaluation started from, so that a condition that did not change keeps its last
 // transition time.
@@ -57,7 +57,7 @@ func SetProvisioned(list *[]metav1.Condition, previous []metav1.Condition, gener
 	}
 	conds.set(learningv1alpha1.ReadyCondition, metav1.ConditionFalse, p.Reason, "%s", p.Message)
 	restore(learningv1alpha1.ReadyCondition)
-	if p.Reason == learningv1alpha1.NameConflictReason {
+	if p.Reason == learningv1alpha1.NameConflictReason || p.Reason == learningv1alpha1.InternalErrorReason {
 		conds.set(learningv1alpha1.StalledCondition, metav1.ConditionTrue, p.Reason, "%s", p.Message)
 		restore(learningv1alpha1.StalledCondition)
 	}

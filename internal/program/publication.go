@@ -2,10 +2,13 @@ package program
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
 	"github.com/cohort-dev/cohort-operator/internal/ics"
@@ -26,14 +29,45 @@ type Publication struct {
 	// listed under Edit only.
 	Edit, Read []string
 
-	// Events are the names of the LearningEvents of the cohort and of its community,
-	// which seated members may read; OwnEvents those declared for the cohort itself
-	// (generated gatherings included), which Edit may update. Sorted.
-	Events, OwnEvents []string
+	// OwnEvents are the names of the LearningEvents declared for the cohort itself
+	// (generated gatherings included), which Edit may read and update; no Read role
+	// gets an event, since attendance notes hold reasons for absences. Sorted.
+	OwnEvents []string
 
+	// Roster, Overview and Calendar are the documents' content. The calendar holds
+	// the events of its window (see calendarWindow) that fit the budget.
 	Roster   publish.Roster
 	Overview publish.Overview
 	Calendar ics.Calendar
+
+	// Documents are Roster, Overview and Calendar as they are published, each part
+	// within publish.Budget (see RenderDocuments).
+	Documents publish.Documents
+	// Omitted is what the documents leave out; the roster and the overview are split,
+	// never cut, so only the calendar's events and a failed render count.
+	Omitted Omissions
+}
+
+// Omissions are what a cohort's published documents leave out, which the
+// DocumentsComplete condition reports.
+type Omissions struct {
+	// Window is how many published events of the calendar's window there are, those
+	// left out included.
+	Window int
+	// OverBudget is how many of them were left out, oldest first, so that the
+	// calendar fits publish.Budget.
+	OverBudget int
+	// Unwritable is how many of them the feed cannot hold: times outside years 1 to
+	// 9999, or an end that is not after the start once cut to whole seconds.
+	Unwritable int
+	// Failed describes each document that could not be rendered and was published in
+	// its empty form instead.
+	Failed []string
+}
+
+// Complete reports whether nothing was left out.
+func (o Omissions) Complete() bool {
+	return o.OverBudget == 0 && o.Unwritable == 0 && len(o.Failed) == 0
 }
 
 // upcomingLimit is how many upcoming events the overview lists.
@@ -43,7 +77,14 @@ const upcomingLimit = 10
 func (u *unit) publications(out *Outcome) map[string]Publication {
 	pubs := make(map[string]Publication, len(u.cohorts))
 	for _, cv := range u.cohorts {
-		pubs[cv.obj.Name] = u.publication(cv, out)
+		p := u.guardedPublication(cv, out)
+		pubs[cv.obj.Name] = p
+		if !p.Frozen {
+			status := out.Cohorts[cv.obj.Name]
+			conds := conditions{list: &status.Conditions, generation: cv.obj.Generation, now: u.stamp()}
+			setDocumentsComplete(conds, p)
+			out.Cohorts[cv.obj.Name] = status
+		}
 	}
 	return pubs
 }
@@ -75,14 +116,15 @@ func (u *unit) publication(cv *cohortView, out *Outcome) Publication {
 	p.Edit, p.Read = sortedKeys(edit), sortedKeys(read)
 
 	for _, e := range cv.events {
-		p.Events = append(p.Events, e.obj.Name)
 		if e.obj.Spec.CohortRef != nil && string(e.obj.Spec.CohortRef.Name) == cv.obj.Name {
 			p.OwnEvents = append(p.OwnEvents, e.obj.Name)
 		}
 	}
 	p.Roster = u.roster(cv, out)
 	p.Overview = u.overview(cv, out)
-	p.Calendar = u.calendar(cv, out)
+	p.Calendar, p.Omitted.Unwritable = u.calendar(cv, out)
+	p.Omitted.Window = len(p.Calendar.Events) + p.Omitted.Unwritable
+	RenderDocuments(&p)
 	return p
 }
 
@@ -182,6 +224,9 @@ func (u *unit) overview(cv *cohortView, out *Outcome) publish.Overview {
 		members[m.obj.Name] = true
 	}
 	for _, e := range publishedEvents(cv, out) {
+		if !feedHolds(e.record.Start, e.record.End) {
+			continue
+		}
 		if e.record.End.After(u.now) && len(o.Upcoming) < upcomingLimit {
 			o.Upcoming = append(o.Upcoming, publish.Event{
 				Title: e.obj.Spec.Title, Type: string(e.obj.Spec.Type),
@@ -247,41 +292,77 @@ func published(e *eventView, out *Outcome) bool {
 	return apimeta.IsStatusConditionTrue(status.Conditions, learningv1alpha1.ApprovedCondition)
 }
 
-// calendar is the cohort's feed: every published event of the cohort and its
-// community, past ones included, each in UTC, cancelled ones marked so.
-func (u *unit) calendar(cv *cohortView, out *Outcome) ics.Calendar {
+// The calendar's window, relative to the evaluation's clock: it holds the events that
+// overlap [now - calendarPast, now + calendarAhead), that is, those that end after
+// the window's start and start before its end. A recurring schedule's occurrences are
+// LearningEvents of their own (each its own VEVENT, no RRULE), so a series is bounded
+// occurrence by occurrence, like any event.
+const (
+	calendarPast  = 90 * 24 * time.Hour
+	calendarAhead = 366 * 24 * time.Hour
+)
+
+// calendarWindow returns the window of the calendar at now.
+func calendarWindow(now time.Time) (from, to time.Time) {
+	return now.Add(-calendarPast), now.Add(calendarAhead)
+}
+
+// inWindow reports whether an event from start to end overlaps the window.
+func inWindow(start, end, from, to time.Time) bool {
+	return end.After(from) && start.Before(to)
+}
+
+// calendar is the cohort's feed: the published events of the cohort and its community
+// that overlap the calendar's window, oldest first, each in UTC, cancelled ones
+// marked so. It also returns how many published events the feed cannot hold (see
+// feedHolds and ics.Check). Each event's entering and leaving the window is a
+// boundary of the outcome.
+func (u *unit) calendar(cv *cohortView, out *Outcome) (ics.Calendar, int) {
 	c := ics.Calendar{Name: cmp.Or(cv.obj.Spec.DisplayName, cv.obj.Name)}
 	if u.community != nil && cv.obj.Spec.CommunityRef != nil {
 		c.Description = cmp.Or(u.community.Spec.DisplayName, u.community.Name)
 	}
+	from, to := calendarWindow(u.now)
+	unwritable := 0
 	for _, e := range publishedEvents(cv, out) {
-		if !feedHolds(e.record.Start, e.record.End) {
+		u.observeBoundary(e.record.Start.Add(-calendarAhead))
+		u.observeBoundary(e.record.End.Add(calendarPast))
+		if !inWindow(e.record.Start, e.record.End, from, to) {
 			continue
 		}
-		status := out.Events[e.obj.Name]
-		entry := ics.Event{
-			UID:         ics.UID(e.obj.Namespace, e.obj.Name),
-			Summary:     e.obj.Spec.Title,
-			Description: e.obj.Spec.Description,
-			Location:    e.obj.Spec.Location,
-			Categories:  string(e.obj.Spec.Type),
-			Start:       e.record.Start.UTC(),
-			End:         e.record.End.UTC(),
-			Cancelled:   e.record.Cancelled,
-			Stamp:       e.obj.CreationTimestamp.UTC(),
-		}
-		if cal := status.Calendar; cal != nil {
-			entry.Sequence = cal.Sequence
-			if cal.Revised != nil {
-				entry.Stamp = cal.Revised.UTC()
-			}
-		}
-		if entry.Stamp.IsZero() {
-			entry.Stamp = time.Unix(0, 0).UTC()
+		entry := calendarEntry(e, out)
+		if !feedHolds(e.record.Start, e.record.End) || ics.Check(entry) != nil {
+			unwritable++
+			continue
 		}
 		c.Events = append(c.Events, entry)
 	}
-	return c
+	return c, unwritable
+}
+
+// calendarEntry is an event as the calendar lists it.
+func calendarEntry(e *eventView, out *Outcome) ics.Event {
+	entry := ics.Event{
+		UID:         ics.UID(e.obj.Namespace, e.obj.Name),
+		Summary:     e.obj.Spec.Title,
+		Description: e.obj.Spec.Description,
+		Location:    e.obj.Spec.Location,
+		Categories:  string(e.obj.Spec.Type),
+		Start:       e.record.Start.UTC(),
+		End:         e.record.End.UTC(),
+		Cancelled:   e.record.Cancelled,
+		Stamp:       e.obj.CreationTimestamp.UTC(),
+	}
+	if cal := out.Events[e.obj.Name].Calendar; cal != nil {
+		entry.Sequence = cal.Sequence
+		if cal.Revised != nil {
+			entry.Stamp = cal.Revised.UTC()
+		}
+	}
+	if entry.Stamp.IsZero() {
+		entry.Stamp = time.Unix(0, 0).UTC()
+	}
+	return entry
 }
 
 // The instants a feed can hold: RFC 5545 writes years with four digits, and the zero
@@ -294,8 +375,107 @@ var (
 	feedEnd   = time.Date(10000, time.January, 1, 0, 0, 0, 0, time.UTC)
 )
 
-// feedHolds reports whether an event from start to end can be written in the feed;
-// an event it cannot hold is left out of the calendar (it still shows in the portal).
+// feedHolds reports whether an event from start to end can be written in the feed,
+// and its times in the overview's JSON; an event it cannot hold is left out of both.
 func feedHolds(start, end time.Time) bool {
 	return !start.Before(feedFirst) && end.Before(feedEnd)
+}
+
+// RenderDocuments renders p's roster, overview and calendar into p.Documents as they
+// are published. The roster and the overview are split into parts of at most
+// publish.Budget bytes; the calendar leaves out its oldest events until it fits the
+// budget (p.Calendar keeps the events it holds, p.Omitted.OverBudget counts the
+// others). A document that cannot be rendered, which the evaluation's filters
+// should make impossible, is published in its empty form and recorded in
+// p.Omitted.Failed, so that the cohort's other services never wait on it.
+func RenderDocuments(p *Publication) {
+	var err error
+	p.Calendar, p.Documents.Calendar, p.Omitted.OverBudget, err = fitCalendar(p.Calendar, publish.Budget)
+	if err != nil {
+		p.Omitted.Failed = append(p.Omitted.Failed, fmt.Sprintf("calendar (published without events): %v", err))
+		p.Omitted.OverBudget = 0
+		p.Calendar.Events = nil
+		p.Documents.Calendar, _ = ics.Render(p.Calendar) // no events: nothing to fail
+	}
+	if p.Documents.Roster, err = publish.SplitRoster(p.Roster, publish.Budget); err != nil {
+		p.Omitted.Failed = append(p.Omitted.Failed, fmt.Sprintf("roster (published without members): %v", err))
+		p.Documents.Roster, _ = publish.SplitRoster(publish.Roster{Cohort: p.Roster.Cohort}, publish.Budget)
+	}
+	if p.Documents.Overview, err = publish.SplitOverview(p.Overview, publish.Budget); err != nil {
+		p.Omitted.Failed = append(p.Omitted.Failed, fmt.Sprintf("overview (published without events): %v", err))
+		empty := p.Overview
+		empty.Upcoming, empty.Attendance = []publish.Event{}, []publish.EventAttendance{}
+		p.Documents.Overview, _ = publish.SplitOverview(empty, publish.Budget)
+	}
+}
+
+// fitCalendar renders c, leaving out its first (oldest) events until the feed is at
+// most budget bytes. It returns the calendar as rendered, the feed, and how many
+// events it left out. The feed's size grows with every event, so the fewest events
+// to leave out are found by bisection, with a handful of renders.
+func fitCalendar(c ics.Calendar, budget int) (ics.Calendar, []byte, int, error) {
+	feed, err := ics.Render(c)
+	if err != nil || len(feed) <= budget {
+		return c, feed, 0, err
+	}
+	all := c.Events
+	fits := func(drop int) ([]byte, bool, error) {
+		c.Events = all[drop:]
+		b, err := ics.Render(c)
+		return b, err == nil && len(b) <= budget, err
+	}
+	lo, hi := 1, len(all) // the fewest to drop lies in [lo, hi]
+	if _, ok, err := fits(hi); err != nil || !ok {
+		return c, nil, 0, cmp.Or(err, fmt.Errorf("a calendar without events is over the budget of %d bytes", budget))
+	}
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		_, ok, err := fits(mid)
+		switch {
+		case err != nil:
+			return c, nil, 0, err
+		case ok:
+			hi = mid
+		default:
+			lo = mid + 1
+		}
+	}
+	feed, _, err = fits(lo)
+	return c, feed, lo, err
+}
+
+// setDocumentsComplete sets the informational DocumentsComplete condition from what
+// p's documents leave out. It never affects Ready: the documents are published as far
+// as they can be, and the condition says what is missing.
+func setDocumentsComplete(conds conditions, p Publication) {
+	o := p.Omitted
+	parts := fmt.Sprintf("the roster (%d members) is published in %s, the overview in %s",
+		len(p.Roster.Members), plural(len(p.Documents.Roster.Parts), "ConfigMap"), plural(len(p.Documents.Overview.Parts), "ConfigMap"))
+	switch {
+	case len(o.Failed) > 0:
+		conds.set(learningv1alpha1.DocumentsCompleteCondition, metav1.ConditionFalse, learningv1alpha1.RenderFailedReason,
+			"could not be rendered: %s", strings.Join(o.Failed, "; "))
+	case !o.Complete():
+		var why []string
+		if o.OverBudget > 0 {
+			why = append(why, fmt.Sprintf("the %d oldest, to keep the calendar within %d KiB", o.OverBudget, publish.Budget>>10))
+		}
+		if o.Unwritable > 0 {
+			why = append(why, fmt.Sprintf("%d whose times cannot be written in iCalendar", o.Unwritable))
+		}
+		conds.set(learningv1alpha1.DocumentsCompleteCondition, metav1.ConditionFalse, learningv1alpha1.CalendarTruncatedReason,
+			"%d of the %d published events from the past 90 days to the next 366 days are left out of the calendar: %s; %s",
+			o.OverBudget+o.Unwritable, o.Window, strings.Join(why, ", "), parts)
+	default:
+		conds.set(learningv1alpha1.DocumentsCompleteCondition, metav1.ConditionTrue, learningv1alpha1.DocumentsCompleteReason,
+			"the calendar holds all %d published events from the past 90 days to the next 366 days; %s", o.Window, parts)
+	}
+}
+
+// plural says "1 ConfigMap" or "3 ConfigMaps".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

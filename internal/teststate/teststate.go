@@ -121,6 +121,14 @@ func Normalize(o *unstructured.Unstructured, ns string) map[string]any {
 		_ = unstructured.SetNestedSlice(obj, conditions, "status", "conditions")
 	}
 	switch o.GetKind() {
+	case "Cohort":
+		// status.gatherings records each generated gathering by name and uid.
+		if recorded, ok, _ := unstructured.NestedSlice(obj, "status", "gatherings"); ok {
+			for _, g := range recorded {
+				delete(g.(map[string]any), "uid")
+			}
+			_ = unstructured.SetNestedSlice(obj, recorded, "status", "gatherings")
+		}
 	case "Service":
 		unstructured.RemoveNestedField(obj, "spec", "clusterIP")
 		unstructured.RemoveNestedField(obj, "spec", "clusterIPs")

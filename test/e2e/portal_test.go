@@ -58,7 +58,9 @@ func TestPortalShowsTheAllyshipSample(t *testing.T) {
 
 	base := startPortal(t, ns, cohort)
 	checkRosterDocument(t, base, cohort, want)
-	checkCalendarDocument(t, base, ns, cohort+"-gathering-01")
+	// The calendar holds the past 90 days and the next 366: the last gathering held,
+	// not the first of the year.
+	checkCalendarDocument(t, base, ns, cohort+"-gathering-11")
 	checkPortalInBrowser(t, base, want)
 }
 
