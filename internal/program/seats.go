@@ -95,12 +95,18 @@ func (b *seatBook) free(m *memberView) bool {
 // conflict returns a seat the person holds in another membership whose term overlaps
 // m's, in a cohort that has not completed.
 func (b *seatBook) conflict(m *memberView) *memberView {
+	var found *memberView
 	for _, o := range b.byPerson[m.person()] {
 		if o != m && o.cohort.phase != learningv1alpha1.CohortCompleted && overlaps(o, m) {
-			return o
+			// Of several, the first by cohort and name, not by the order the seats were
+			// given in: that order follows seat history, which the message this names
+			// goes into would then change from one evaluation to the next.
+			if found == nil || cmp.Or(cmp.Compare(o.cohort.obj.Name, found.cohort.obj.Name), cmp.Compare(o.obj.Name, found.obj.Name)) < 0 {
+				found = o
+			}
 		}
 	}
-	return nil
+	return found
 }
 
 // overlaps reports whether two memberships' terms share an instant; a frozen
@@ -166,10 +172,13 @@ func (u *unit) allocateOnce(byPerson map[string][]*memberView, excluded map[*mem
 	}
 	// A person who ends up holding a seat is not eligible for another one
 	// (AlreadySeated, which is judged before term limits, as the next evaluation would
-	// judge it once the seat is held), and is no longer waiting.
+	// judge it once the seat is held), and is no longer waiting. A claim refused as
+	// AlreadySeated during the allocation is judged again against every seat given: the
+	// seat it names must not depend on the order the seats were given in.
 	for _, m := range u.members {
 		competing := m.evaluated() && m.claiming() && m.cohort.phase != learningv1alpha1.CohortCompleted
-		if competing && !m.seated && (m.reason == "" || m.reason == learningv1alpha1.TermLimitReachedReason) {
+		judged := m.reason == "" || m.reason == learningv1alpha1.TermLimitReachedReason || m.reason == learningv1alpha1.AlreadySeatedReason
+		if competing && !m.seated && judged {
 			if o := book.conflict(m); o != nil {
 				m.reason, m.message = alreadySeated(o)
 			} else if msg, reached := termLimitReached(m, byPerson[m.person()]); reached {
