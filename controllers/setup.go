@@ -158,14 +158,22 @@ func waitForKind(ctx context.Context, log logr.Logger, mc metadata.Interface, ma
 	start, tries := time.Now(), 0
 	var last error
 	err := wait.PollUntilContextTimeout(ctx, apiWaitRetry, timeout, true, func(ctx context.Context) (bool, error) {
-		last = watchServed(ctx, mc, mapper, namespace, gvk)
-		if tries++; last != nil && tries == 1 {
-			log.Info("waiting for the API server to serve a kind", "kind", gvk.Kind, "reason", last.Error())
+		err := watchServed(ctx, mc, mapper, namespace, gvk)
+		if err == nil {
+			return true, nil
 		}
-		return last == nil, nil
+		// The try the timeout cut short says nothing about the API server: the error
+		// reported is the last one it answered.
+		if ctx.Err() == nil || last == nil {
+			last = err
+		}
+		if tries++; tries == 1 {
+			log.Info("waiting for the API server to serve a kind", "kind", gvk.Kind, "reason", err.Error())
+		}
+		return false, nil
 	})
 	if err != nil {
-		return fmt.Errorf("the API server did not serve %s within %s (are the CRDs of config/crd installed?): %w", gvk.Kind, timeout, errors.Join(err, last))
+		return fmt.Errorf("the API server did not serve %s within %s (are the CRDs of config/crd installed?): %w", gvk.Kind, timeout, cmp.Or(last, err))
 	}
 	log.V(1).Info("the API server serves the kind", "kind", gvk.Kind, "waited", time.Since(start).Round(time.Millisecond).String())
 	return nil
