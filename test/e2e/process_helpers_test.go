@@ -54,8 +54,17 @@ func startProcCluster(t *testing.T) *procCluster {
 	t.Helper()
 	// envtest logs through controller-runtime's logger, which nothing else here sets.
 	ctrllog.SetLogger(logr.Discard())
+	return startInstalledCluster(t, "process-admin", localcluster.Options{})
+}
+
+// startInstalledCluster starts a cluster with opts, installs config/local (CRDs, RBAC,
+// approval policy) as admin, waits for the CRDs to be Established, and stops the
+// cluster when the test ends, showing the API server's log when it failed.
+func startInstalledCluster(t *testing.T, admin string, opts localcluster.Options) *procCluster {
+	t.Helper()
 	dir := t.TempDir()
-	cluster, err := localcluster.Start(localcluster.Options{Dir: filepath.Join(dir, "cluster")})
+	opts.Dir = filepath.Join(dir, "cluster")
+	cluster, err := localcluster.Start(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +77,7 @@ func startProcCluster(t *testing.T) *procCluster {
 		}
 	})
 	pc := &procCluster{Cluster: cluster, dir: dir}
-	if pc.adminConfig, err = cluster.WriteKubeconfig("admin.kubeconfig", "process-admin", localcluster.AdminGroup); err != nil {
+	if pc.adminConfig, err = cluster.WriteKubeconfig("admin.kubeconfig", admin, localcluster.AdminGroup); err != nil {
 		t.Fatal(err)
 	}
 	if pc.managerConfig, err = cluster.WriteKubeconfig("manager.kubeconfig", managerUser, "system:serviceaccounts", "system:serviceaccounts:"+managerNamespace); err != nil {

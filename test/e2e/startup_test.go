@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -128,31 +127,5 @@ func (pc *procCluster) startupConverged(ns string) error {
 // for the CRDs to be Established, and stops the cluster when the test ends.
 func startFreshInstall(t *testing.T) *procCluster {
 	t.Helper()
-	dir := t.TempDir()
-	cluster, err := localcluster.Start(localcluster.Options{Dir: filepath.Join(dir, "cluster"), ControllerManager: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := cluster.Stop(); err != nil {
-			t.Errorf("stopping the cluster: %v", err)
-		}
-	})
-	pc := &procCluster{Cluster: cluster, dir: dir}
-	if pc.adminConfig, err = cluster.WriteKubeconfig("admin.kubeconfig", "startup-admin", localcluster.AdminGroup); err != nil {
-		t.Fatal(err)
-	}
-	if pc.managerConfig, err = cluster.WriteKubeconfig("manager.kubeconfig", managerUser, "system:serviceaccounts", "system:serviceaccounts:"+managerNamespace); err != nil {
-		t.Fatal(err)
-	}
-	if pc.admin, err = client.New(cluster.Config, client.Options{Scheme: testutil.Scheme()}); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := pc.kubectl("apply", "--server-side", "-k", testutil.Path("config", "local")); err != nil {
-		t.Fatalf("installing config/local: %v\n%s", err, out)
-	}
-	if out, err := pc.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd", "--all"); err != nil {
-		t.Fatalf("waiting for the CRDs: %v\n%s", err, out)
-	}
-	return pc
+	return startInstalledCluster(t, "startup-admin", localcluster.Options{ControllerManager: true})
 }

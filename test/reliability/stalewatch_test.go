@@ -4,12 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -53,50 +50,29 @@ type watchProxy struct {
 // identity, and returns a configuration that reaches the API server through it.
 func (p *watchProxy) start(t *testing.T, cfg *rest.Config) *rest.Config {
 	t.Helper()
-	target, err := url.Parse(cfg.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	transport, err := rest.TransportFor(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	p.rnd = rand.New(rand.NewPCG(1, 2))
-	proxy := &httputil.ReverseProxy{
-		Rewrite:       func(r *httputil.ProxyRequest) { r.SetURL(target) },
-		Transport:     transport,
-		FlushInterval: -1,
-		// Streams cut short are the point; their copy errors are not news.
-		ErrorLog: log.New(io.Discard, "", 0),
-		ModifyResponse: func(resp *http.Response) error {
-			if isWatch(resp.Request) && resp.StatusCode == http.StatusOK {
-				body := resp.Body
-				time.AfterFunc(p.life(), func() { p.cut.Add(1); _ = body.Close() })
-				resp.Body = &delayedBody{body: body, proxy: p}
-			}
-			return nil
-		},
-	}
-	p.server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if isWatch(r) {
-			n := p.watches.Add(1)
-			if rv := r.URL.Query().Get("resourceVersion"); rv != "" && rv != "0" && n%p.goneEvery == 0 {
-				p.gone.Add(1)
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(http.StatusGone)
-				_, _ = fmt.Fprintf(w, `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"too old resource version: %s","reason":"Expired","code":410}`, rv)
-				return
-			}
+	var proxied *rest.Config
+	proxied, p.server = testutil.APIProxy(t, cfg, func(w http.ResponseWriter, r *http.Request) bool {
+		if !testutil.IsWatch(r) {
+			return false
 		}
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(p.server.Close)
-	return &rest.Config{Host: p.server.URL, QPS: -1}
-}
-
-func isWatch(r *http.Request) bool {
-	w := r.URL.Query().Get("watch")
-	return w == "true" || w == "1"
+		n := p.watches.Add(1)
+		if rv := r.URL.Query().Get("resourceVersion"); rv != "" && rv != "0" && n%p.goneEvery == 0 {
+			p.gone.Add(1)
+			testutil.WriteStatus(w, http.StatusGone, "Expired", "too old resource version: "+rv, 0)
+			return true
+		}
+		return false
+	}, func(resp *http.Response) error {
+		// Streams cut short are the point.
+		if testutil.IsWatch(resp.Request) && resp.StatusCode == http.StatusOK {
+			body := resp.Body
+			time.AfterFunc(p.life(), func() { p.cut.Add(1); _ = body.Close() })
+			resp.Body = &delayedBody{body: body, proxy: p}
+		}
+		return nil
+	})
+	return proxied
 }
 
 // life draws how long a watch stream stays open.

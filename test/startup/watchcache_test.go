@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"path"
 	"slices"
 	"strings"
@@ -45,67 +42,16 @@ const statusAfterWindow = 5 * time.Second
 // evaluatedAt is the instant the managers evaluate the rules at.
 var evaluatedAt = time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
 
-// refusingProxy stands between a client and the API server on loopback and answers some
-// requests itself: refuse writes the answer to a request and says whether it did.
-// Everything else passes through unchanged, authenticated as the identity of the
-// configuration the proxy was started with.
-type refusingProxy struct {
-	refuse func(w http.ResponseWriter, r *http.Request) bool
-}
-
-// start serves the proxy in front of the API server cfg names and returns a
-// configuration that reaches the API server through it.
-func (p *refusingProxy) start(t *testing.T, cfg *rest.Config) *rest.Config {
-	t.Helper()
-	target, err := url.Parse(cfg.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	transport, err := rest.TransportFor(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := &httputil.ReverseProxy{
-		Rewrite:       func(r *httputil.ProxyRequest) { r.SetURL(target) },
-		Transport:     transport,
-		FlushInterval: -1,
-	}
-	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !p.refuse(w, r) {
-			proxy.ServeHTTP(w, r)
-		}
-	}))
-	// Close waits for open requests, the managers' watches among them: a cleanup
-	// registered later (stopping the manager) runs first.
-	t.Cleanup(server.Close)
-	return &rest.Config{Host: server.URL, QPS: -1}
-}
-
 // operatorWatch returns the resource a request watches when it is a watch of one of the
 // operator's kinds, and "" otherwise.
 func operatorWatch(r *http.Request) string {
-	if w := r.URL.Query().Get("watch"); w != "true" && w != "1" {
+	if !testutil.IsWatch(r) {
 		return ""
 	}
 	if !strings.HasPrefix(r.URL.Path, "/apis/"+learningv1alpha1.GroupVersion.Group+"/") {
 		return ""
 	}
 	return path.Base(r.URL.Path)
-}
-
-// writeStatus answers a request with a Status of code and reason, as the API server
-// does.
-func writeStatus(w http.ResponseWriter, code int, reason metav1.StatusReason, message string) {
-	w.Header().Set("Content-Type", "application/json")
-	if code == http.StatusTooManyRequests {
-		w.Header().Set("Retry-After", "1")
-	}
-	w.WriteHeader(code)
-	details := ""
-	if code == http.StatusTooManyRequests {
-		details = `"details":{"retryAfterSeconds":1},`
-	}
-	_, _ = fmt.Fprintf(w, `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":%q,"reason":%q,%s"code":%d}`, message, reason, details, code)
 }
 
 // initializingProxy answers every watch of the operator's kinds with 429 "storage is
@@ -123,7 +69,8 @@ type initializingProxy struct {
 
 func (p *initializingProxy) start(t *testing.T, cfg *rest.Config) *rest.Config {
 	p.started, p.admitted = time.Now(), map[string]time.Time{}
-	return (&refusingProxy{refuse: p.refuse}).start(t, cfg)
+	proxied, _ := testutil.APIProxy(t, cfg, p.refuse, nil)
+	return proxied
 }
 
 func (p *initializingProxy) refuse(w http.ResponseWriter, r *http.Request) bool {
@@ -141,7 +88,7 @@ func (p *initializingProxy) refuse(w http.ResponseWriter, r *http.Request) bool 
 	}
 	p.mu.Unlock()
 	if initializing {
-		writeStatus(w, http.StatusTooManyRequests, metav1.StatusReasonTooManyRequests, "storage is (re)initializing")
+		testutil.WriteStatus(w, http.StatusTooManyRequests, string(metav1.StatusReasonTooManyRequests), "storage is (re)initializing", 1)
 	}
 	return initializing
 }
@@ -282,16 +229,16 @@ func TestWaitForAPIs(t *testing.T) {
 		}
 	})
 	t.Run("a kind not served", func(t *testing.T) {
-		proxy := &refusingProxy{refuse: func(w http.ResponseWriter, r *http.Request) bool {
+		proxied, _ := testutil.APIProxy(t, managerConfig, func(w http.ResponseWriter, r *http.Request) bool {
 			if operatorWatch(r) != "learningevents" {
 				return false
 			}
-			writeStatus(w, http.StatusNotFound, metav1.StatusReasonNotFound, "the server could not find the requested resource")
+			testutil.WriteStatus(w, http.StatusNotFound, string(metav1.StatusReasonNotFound), "the server could not find the requested resource", 0)
 			return true
-		}}
+		}, nil)
 		const timeout = 2 * time.Second
 		start := time.Now()
-		err := waitForAPIsThrough(context.Background(), proxy.start(t, managerConfig), "", timeout)
+		err := waitForAPIsThrough(context.Background(), proxied, "", timeout)
 		took := time.Since(start)
 		if err == nil {
 			t.Fatal("WaitForAPIs succeeded although the API server does not serve LearningEvent")
