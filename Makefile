@@ -87,7 +87,7 @@ verify: generate manifests chart-check docs fmt vet lint ## Regenerate, format, 
 	fi
 
 .PHONY: test
-test: controlplane test-deps helm ## Run the unit, envtest and e2e suites against a real kube-apiserver, then every fuzz target for FUZZTIME.
+test: controlplane test-deps helm node-deps image ## Run the unit, envtest and e2e suites against a real kube-apiserver, then every fuzz target for FUZZTIME.
 	go test $(GO_TEST_FLAGS) -timeout $(TEST_TIMEOUT) ./...
 	FUZZTIME=$(FUZZTIME) hack/fuzz.sh
 
@@ -111,10 +111,39 @@ bench-scale: controlplane build ## Measure the operator at scale S (BENCH_SCALE=
 
 ##@ Build and run
 
+# The binaries are static (no cgo), so the manager runs in an empty image, and embed the
+# time-zone database (timetzdata; the calendar also imports time/tzdata) for cohorts' zones.
+GO_BUILD_FLAGS ?= -trimpath -tags timetzdata -ldflags='-s -w'
+
 .PHONY: build
-build: ## Build the manager binary.
-	go build -o $(BIN)/manager ./cmd
-	go build -o $(BIN)/kubectl-cohort ./cmd/kubectl-cohort
+build: ## Build the manager binary (static, for the image too) and the kubectl plugin.
+	CGO_ENABLED=0 go build $(GO_BUILD_FLAGS) -o $(BIN)/manager ./cmd
+	CGO_ENABLED=0 go build $(GO_BUILD_FLAGS) -o $(BIN)/kubectl-cohort ./cmd/kubectl-cohort
+
+# The image's repository, as the chart and config/ name it. Its version tag is the
+# chart's appVersion (the chart's default tag) unless HEAD carries a release tag; its
+# other tag is the commit, with "-dirty" for a tree with uncommitted changes.
+IMG_REPO ?= ghcr.io/cohort-dev/cohort-operator
+VERSION ?= $(shell git describe --tags --exact-match 2>/dev/null || awk '/^appVersion:/ {print $$2}' charts/cohort-operator/Chart.yaml)
+COMMIT ?= $(shell git rev-parse --short=12 HEAD)$(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
+# No license file is committed yet: NOASSERTION is SPDX for "not stated".
+IMG_LICENSES ?= NOASSERTION
+IMG := $(IMG_REPO):$(VERSION)
+IMG_ARCHIVE := $(BIN)/cohort-operator-$(VERSION).oci.tar
+PAUSE_IMG := localhost/cohort-operator-pause:$(VERSION)
+PAUSE_ARCHIVE := $(BIN)/cohort-operator-pause-$(VERSION).oci.tar
+export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct)
+
+.PHONY: image
+image: build ## Build the operator's image (IMG) and the local node's pause image as OCI archives in bin/, with podman, buildah or docker.
+	hack/image.sh --file Dockerfile --context $(BIN)/image-context --archive $(IMG_ARCHIVE) \
+		--copy $(BIN)/manager:manager --copy /etc/ssl/certs/ca-certificates.crt \
+		--tag $(IMG) --tag $(IMG_REPO):$(COMMIT) \
+		--build-arg VERSION=$(VERSION) --build-arg REVISION=$$(git rev-parse HEAD) --build-arg LICENSES=$(IMG_LICENSES)
+	CGO_ENABLED=0 go build $(GO_BUILD_FLAGS) -o $(BIN)/pause ./hack/pause
+	hack/image.sh --file hack/pause/Dockerfile --context $(BIN)/pause-context --archive $(PAUSE_ARCHIVE) \
+		--copy $(BIN)/pause:pause --tag $(PAUSE_IMG) \
+		--build-arg VERSION=$(VERSION) --build-arg REVISION=$$(git rev-parse HEAD)
 
 .PHONY: controlplane
 controlplane: ## Build etcd, kube-apiserver, kube-controller-manager and kubectl from source (skipped when current).
@@ -123,6 +152,23 @@ controlplane: ## Build etcd, kube-apiserver, kube-controller-manager and kubectl
 .PHONY: demo
 demo: controlplane build ## Run the operator end to end on a local control plane (DEMO_KEEP=1 keeps it running).
 	hack/demo.sh
+
+# The Debian packages of the local node (command=package), installed only when missing.
+NODE_PACKAGES := containerd=containerd ctr=containerd runc=runc conntrack=conntrack iptables=iptables \
+	ip=iproute2 /usr/lib/cni/bridge=containernetworking-plugins
+
+.PHONY: node-deps
+node-deps: ## Install, when missing, what the local node needs from Debian: containerd, runc, CNI plugins, conntrack.
+	hack/ensure-packages.sh $(NODE_PACKAGES)
+
+.PHONY: node
+node: controlplane node-deps image ## Run the local cluster with a real node until interrupted (KUBECONFIG=bin/node/kubeconfig).
+	go run ./hack/localnode -dir $(BIN)/node -assets $(KUBE_ASSETS) -image $(IMG_ARCHIVE) -pause $(PAUSE_ARCHIVE)
+
+
+.PHONY: node-clean
+node-clean: ## Remove what a killed local node left: processes, mounts, cgroups, bridge, iptables chains.
+	go run ./hack/localnode -dir $(BIN)/node -clean
 
 ##@ Tools
 

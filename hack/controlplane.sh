@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the local control plane from the Go module proxy: kube-apiserver,
-# kube-controller-manager and kubectl from hack/tools/kube, etcd from hack/tools/etcd.
+# kube-controller-manager and kubectl from hack/tools/kube, etcd from hack/tools/etcd,
+# and the binaries of its node (internal/localnode): kubelet, kube-scheduler and
+# kube-proxy, also from hack/tools/kube.
 # Binaries go to $1 (default bin/k8s). A stamp file records the versions built, so a
 # second run with the same pins does nothing.
 set -euo pipefail
@@ -8,6 +10,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$root/bin/k8s}
 mkdir -p "$out"
+# The builds below run in the tools modules' folders: make the output path absolute.
+out=$(cd "$out" && pwd)
 
 # required_version prints the version go.mod file $1 requires of module $2.
 required_version() {
@@ -23,7 +27,7 @@ want="kubernetes=$kube_version etcd=$etcd_version"
 stamp="$out/.versions"
 
 have_all=true
-for b in etcd kube-apiserver kube-controller-manager kubectl; do
+for b in etcd kube-apiserver kube-controller-manager kubectl kubelet kube-scheduler kube-proxy; do
   [[ -x "$out/$b" ]] || have_all=false
 done
 if $have_all && [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
@@ -45,7 +49,8 @@ ldflags="-s -w -X $pkg.gitVersion=$kube_version -X $pkg.gitMajor=1 -X $pkg.gitMi
 ldflags="$ldflags -X k8s.io/client-go/pkg/version.gitVersion=$kube_version -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$minor"
 # A kubectl of 1.32 or newer on the machine is good enough for the demo and the tests;
 # building one costs a minute on a cold 2-core machine.
-targets=(k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager)
+targets=(k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
+  k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kube-proxy)
 rm -f "$out/kubectl"
 system_kubectl=$(command -v kubectl || true)
 system_minor=$([[ -n "$system_kubectl" ]] && "$system_kubectl" version --client -o json 2>/dev/null | sed -n 's/.*"minor": *"\([0-9]*\).*/\1/p' | head -n 1)

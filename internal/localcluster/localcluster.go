@@ -46,6 +46,9 @@ type Options struct {
 	// durable, and what is measured is the API server rather than the disk. For
 	// benchmarks only.
 	EtcdNoFsync bool
+	// ConfigureAPIServer, when set, adjusts kube-apiserver before it starts (its
+	// address, certificates and flags); internal/localnode uses it. Nil for none.
+	ConfigureAPIServer func(*envtest.APIServer) error
 }
 
 // Cluster is a running local control plane.
@@ -114,6 +117,11 @@ func Start(opts Options) (*Cluster, error) {
 	// balancer do; by default kube-apiserver waits up to its request timeout, a
 	// minute, for its clients' watches to close.
 	apiserver.Configure().Set("shutdown-send-retry-after", "true")
+	if opts.ConfigureAPIServer != nil {
+		if err := opts.ConfigureAPIServer(apiserver); err != nil {
+			return nil, err
+		}
+	}
 	if opts.EtcdNoFsync {
 		etcd := &envtest.Etcd{}
 		etcd.Configure().Set("unsafe-no-fsync", "true")
