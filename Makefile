@@ -113,7 +113,8 @@ bench-scale: controlplane build ## Measure the operator at scale S (BENCH_SCALE=
 
 # The binaries are static (no cgo), so the manager runs in an empty image, and embed the
 # time-zone database (timetzdata; the calendar also imports time/tzdata) for cohorts' zones.
-GO_BUILD_FLAGS ?= -trimpath -tags timetzdata -ldflags='-s -w'
+# The manager knows its version (VERSION, its image's tag): its portals' default image.
+GO_BUILD_FLAGS ?= -trimpath -tags timetzdata -ldflags='-s -w -X main.version=$(VERSION)'
 
 .PHONY: build
 build: ## Build the manager binary (static, for the image too) and the kubectl plugin.

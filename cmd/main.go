@@ -35,6 +35,7 @@ func main() {
 		namespace    string
 		portalImage  string
 		ingressCIDRs string
+		pullSecrets  string
 		options      controllers.Options
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
@@ -47,7 +48,8 @@ func main() {
 	flag.DurationVar(&election.renewDeadline, "leader-elect-renew-deadline", defaultRenewDeadline, "How long the leader keeps retrying a failed renewal before it stops leading and exits; shorter than the lease duration.")
 	flag.DurationVar(&election.retryPeriod, "leader-elect-retry-period", defaultRetryPeriod, "How often the leader renews the lease and the other replicas try to take it.")
 	flag.StringVar(&namespace, "namespace", "", "Watch only this namespace; all namespaces when empty.")
-	flag.StringVar(&portalImage, "portal-image", envOr("PORTAL_IMAGE", defaultImage), "Image of cohort portals: this operator's image, run in portal mode.")
+	flag.StringVar(&portalImage, "portal-image", envOr("PORTAL_IMAGE", defaultImage()), "Image of cohort portals: this operator's image, run in portal mode.")
+	flag.StringVar(&pullSecrets, "portal-image-pull-secrets", os.Getenv("PORTAL_IMAGE_PULL_SECRETS"), "Comma-separated names of Secrets, in each cohort's namespace, for pulling the portal image.")
 	flag.StringVar(&options.ApprovalPolicy, "approval-policy", controllers.DefaultApprovalPolicy, "Name of the ValidatingAdmissionPolicy that verifies approvers, and of its binding; no approval is trusted while either is missing.")
 	flag.StringVar(&options.ApproverClusterRole, "approver-cluster-role", controllers.DefaultApproverClusterRole, "Name of the ClusterRole bound to each community's approvers.")
 	flag.StringVar(&ingressCIDRs, "portal-ingress-cidrs", "", "Comma-separated CIDRs the portals' NetworkPolicy admits; the API server's addresses (its service proxy) when empty.")
@@ -56,7 +58,7 @@ func main() {
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 
-	portal := controllers.PortalConfig{Image: portalImage}
+	portal := controllers.PortalConfig{Image: portalImage, ImagePullSecrets: splitList(pullSecrets)}
 	if ingressCIDRs != "" {
 		portal.IngressFrom = strings.Split(ingressCIDRs, ",")
 	}
@@ -71,9 +73,29 @@ func main() {
 	}
 }
 
+// imageRepository is the repository of the image the repository builds (make image).
+const imageRepository = "ghcr.io/cohort-dev/cohort-operator"
+
+// version is the operator's version, the tag of its image. make build stamps it
+// (-X main.version=$(VERSION)); the default is the chart's appVersion, which
+// TestVersionMatchesChart keeps in step.
+var version = "v0.1.0"
+
 // defaultImage is the operator image the portals run when neither --portal-image nor
-// PORTAL_IMAGE says otherwise.
-const defaultImage = "ghcr.io/cohort-dev/cohort-operator:latest"
+// PORTAL_IMAGE says otherwise: this binary's own image, by its version tag.
+func defaultImage() string { return imageRepository + ":" + version }
+
+// splitList splits a comma-separated flag value, dropping blanks around and between
+// its items; nil when it holds none.
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
 
 func envOr(key, fallback string) string {
 	if v := os.Getenv(key); v != "" {
@@ -178,6 +200,6 @@ func run(metricsAddr, probeAddr, pprofAddr string, election leaderElection, name
 	if err := controllers.WaitForAPIs(ctrl.LoggerInto(ctx, ctrl.Log), cfg, mgr.GetRESTMapper(), namespace, apiWaitTimeout); err != nil {
 		return err
 	}
-	ctrl.Log.Info("starting manager", "namespace", namespace, "leaderElection", election.enabled)
+	ctrl.Log.Info("starting manager", "version", version, "portalImage", opts.Portal.Image, "namespace", namespace, "leaderElection", election.enabled)
 	return mgr.Start(ctx)
 }

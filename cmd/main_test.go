@@ -1,8 +1,13 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
 	"time"
+
+	"sigs.k8s.io/yaml"
 )
 
 func TestLeaderElectionValidate(t *testing.T) {
@@ -25,5 +30,41 @@ func TestLeaderElectionValidate(t *testing.T) {
 				t.Errorf("validate() = %v, want ok %v", err, c.ok)
 			}
 		})
+	}
+}
+
+// TestVersionMatchesChart: a binary built without make's version stamp still names, as
+// its portals' image, the image the chart installs by default (its appVersion).
+func TestVersionMatchesChart(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "charts", "cohort-operator", "Chart.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chart struct {
+		AppVersion string `json:"appVersion"`
+	}
+	if err := yaml.Unmarshal(data, &chart); err != nil {
+		t.Fatalf("Chart.yaml: %v", err)
+	}
+	if version != chart.AppVersion {
+		t.Errorf("version is %q, the chart's appVersion %q: change both together", version, chart.AppVersion)
+	}
+	if want := "ghcr.io/cohort-dev/cohort-operator:" + chart.AppVersion; defaultImage() != want {
+		t.Errorf("defaultImage() = %q, want %q", defaultImage(), want)
+	}
+}
+
+func TestSplitList(t *testing.T) {
+	cases := map[string][]string{
+		"":                 nil,
+		" , ":              nil,
+		"registry":         {"registry"},
+		" a, b ,,c":        {"a", "b", "c"},
+		"mirror,registry,": {"mirror", "registry"},
+	}
+	for in, want := range cases {
+		if got := splitList(in); !slices.Equal(got, want) || (want == nil) != (got == nil) {
+			t.Errorf("splitList(%q) = %#v, want %#v", in, got, want)
+		}
 	}
 }

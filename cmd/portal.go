@@ -42,19 +42,28 @@ func portalMain(args []string) int {
 			return 2
 		}
 	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	// The port first: the kubelet probes as soon as the container runs.
+	ln, err := portal.Listen(ctx, opts.Address)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "portal:", err)
+		return 1
+	}
+	opts.Listener = ln
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
+		_ = ln.Close()
 		fmt.Fprintln(os.Stderr, "portal:", err)
 		return 1
 	}
 	cfg.Impersonate.UserName = impersonate
 	clientset, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
+		_ = ln.Close()
 		fmt.Fprintln(os.Stderr, "portal:", err)
 		return 1
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	if err := portal.Run(ctx, clientset, opts); err != nil {
 		ctrl.Log.Error(err, "portal exited with an error")
 		return 1

@@ -54,6 +54,9 @@ const PortalPort = 8080
 type PortalConfig struct {
 	// Image is the operator image; the portal is its `portal` mode.
 	Image string
+	// ImagePullSecrets name Secrets, in each cohort's namespace, that the portal's pods
+	// pull Image with (a private registry).
+	ImagePullSecrets []string
 	// IngressFrom are the CIDRs the portal's NetworkPolicy admits: the API server's
 	// addresses, so that members reach the portal through its service proxy. Nothing
 	// is admitted when empty.
@@ -179,27 +182,44 @@ func memberBinding(cohort *learningv1alpha1.Cohort, n childNames, name string, u
 	}
 }
 
-// portalChildren run the cohort's portal: a ServiceAccount that may get the cohort's
-// documents and nothing else, a Deployment of the operator image in portal mode, a
-// ClusterIP Service, and a NetworkPolicy that admits only the API server (its service
-// proxy) to the portal's pods.
-func portalChildren(cohort *learningv1alpha1.Cohort, n childNames, pub program.Publication, cfg PortalConfig) []client.Object {
-	selector := map[string]string{NameLabel: portalName, InstanceLabel: n.cohortLabel}
-	podLabels := map[string]string{NameLabel: portalName, InstanceLabel: n.cohortLabel, ManagedByLabel: ManagedBy, CohortLabel: n.cohortLabel, ComponentLabel: componentPortal}
+// portalProbe is an HTTP probe of the portal's port.
+//
+// The portal binds its port first and serves /healthz at once, /readyz once its first
+// load of the documents (a few GETs) succeeded. The kubelet runs the readiness probe the
+// moment the container starts, before the process could listen, and records every
+// failed probe as an Event; the startup probe (GET /healthz from 1 s after the start,
+// every second) holds the readiness probe back until the portal listens, by when it
+// has normally loaded, so a normal start fails no probe and the pod is Ready within
+// about two seconds.
+func portalProbe(path string, initialDelay, period, failures int32) *corev1.Probe {
+	return &corev1.Probe{
+		ProbeHandler:        corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString("http"), Scheme: corev1.URISchemeHTTP}},
+		InitialDelaySeconds: initialDelay,
+		TimeoutSeconds:      1,
+		PeriodSeconds:       period,
+		SuccessThreshold:    1,
+		FailureThreshold:    failures,
+	}
+}
+
+// pullSecrets refers to the named Secrets; nil when there are none.
+func pullSecrets(names []string) []corev1.LocalObjectReference {
+	var refs []corev1.LocalObjectReference
+	for _, name := range names {
+		refs = append(refs, corev1.LocalObjectReference{Name: name})
+	}
+	return refs
+}
+
+// portalDeployment runs the operator image in portal mode for the cohort: restricted
+// security context as a numeric non-root user, the pull secrets of cfg, and probes
+// that a normal start never fails (portalProbe).
+func portalDeployment(cohort *learningv1alpha1.Cohort, n childNames, cfg PortalConfig, selector, podLabels map[string]string) *appsv1.Deployment {
 	replicas := int32(1)
 	if r := cohort.Spec.Services.Portal.Replicas; r != nil {
 		replicas = *r
 	}
-	probe := func(path string) *corev1.Probe {
-		return &corev1.Probe{
-			ProbeHandler:     corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString("http"), Scheme: corev1.URISchemeHTTP}},
-			TimeoutSeconds:   1,
-			PeriodSeconds:    10,
-			SuccessThreshold: 1,
-			FailureThreshold: 3,
-		}
-	}
-	deployment := &appsv1.Deployment{
+	return &appsv1.Deployment{
 		ObjectMeta: n.meta(cohort, n.Portal, componentPortal),
 		Spec: appsv1.DeploymentSpec{
 			Replicas: &replicas,
@@ -209,6 +229,7 @@ func portalChildren(cohort *learningv1alpha1.Cohort, n childNames, pub program.P
 				Spec: corev1.PodSpec{
 					ServiceAccountName:           n.Portal,
 					AutomountServiceAccountToken: ptr.To(true),
+					ImagePullSecrets:             pullSecrets(cfg.ImagePullSecrets),
 					SecurityContext: &corev1.PodSecurityContext{
 						RunAsNonRoot:   ptr.To(true),
 						RunAsUser:      ptr.To[int64](65532),
@@ -228,8 +249,9 @@ func portalChildren(cohort *learningv1alpha1.Cohort, n childNames, pub program.P
 							fmt.Sprintf("--address=:%d", PortalPort),
 						},
 						Ports:          []corev1.ContainerPort{{Name: "http", ContainerPort: PortalPort, Protocol: corev1.ProtocolTCP}},
-						ReadinessProbe: probe("/readyz"),
-						LivenessProbe:  probe("/healthz"),
+						StartupProbe:   portalProbe("/healthz", 1, 1, 30),
+						ReadinessProbe: portalProbe("/readyz", 0, 10, 3),
+						LivenessProbe:  portalProbe("/healthz", 0, 10, 3),
 						Resources: corev1.ResourceRequirements{
 							Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("32Mi")},
 							Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("64Mi")},
@@ -245,6 +267,16 @@ func portalChildren(cohort *learningv1alpha1.Cohort, n childNames, pub program.P
 			},
 		},
 	}
+}
+
+// portalChildren run the cohort's portal: a ServiceAccount that may get the cohort's
+// documents and nothing else, a Deployment of the operator image in portal mode, a
+// ClusterIP Service, and a NetworkPolicy that admits only the API server (its service
+// proxy) to the portal's pods.
+func portalChildren(cohort *learningv1alpha1.Cohort, n childNames, pub program.Publication, cfg PortalConfig) []client.Object {
+	selector := map[string]string{NameLabel: portalName, InstanceLabel: n.cohortLabel}
+	podLabels := map[string]string{NameLabel: portalName, InstanceLabel: n.cohortLabel, ManagedByLabel: ManagedBy, CohortLabel: n.cohortLabel, ComponentLabel: componentPortal}
+	deployment := portalDeployment(cohort, n, cfg, selector, podLabels)
 	service := &corev1.Service{
 		ObjectMeta: n.meta(cohort, n.PortalService, componentPortal),
 		Spec: corev1.ServiceSpec{

@@ -451,6 +451,18 @@ func TestDesiredChildrenPortalDeployment(t *testing.T) {
 	if diff := cmp.Diff(probe("/healthz"), c.LivenessProbe); diff != "" {
 		t.Errorf("liveness probe (-want +got):\n%s", diff)
 	}
+	// The kubelet runs the readiness probe as soon as the container starts, before the
+	// portal could listen; a startup probe that waits a second and retries every second
+	// holds it back, so that a normal start fails no probe, and gives the portal half a
+	// minute to listen.
+	startup := c.StartupProbe
+	if startup == nil || startup.HTTPGet == nil || startup.HTTPGet.Path != "/healthz" || startup.InitialDelaySeconds < 1 ||
+		startup.PeriodSeconds != 1 || startup.FailureThreshold*startup.PeriodSeconds < 30 {
+		t.Errorf("startup probe = %+v, want GET /healthz from 1 s after the start, every second, for at least 30 s", startup)
+	}
+	if len(spec.ImagePullSecrets) != 0 {
+		t.Errorf("imagePullSecrets = %v, want none when the manager names none", spec.ImagePullSecrets)
+	}
 	for res, want := range map[corev1.ResourceName]string{corev1.ResourceCPU: "10m", corev1.ResourceMemory: "32Mi"} {
 		if got, ok := c.Resources.Requests[res]; !ok || got.Cmp(resource.MustParse(want)) != 0 {
 			t.Errorf("requests[%s] = %v, want %s", res, c.Resources.Requests, want)
@@ -459,6 +471,16 @@ func TestDesiredChildrenPortalDeployment(t *testing.T) {
 	if limit, ok := c.Resources.Limits[corev1.ResourceMemory]; !ok || limit.Cmp(c.Resources.Requests[corev1.ResourceMemory]) < 0 {
 		t.Errorf("memory limit = %v, want one at least the request", c.Resources.Limits)
 	}
+
+	t.Run("image pull secrets from the manager", func(t *testing.T) {
+		private := childrenPortal
+		private.ImagePullSecrets = []string{"registry", "mirror"}
+		d := childOf[*appsv1.Deployment](t, buildChildren(t, cohort, childrenPublication(), private), n.Portal)
+		want := []corev1.LocalObjectReference{{Name: "registry"}, {Name: "mirror"}}
+		if diff := cmp.Diff(want, d.Spec.Template.Spec.ImagePullSecrets); diff != "" {
+			t.Errorf("imagePullSecrets (-want +got):\n%s", diff)
+		}
+	})
 
 	t.Run("replicas from the cohort", func(t *testing.T) {
 		scaled := childrenCohort("spring", true)

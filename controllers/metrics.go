@@ -39,9 +39,11 @@ var (
 		Name: "cohort_approvals_pending",
 		Help: "External events of a program (a community, or a standalone cohort) that have not ended and are not approved for their current content.",
 	}, []string{"namespace", "program"})
+	// A timestamp rather than a duration: the gauge is set when its unit is evaluated,
+	// which may be hours apart, and time() - timestamp stays current between them.
 	approvalWaitMetric = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "cohort_approval_oldest_pending_seconds",
-		Help: "How long the oldest pending approval of a program has waited since its event's content last changed, in seconds; 0 when none is pending.",
+		Name: "cohort_approval_oldest_pending_timestamp_seconds",
+		Help: "When the oldest pending approval of a program started waiting (its event's content last changed), in seconds since the Unix epoch; no series while none is pending.",
 	}, []string{"namespace", "program"})
 	childWritesMetric = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "cohort_provisioned_object_writes_total",
@@ -110,7 +112,8 @@ func forgetCohortMetrics(namespace, cohort string) {
 }
 
 // recordApprovalMetrics counts the unit's External events awaiting an approval that
-// still matters (the event has not ended), and how long the oldest has waited.
+// still matters (the event has not ended), and records since when the oldest has
+// waited; it drops that series while none waits.
 func recordApprovalMetrics(key unitKey, snap program.Snapshot, out program.Outcome) {
 	name := key.Community
 	if name == "" {
@@ -129,9 +132,9 @@ func recordApprovalMetrics(key unitKey, snap program.Snapshot, out program.Outco
 		}
 	}
 	approvalsPendingMetric.WithLabelValues(key.Namespace, name).Set(float64(pending))
-	wait := 0.0
-	if !oldest.IsZero() {
-		wait = snap.Now.Sub(oldest).Seconds()
+	if oldest.IsZero() {
+		approvalWaitMetric.DeleteLabelValues(key.Namespace, name)
+		return
 	}
-	approvalWaitMetric.WithLabelValues(key.Namespace, name).Set(wait)
+	approvalWaitMetric.WithLabelValues(key.Namespace, name).Set(float64(oldest.UnixNano()) / 1e9)
 }

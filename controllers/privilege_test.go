@@ -453,8 +453,9 @@ func TestLeastPrivilegeOperatorBindings(t *testing.T) {
 
 // hardeningProblems lists what a pod's containers lack of the restricted Pod Security
 // Standard: non-root, read-only root file system, no privilege escalation, every
-// capability dropped, RuntimeDefault seccomp. runAsNonRoot and seccomp count at pod or
-// container level.
+// capability dropped, RuntimeDefault seccomp; and a numeric non-root runAsUser, which
+// the kubelet needs to start an image with runAsNonRoot whatever its USER says.
+// runAsNonRoot, runAsUser and seccomp count at pod or container level.
 func hardeningProblems(pod corev1.PodSpec) map[string][]string {
 	podSC := pod.SecurityContext
 	if podSC == nil {
@@ -481,7 +482,12 @@ func hardeningProblems(pod corev1.PodSpec) map[string][]string {
 		if user == nil {
 			user = podSC.RunAsUser
 		}
-		if user != nil && *user == 0 {
+		switch {
+		case user == nil:
+			// runAsNonRoot alone refuses an image whose USER is not numeric
+			// (CreateContainerConfigError): the pod must name the user.
+			problems = append(problems, "runAsUser is not set (pod or container)")
+		case *user == 0:
 			problems = append(problems, "runs as user 0")
 		}
 		if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
@@ -514,10 +520,10 @@ func hardeningProblems(pod corev1.PodSpec) map[string][]string {
 }
 
 // TestContainersHardened: the manager's container (config/manager/manager.yaml, and
-// any other workload under config/) and the portal's container run non-root, with a
-// read-only root file system, no privilege escalation, no capabilities and
-// RuntimeDefault seccomp; the manager's namespace enforces the restricted Pod Security
-// Standard.
+// any other workload under config/) and the portal's container run as a numeric
+// non-root user, with a read-only root file system, no privilege escalation, no
+// capabilities and RuntimeDefault seccomp; the manager's namespace enforces the
+// restricted Pod Security Standard.
 func TestContainersHardened(t *testing.T) {
 	type workload struct {
 		where string
@@ -605,7 +611,10 @@ func TestPrivilegeChecksCatch(t *testing.T) {
 
 	hardened := func() corev1.PodSpec {
 		return corev1.PodSpec{
-			SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptrTo(true), SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
+			SecurityContext: &corev1.PodSecurityContext{
+				RunAsNonRoot: ptrTo(true), RunAsUser: ptrTo[int64](65532),
+				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+			},
 			Containers: []corev1.Container{{Name: "c", SecurityContext: &corev1.SecurityContext{
 				ReadOnlyRootFilesystem: ptrTo(true), AllowPrivilegeEscalation: ptrTo(false),
 				Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
@@ -620,7 +629,8 @@ func TestPrivilegeChecksCatch(t *testing.T) {
 		"no security context at all": {
 			change: func(p *corev1.PodSpec) { p.SecurityContext, p.Containers[0].SecurityContext = nil, nil },
 			want: map[string][]string{"container c": {
-				"runAsNonRoot is not true (pod or container)", "readOnlyRootFilesystem is not true", "allowPrivilegeEscalation is not false",
+				"runAsNonRoot is not true (pod or container)", "runAsUser is not set (pod or container)",
+				"readOnlyRootFilesystem is not true", "allowPrivilegeEscalation is not false",
 				`capabilities.drop does not hold "ALL"`, "seccompProfile is not RuntimeDefault (pod or container)",
 			}},
 		},
@@ -632,6 +642,10 @@ func TestPrivilegeChecksCatch(t *testing.T) {
 				sc.SeccompProfile = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeUnconfined}
 			},
 			want: map[string][]string{"container c": {"runs as user 0", "is privileged", "adds capabilities [NET_ADMIN]", "seccompProfile is not RuntimeDefault (pod or container)"}},
+		},
+		"non-root without a user": {
+			change: func(p *corev1.PodSpec) { p.SecurityContext.RunAsUser = nil },
+			want:   map[string][]string{"container c": {"runAsUser is not set (pod or container)"}},
 		},
 		"the host's network": {change: func(p *corev1.PodSpec) { p.HostNetwork = true }, want: map[string][]string{"pod": {"shares the host's network, PID or IPC namespace"}}},
 	}

@@ -42,6 +42,12 @@ type Options struct {
 	RosterConfigMap, CalendarConfigMap, OverviewConfigMap string
 	// Address is the listen address, DefaultAddress when empty.
 	Address string
+	// Listener, when set, is served instead of binding Address. The portal binds its
+	// port before anything slow (its first load of the documents, and anything its
+	// caller does first, such as reading the kubeconfig), so that the kubelet's probes
+	// find the port open as soon as the process runs: /healthz answers at once,
+	// /readyz once the documents were loaded.
+	Listener net.Listener
 	// Refresh is how often the ConfigMaps are read again, DefaultRefresh when zero.
 	Refresh time.Duration
 }
@@ -73,21 +79,40 @@ func (o Options) withDefaults() (Options, error) {
 	return o, errors.Join(errs...)
 }
 
-// Run serves the cohort's portal on opts.Address until ctx is done, then shuts the
-// server down gracefully and returns nil. It reads the ConfigMaps (and the further
-// parts their manifests name) with GET by name only, never list or watch: the portal's
-// ServiceAccount may only get those names.
-// It returns an error when the options are incomplete or the address cannot be bound.
+// Run serves the cohort's portal on opts.Listener, or else on opts.Address, until ctx
+// is done, then shuts the server down gracefully and returns nil. It serves from the
+// moment the port is bound, while the first load of the documents runs. It reads the
+// ConfigMaps (and the further parts their manifests name) with GET by name only, never
+// list or watch: the portal's ServiceAccount may only get those names.
+// It returns an error when the options are incomplete or the address cannot be bound;
+// it closes opts.Listener in every case.
 func Run(ctx context.Context, client kubernetes.Interface, opts Options) error {
 	opts, err := opts.withDefaults()
 	if err != nil {
+		if opts.Listener != nil {
+			_ = opts.Listener.Close()
+		}
 		return err
 	}
-	srv := NewServer(NewConfigMapSource(client, opts), opts.Cohort, clock.RealClock{})
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", opts.Address)
-	if err != nil {
-		return fmt.Errorf("listening on %s: %w", opts.Address, err)
+	ln := opts.Listener
+	if ln == nil {
+		if ln, err = Listen(ctx, opts.Address); err != nil {
+			return err
+		}
 	}
+	srv := NewServer(NewConfigMapSource(client, opts), opts.Cohort, clock.RealClock{})
 	return srv.Serve(ctx, ln, opts.Refresh)
+}
+
+// Listen binds the portal's TCP address, DefaultAddress when empty.
+func Listen(ctx context.Context, address string) (net.Listener, error) {
+	if address == "" {
+		address = DefaultAddress
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", address)
+	if err != nil {
+		return nil, fmt.Errorf("listening on %s: %w", address, err)
+	}
+	return ln, nil
 }

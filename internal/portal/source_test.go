@@ -3,7 +3,9 @@ package portal
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -214,5 +216,69 @@ func TestConfigMapSourceErrors(t *testing.T) {
 				t.Errorf("IsNotFound(%v) = %v, want %v", err, got, tc.notFound)
 			}
 		})
+	}
+}
+
+// TestRunServesBeforeTheFirstLoad: the portal accepts connections and answers /healthz
+// while its first load of the documents is still waiting on the API server, answers
+// /readyz with 503 until that load completes, and 200 right after.
+func TestRunServesBeforeTheFirstLoad(t *testing.T) {
+	client := fake.NewClientset(publishedConfigMaps(t, allyshipDocuments())...)
+	started, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	releaseLoad := sync.OnceFunc(func() { close(release) })
+	client.PrependReactor("get", "configmaps", func(k8stesting.Action) (bool, runtime.Object, error) {
+		once.Do(func() { close(started) })
+		<-release // a slow API server; the tracker answers once released
+		return false, nil, nil
+	})
+	ln, err := Listen(t.Context(), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := testOptions
+	opts.Listener = ln
+	ctx, cancel := context.WithCancel(t.Context())
+	ran := make(chan error, 1)
+	go func() { ran <- Run(ctx, client, opts) }()
+	defer func() {
+		releaseLoad()
+		cancel()
+		if err := <-ran; err != nil {
+			t.Errorf("Run = %v after its context ended, want nil", err)
+		}
+	}()
+
+	status := func(path string) int {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+ln.Addr().String()+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s while the first load waits: %v", path, err)
+		}
+		_ = res.Body.Close()
+		return res.StatusCode
+	}
+	select {
+	case <-started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the first load did not start within 5s")
+	}
+	if got := status("/healthz"); got != http.StatusOK {
+		t.Errorf("GET /healthz while the first load waits = %d, want 200", got)
+	}
+	if got := status("/readyz"); got != http.StatusServiceUnavailable {
+		t.Errorf("GET /readyz while the first load waits = %d, want 503", got)
+	}
+	releaseLoad()
+	deadline := time.Now().Add(5 * time.Second)
+	for status("/readyz") != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatal("the portal was not ready within 5s of its first load being answered")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -113,9 +113,32 @@ type sampleObject struct {
 		StartDate      string    `json:"startDate"`
 		DurationMonths int       `json:"durationMonths"`
 		Start          time.Time `json:"start"`
+		Title          string    `json:"title"`
 		Audience       string    `json:"audience"`
 		Attendance     []any     `json:"attendance"`
 	} `json:"spec"`
+}
+
+// TestRenderedTitlesNameTheirMonth: a sample event whose title names a month starts
+// in that month, however far the samples are shifted (make demo shows both).
+func TestRenderedTitlesNameTheirMonth(t *testing.T) {
+	fsys := os.DirFS("../../config/samples")
+	for _, months := range []int{0, 1, 2, 6, 11, 12, 13, 25, -1, -14} {
+		titled := 0
+		for _, o := range decodeSamples(t, fsys, months) {
+			named := monthNamePattern.FindAllString(o.Spec.Title, -1)
+			if o.Kind != "LearningEvent" || len(named) == 0 {
+				continue
+			}
+			titled++
+			if got := o.Spec.Start.UTC().Month().String(); len(named) != 1 || named[0] != got {
+				t.Errorf("shifted by %d months: event %s is titled %q and starts %s, in %s", months, o.Metadata.Name, o.Spec.Title, o.Spec.Start.Format(time.RFC3339), got)
+			}
+		}
+		if titled < 11 {
+			t.Errorf("shifted by %d months: %d events are titled with a month, want the 11 monthly gatherings", months, titled)
+		}
+	}
 }
 
 // TestRenderedSamplesAreInProgress renders config/samples for every month of several

@@ -60,10 +60,16 @@ var datePattern = regexp.MustCompile(
 // collections and comments are all shifted. An UNTIL=YYYYMMDD part is shifted when
 // neither UNTIL nor the value is glued to a letter or digit (;UNTIL=20261231;). A
 // date whose shifted year would leave 0000-9999 stays as written.
+//
+// The month a title names moves with the dates: in the value of a title: key (a YAML
+// mapping's, on the key's line), each English month name (January ... December, as a
+// whole word) becomes the name of the month months later, so that a gathering titled
+// for January and dated in January stays titled for its month after the shift.
 func ShiftMonths(text string, months int) string {
 	if months == 0 {
 		return text
 	}
+	text = shiftTitleMonths(text, months)
 	var b strings.Builder
 	last := 0
 	for _, m := range datePattern.FindAllStringSubmatchIndex(text, -1) {
@@ -160,4 +166,31 @@ func mustParseDay(day string) time.Time {
 		panic(fmt.Sprintf("samples: bad day %q: %v", day, err))
 	}
 	return t
+}
+
+// titlePattern finds the key of a title and its value on the same line.
+var titlePattern = regexp.MustCompile(`(?m)^([ \t]*(?:-[ \t]+)?title:)(.*)$`)
+
+// monthNamePattern finds an English month name as a whole word.
+var monthNamePattern = regexp.MustCompile(`\b(January|February|March|April|May|June|July|August|September|October|November|December)\b`)
+
+// shiftTitleMonths renames the months that titles name by months calendar months (see
+// ShiftMonths).
+func shiftTitleMonths(text string, months int) string {
+	return titlePattern.ReplaceAllStringFunc(text, func(line string) string {
+		colon := strings.Index(line, "title:") + len("title:")
+		return line[:colon] + monthNamePattern.ReplaceAllStringFunc(line[colon:], func(name string) string {
+			return shiftMonthName(name, months)
+		})
+	})
+}
+
+// shiftMonthName returns the name of the month months after the month named name.
+func shiftMonthName(name string, months int) string {
+	for m := time.January; m <= time.December; m++ {
+		if m.String() == name {
+			return time.Month(((int(m)-1+months)%12+12)%12 + 1).String()
+		}
+	}
+	return name
 }

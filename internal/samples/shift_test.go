@@ -23,6 +23,21 @@ func TestShiftMonths(t *testing.T) {
 			months: 5,
 			want:   "kind: Cohort\nmetadata:\n  name: allyship-2026\n",
 		},
+		"a title's month moves with the dates, across the year too": {
+			text:   "  title: Allyship monthly gathering, November\n  start: '2026-11-10T18:00:00Z'\n",
+			months: 3,
+			want:   "  title: Allyship monthly gathering, February\n  start: '2027-02-10T18:00:00Z'\n",
+		},
+		"every month a title names moves, backwards too; a list item's title too": {
+			text:   "- title: \"March to May: a review\"\n",
+			months: -4,
+			want:   "- title: \"November to January: a review\"\n",
+		},
+		"month names outside titles, or inside longer words, stay": {
+			text:   "# recorded through October\ndescription: Marchers in June\nsubtitle: June\ntitle: Mayday, Junebug\n",
+			months: 1,
+			want:   "# recorded through October\ndescription: Marchers in June\nsubtitle: June\ntitle: Mayday, Junebug\n",
+		},
 		"a date in single quotes moves within the year": {
 			text:   "  startDate: '2026-01-01'\n",
 			months: 2,
@@ -125,7 +140,7 @@ func TestShiftMonths(t *testing.T) {
 
 func TestShiftMonthsThereAndBack(t *testing.T) {
 	// Days up to the 28th survive any round trip; later days may be clamped.
-	text := "a: 2026-01-28\nb: '2026-11-10T18:00:00Z'\nc: FREQ=DAILY;UNTIL=20261215\n"
+	text := "a: 2026-01-28\nb: '2026-11-10T18:00:00Z'\nc: FREQ=DAILY;UNTIL=20261215\ntitle: December and January\n"
 	for _, months := range []int{-25, -12, -1, 1, 3, 11, 12, 13, 120} {
 		if diff := cmp.Diff(text, ShiftMonths(ShiftMonths(text, months), -months)); diff != "" {
 			t.Errorf("shifting by %d and back (-want +got):\n%s", months, diff)

@@ -343,14 +343,14 @@ func compareObject(t *testing.T, key string, want, got *unstructured.Unstructure
 }
 
 // compareDeployment compares the manager's pod: security contexts, probes, ports,
-// resources, image and every flag config/manager passes.
+// resources, image, environment (PORTAL_IMAGE) and every flag config/manager passes.
 func compareDeployment(t *testing.T, key string, want, got *unstructured.Unstructured, same func(string, ...string)) {
 	t.Helper()
 	same("pod securityContext", "spec", "template", "spec", "securityContext")
 	same("terminationGracePeriodSeconds", "spec", "template", "spec", "terminationGracePeriodSeconds")
 	same("replicas", "spec", "replicas")
 	wc, gc := managerContainer(t, want), managerContainer(t, got)
-	for _, field := range []string{"image", "ports", "livenessProbe", "readinessProbe", "securityContext", "resources"} {
+	for _, field := range []string{"image", "env", "ports", "livenessProbe", "readinessProbe", "securityContext", "resources"} {
 		if diff := cmp.Diff(wc[field], gc[field]); diff != "" {
 			t.Errorf("%s: container %s differs (-config +chart):\n%s", key, field, diff)
 		}

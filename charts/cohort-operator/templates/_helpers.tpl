@@ -80,6 +80,15 @@ The ValidatingAdmissionPolicy that verifies approvers, and its binding (--approv
 {{- end }}
 {{- end }}
 
+{{/* The names of .Values.imagePullSecrets, comma-separated (--portal-image-pull-secrets). */}}
+{{- define "cohort-operator.pullSecretNames" -}}
+{{- $names := list }}
+{{- range .Values.imagePullSecrets }}
+{{- $names = append $names .name }}
+{{- end }}
+{{- join "," $names }}
+{{- end }}
+
 {{/*
 Selectors of the manager's series in alert expressions. The ServiceMonitor keeps the
 operator's own namespace label (honorLabels), so the cohort_* series carry the namespace
