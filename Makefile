@@ -87,8 +87,13 @@ verify: generate manifests chart-check docs fmt vet lint ## Regenerate, format, 
 	fi
 
 .PHONY: test
-test: controlplane test-deps helm node-deps image ## Run the unit, envtest and e2e suites against a real kube-apiserver, then every fuzz target for FUZZTIME.
-	go test $(GO_TEST_FLAGS) -timeout $(TEST_TIMEOUT) ./...
+# The suites that run a node share one machine-wide node (bin/node, the bridge, the
+# iptables chains): they run one after the other, after the rest.
+NODE_SUITES := ./test/node/ ./test/nodee2e/
+
+test: controlplane test-deps helm node-deps image ## Run the unit, envtest and e2e suites against a real kube-apiserver, the suites on a real node, then every fuzz target for FUZZTIME.
+	go test $(GO_TEST_FLAGS) -timeout $(TEST_TIMEOUT) $$(go list ./... | grep -v -e '/test/node$$' -e '/test/nodee2e$$')
+	go test $(GO_TEST_FLAGS) -timeout $(TEST_TIMEOUT) -p 1 $(NODE_SUITES)
 	FUZZTIME=$(FUZZTIME) hack/fuzz.sh
 
 .PHONY: test-deps
@@ -166,6 +171,9 @@ node-deps: ## Install, when missing, what the local node needs from Debian: cont
 node: controlplane node-deps image ## Run the local cluster with a real node until interrupted (KUBECONFIG=bin/node/kubeconfig).
 	go run ./hack/localnode -dir $(BIN)/node -assets $(KUBE_ASSETS) -image $(IMG_ARCHIVE) -pause $(PAUSE_ARCHIVE)
 
+.PHONY: demo-node
+demo-node: controlplane node-deps image helm ## Run the demo's story on the local node: helm install with the local image, the samples, the pods, a portal through the service proxy (DEMO_KEEP=1 keeps it running).
+	IMG=$(IMG) IMG_ARCHIVE=$(IMG_ARCHIVE) PAUSE_ARCHIVE=$(PAUSE_ARCHIVE) HELM=$(HELM) hack/demo-node.sh
 
 .PHONY: node-clean
 node-clean: ## Remove what a killed local node left: processes, mounts, cgroups, bridge, iptables chains.
