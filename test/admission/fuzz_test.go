@@ -373,6 +373,12 @@ func checkAnswer(t *testing.T, request, kind string, err error) {
 			if strings.Contains(c.Message, "some validation rules were not checked") && len(st.Details.Causes) > 1 {
 				continue
 			}
+			// The API server's check of an integer's format (a number beyond int32 or
+			// int64, such as 2^53) gives a cause without a field that names the field
+			// in its message ("... with format int32 in spec.policy.termNoticeDays").
+			if (c.Field == "" || c.Field == "<nil>") && strings.Contains(c.Message, "must be of type integer with format") && strings.Contains(c.Message, " in spec.") {
+				continue
+			}
 			if c.Field != "spec" && !strings.HasPrefix(c.Field, "spec.") && !strings.HasPrefix(c.Field, "spec[") &&
 				!strings.HasPrefix(c.Field, "metadata.") {
 				t.Fatalf("%s: a cause names no field of the object (%q):\n%s", request, c.Field, text)
