@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -43,7 +42,7 @@ func TestMain(m *testing.M) {
 
 func run(m *testing.M) int {
 	var err error
-	if helmBin, err = findHelm(); err != nil {
+	if helmBin, err = testutil.Helm(); err != nil {
 		return fail(err)
 	}
 	if workDir, err = os.MkdirTemp("", "cohort-chart-"); err != nil {
@@ -87,27 +86,6 @@ func run(m *testing.M) int {
 func fail(err error) int {
 	fmt.Fprintln(os.Stderr, "chart tests setup:", err)
 	return 1
-}
-
-// findHelm returns $HELM, or the helm the Makefile pins in bin/tools, and fails with
-// what to run when it is missing.
-func findHelm() (string, error) {
-	if h := os.Getenv("HELM"); h != "" {
-		return h, nil
-	}
-	makefile, err := os.ReadFile(testutil.Path("Makefile"))
-	if err != nil {
-		return "", err
-	}
-	m := regexp.MustCompile(`(?m)^HELM_VERSION \?= (\S+)$`).FindSubmatch(makefile)
-	if m == nil {
-		return "", errors.New("no HELM_VERSION in the Makefile")
-	}
-	path := testutil.Path("bin", "tools", "helm-"+string(m[1]))
-	if _, err := os.Stat(path); err != nil {
-		return "", fmt.Errorf("helm %s is not built (%s is missing): run 'make helm' ('make test' builds it first)", m[1], path)
-	}
-	return path, nil
 }
 
 // helm runs the pinned helm CLI against the local cluster.

@@ -71,7 +71,10 @@ func runChild(dir string) error {
 // test timeout or a CI cancellation does, and checks that Clean, which every Start
 // runs first, leaves the machine as it was.
 func TestCleanAfterKilledRun(t *testing.T) {
-	operatorArchive, pauseArchive := archives(t)
+	operatorArchive, pauseArchive, err := testutil.ImageArchives()
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := testutil.Path("bin", "node")
 	before := machineState(t, dir)
 	child := exec.Command(os.Args[0], "-test.run=^$")

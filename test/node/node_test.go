@@ -29,33 +29,11 @@ import (
 	"github.com/cohort-dev/cohort-operator/internal/testutil"
 )
 
-// archives finds the OCI archives make image wrote, the newest of each: the
-// operator's and the pause image's.
-func archives(t *testing.T) (operator, pause string) {
-	t.Helper()
-	all, _ := filepath.Glob(testutil.Path("bin", "cohort-operator-*.oci.tar"))
-	newest := func(keep func(string) bool) string {
-		var best string
-		var bestTime time.Time
-		for _, a := range all {
-			info, err := os.Stat(a)
-			if err == nil && keep(filepath.Base(a)) && info.ModTime().After(bestTime) {
-				best, bestTime = a, info.ModTime()
-			}
-		}
-		return best
-	}
-	isPause := func(name string) bool { return strings.HasPrefix(name, "cohort-operator-pause-") }
-	operator = newest(func(name string) bool { return !isPause(name) })
-	pause = newest(isPause)
-	if operator == "" || pause == "" {
-		t.Fatalf("no operator or no pause image archive in bin/ (run make image): %v", all)
-	}
-	return operator, pause
-}
-
 func TestNodeRunsPods(t *testing.T) {
-	operatorArchive, pauseArchive := archives(t)
+	operatorArchive, pauseArchive, err := testutil.ImageArchives()
+	if err != nil {
+		t.Fatal(err)
+	}
 	operator, err := localnode.ImageRef(operatorArchive)
 	if err != nil {
 		t.Fatal(err)

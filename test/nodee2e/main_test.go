@@ -10,12 +10,10 @@ package nodee2e
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -47,10 +45,10 @@ func TestMain(m *testing.M) {
 
 func run(m *testing.M) int {
 	var err error
-	if helmBin, err = findHelm(); err != nil {
+	if helmBin, err = testutil.Helm(); err != nil {
 		return fail(err)
 	}
-	operatorArchive, pauseArchive, err := archives()
+	operatorArchive, pauseArchive, err := testutil.ImageArchives()
 	if err != nil {
 		return fail(err)
 	}
@@ -108,50 +106,6 @@ func run(m *testing.M) int {
 func fail(err error) int {
 	fmt.Fprintln(os.Stderr, "node e2e setup:", err)
 	return 1
-}
-
-// archives finds the OCI archives make image wrote, the newest of each: the
-// operator's and the pause image's.
-func archives() (operator, pause string, err error) {
-	all, _ := filepath.Glob(testutil.Path("bin", "cohort-operator-*.oci.tar"))
-	var operatorTime, pauseTime time.Time
-	for _, a := range all {
-		info, err := os.Stat(a)
-		if err != nil {
-			continue
-		}
-		if strings.HasPrefix(filepath.Base(a), "cohort-operator-pause-") {
-			if info.ModTime().After(pauseTime) {
-				pause, pauseTime = a, info.ModTime()
-			}
-		} else if info.ModTime().After(operatorTime) {
-			operator, operatorTime = a, info.ModTime()
-		}
-	}
-	if operator == "" || pause == "" {
-		return "", "", fmt.Errorf("no operator or no pause image archive in bin/ (run make image): %v", all)
-	}
-	return operator, pause, nil
-}
-
-// findHelm returns $HELM, or the helm the Makefile pins in bin/tools.
-func findHelm() (string, error) {
-	if h := os.Getenv("HELM"); h != "" {
-		return h, nil
-	}
-	makefile, err := os.ReadFile(testutil.Path("Makefile"))
-	if err != nil {
-		return "", err
-	}
-	m := regexp.MustCompile(`(?m)^HELM_VERSION \?= (\S+)$`).FindSubmatch(makefile)
-	if m == nil {
-		return "", errors.New("no HELM_VERSION in the Makefile")
-	}
-	path := testutil.Path("bin", "tools", "helm-"+string(m[1]))
-	if _, err := os.Stat(path); err != nil {
-		return "", fmt.Errorf("helm %s is not built (%s is missing): run 'make helm'", m[1], path)
-	}
-	return path, nil
 }
 
 // command runs a program with the administrator's kubeconfig and returns its
