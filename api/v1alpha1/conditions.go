@@ -116,6 +116,10 @@ const (
 	// WithdrawnReason marks a withdrawn membership.
 	WithdrawnReason = "Withdrawn"
 
+	// NeverSeatedReason marks a membership whose term ended, or whose cohort completed,
+	// without it ever holding a seat: its term does not count toward term limits.
+	NeverSeatedReason = "NeverSeated"
+
 	// TermPendingReason marks a membership whose term has not started.
 	TermPendingReason = "TermPending"
 
@@ -227,6 +231,11 @@ const (
 const (
 	// EligibleReason means the membership may compete for a seat.
 	EligibleReason = "Eligible"
+
+	// SeatKeptReason means the membership keeps the seat it holds although a term limit
+	// would refuse it a new one: a term limit is judged when a seat is given, and terms
+	// recorded later (imported history) never take a seat back.
+	SeatKeptReason = "SeatKept"
 
 	// UnknownRoleReason means the membership's role is not in the cohort's policy.
 	UnknownRoleReason = "UnknownRole"

@@ -27,7 +27,7 @@ const (
 	// SeatUnknown is not evaluated: the operator has not placed it yet, its cohort's
 	// seats are frozen, or its status says something this plugin does not know.
 	SeatUnknown SeatState = "Unknown"
-	// SeatCompleted held or waited for a seat in a cohort that has completed.
+	// SeatCompleted held, waited for or never got a seat in a cohort that has completed.
 	SeatCompleted SeatState = "Completed"
 	// SeatExpired is past the end of its term.
 	SeatExpired SeatState = "Expired"
@@ -98,7 +98,7 @@ func SeatOf(m *learningv1alpha1.Membership) Seat {
 		return s
 	case eligible != nil && eligible.Status == metav1.ConditionFalse:
 		return from(SeatNotEligible, eligible)
-	case seated.Reason == learningv1alpha1.CompletedReason:
+	case seated.Reason == learningv1alpha1.CompletedReason || seated.Reason == learningv1alpha1.NeverSeatedReason:
 		return from(SeatCompleted, seated)
 	}
 	return from(SeatUnknown, seated)

@@ -19,6 +19,9 @@ func TestSeatOf(t *testing.T) {
 	completed := waitlisted(1)
 	completed.WaitlistPosition = nil
 	completed.Conditions[1] = cond(learningv1alpha1.SeatedCondition, metav1.ConditionFalse, learningv1alpha1.CompletedReason, "the cohort completed")
+	neverSeated := waitlisted(1)
+	neverSeated.WaitlistPosition = nil
+	neverSeated.Conditions[1] = cond(learningv1alpha1.SeatedCondition, metav1.ConditionFalse, learningv1alpha1.NeverSeatedReason, "the cohort completed without a seat")
 	frozen := waitlisted(1)
 	frozen.WaitlistPosition = nil
 	frozen.Conditions[1] = cond(learningv1alpha1.SeatedCondition, metav1.ConditionUnknown, learningv1alpha1.SeatsFrozenReason, "frozen")
@@ -33,6 +36,7 @@ func TestSeatOf(t *testing.T) {
 		"withdrawn":               {withdrawn, "Withdrawn"},
 		"expired, still seated":   {expired, "Expired"},
 		"completed cohort":        {completed, "Completed"},
+		"completed, never seated": {neverSeated, "Completed"},
 		"frozen seats":            {frozen, "Unknown (SeatsFrozen)"},
 		"not evaluated by anyone": {learningv1alpha1.MembershipStatus{}, "Unknown (not evaluated yet)"},
 	}

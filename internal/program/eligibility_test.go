@@ -54,7 +54,7 @@ func TestTermLimits(t *testing.T) {
 			},
 			want: map[string]seat{
 				"pat-2024": {Seated: learningv1alpha1.TermExpiredReason, Eligible: eligible, Since: "2024-01-01T00:00:00Z"},
-				"pat-2025": {Seated: learningv1alpha1.TermExpiredReason, Eligible: eligible},
+				"pat-2025": {Seated: learningv1alpha1.NeverSeatedReason, Eligible: eligible},
 				"pat-2026": {Seated: seated, Eligible: eligible, Since: "2026-01-01T00:00:00Z"},
 			},
 		},

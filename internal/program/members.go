@@ -29,13 +29,20 @@ type memberView struct {
 	// reason and message say why the membership may not hold a seat; reason is empty
 	// while it is eligible.
 	reason, message string
+	// kept, when not empty, says which term limit the seat it holds breaks: the seat
+	// was given before the terms that break it were known, and is kept.
+	kept string
+	// seatsTaken is, for a membership that never held a seat, how many seats of its
+	// role and cohort others held during its term.
+	seatsTaken int
 
 	// prevSeated is whether it held a seat before this evaluation, and history since
 	// when it held the seat it held or last held then (zero when never).
 	prevSeated bool
 	history    time.Time
 	// neverEvaluated is whether no evaluation has placed it yet: it has no Seated
-	// condition, or only one saying its cohort did not exist.
+	// condition, or only one saying its cohort did not exist or its seats were frozen
+	// before it was ever placed.
 	neverEvaluated bool
 	// seatedSince is when it got the seat it holds or last held; zero when it never
 	// held one.
@@ -87,7 +94,8 @@ func (m *memberView) resolveHistory() {
 	status := m.obj.Status
 	seated := apimeta.FindStatusCondition(status.Conditions, learningv1alpha1.SeatedCondition)
 	m.prevSeated = seated != nil && seated.Status == metav1.ConditionTrue
-	m.neverEvaluated = seated == nil || seated.Reason == learningv1alpha1.CohortNotFoundReason
+	m.neverEvaluated = seated == nil || seated.Reason == learningv1alpha1.CohortNotFoundReason ||
+		seated.Reason == learningv1alpha1.SeatsFrozenReason
 	switch {
 	case status.SeatedSince != nil:
 		m.history = status.SeatedSince.Time

@@ -91,6 +91,12 @@ func (u *unit) membershipStatus(m *memberView) learningv1alpha1.MembershipStatus
 }
 
 func setEligible(conds conditions, m *memberView) {
+	if m.reason == "" && m.kept != "" {
+		conds.set(learningv1alpha1.EligibleCondition, metav1.ConditionTrue, learningv1alpha1.SeatKeptReason,
+			"keeps the %s seat it holds since %s, although %s: a term limit is judged when a seat is given, and terms recorded later never take it back",
+			m.role.Name, rules.FormatDate(m.seatedSince, m.cohort.loc), m.kept)
+		return
+	}
 	if m.reason == "" {
 		conds.set(learningv1alpha1.EligibleCondition, metav1.ConditionTrue, learningv1alpha1.EligibleReason, "eligible for a %s seat", m.role.Name)
 		return
@@ -109,6 +115,8 @@ func (u *unit) setSeated(conds conditions, m *memberView) {
 	switch {
 	case m.phase == learningv1alpha1.MembershipWithdrawn:
 		conds.set(learningv1alpha1.SeatedCondition, metav1.ConditionFalse, learningv1alpha1.WithdrawnReason, "withdrawn; the seat is freed")
+	case m.neverSeated():
+		conds.set(learningv1alpha1.SeatedCondition, metav1.ConditionFalse, learningv1alpha1.NeverSeatedReason, "%s", neverSeatedMessage(m))
 	case m.phase == learningv1alpha1.MembershipExpired:
 		conds.set(learningv1alpha1.SeatedCondition, metav1.ConditionFalse, learningv1alpha1.TermExpiredReason, "the term ended; the seat is freed")
 	case m.cohort.phase == learningv1alpha1.CohortCompleted:
@@ -121,6 +129,26 @@ func (u *unit) setSeated(conds conditions, m *memberView) {
 		conds.set(learningv1alpha1.SeatedCondition, metav1.ConditionFalse, learningv1alpha1.WaitlistedReason,
 			"position %d of %d on the %s waitlist; all %d seats are taken", m.position, seats.Waitlisted, role, seats.Max)
 	}
+}
+
+// neverSeated reports whether the membership's term ended, or its cohort completed,
+// without it ever holding a seat.
+func (m *memberView) neverSeated() bool {
+	ended := m.phase == learningv1alpha1.MembershipExpired || m.cohort.phase == learningv1alpha1.CohortCompleted
+	return ended && m.phase != learningv1alpha1.MembershipWithdrawn && m.seatedSince.IsZero()
+}
+
+// neverSeatedMessage says when the membership's chance of a seat ended and, when every
+// seat of its role was held for its term, that this is why.
+func neverSeatedMessage(m *memberView) string {
+	msg := fmt.Sprintf("the term ended on %s without a seat", rules.FormatDate(m.term.End.Add(-time.Nanosecond), m.cohort.loc))
+	if m.cohort.phase == learningv1alpha1.CohortCompleted {
+		msg = fmt.Sprintf("the cohort completed on %s without a seat for this membership", m.cohort.lastDay)
+	}
+	if m.roleKnown && m.role.Max > 0 && m.seatsTaken >= m.role.Max {
+		msg += fmt.Sprintf(": all %d %s seats were held by other memberships for its term", m.role.Max, m.role.Name)
+	}
+	return msg + "; the term does not count toward term limits and its attendance is not judged"
 }
 
 func setTermActive(conds conditions, status *learningv1alpha1.MembershipStatus) {
@@ -175,6 +203,10 @@ func setAttendance(conds conditions, m *memberView) *learningv1alpha1.Attendance
 // True and GitOps health checks do not wait on it.
 func membershipSummary(m *memberView) string {
 	switch {
+	case m.neverSeated() && !m.claiming():
+		return fmt.Sprintf("the membership is %s; it never held a seat", m.phase)
+	case m.neverSeated():
+		return "the cohort completed; the membership never held a seat"
 	case !m.claiming():
 		return fmt.Sprintf("the membership is %s", m.phase)
 	case m.cohort.phase == learningv1alpha1.CohortCompleted:
@@ -183,6 +215,8 @@ func membershipSummary(m *memberView) string {
 		return "not eligible: " + m.message
 	case !m.seated:
 		return fmt.Sprintf("waiting for a %s seat at position %d", m.role.Name, m.position)
+	case m.kept != "":
+		return fmt.Sprintf("seated as %s; the seat is kept although %s", m.role.Name, m.kept)
 	}
 	return fmt.Sprintf("seated as %s", m.role.Name)
 }

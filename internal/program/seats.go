@@ -21,7 +21,12 @@ import (
 // (AlreadySeated) rather than waiting, and a waiting claim never blocks anyone. Term
 // limits count the terms the person served, this pass's new seats included; since a new
 // seat can lengthen another membership's run, allocation repeats with the memberships
-// that broke their limit excluded until nothing changes.
+// that broke their limit excluded until nothing changes. A term limit is judged when a
+// seat is given: a seat already held is kept even when terms recorded later (imported
+// history) would have refused it, and reports so (SeatKept).
+//
+// Memberships of completed cohorts that no evaluation has placed (history imported
+// after the fact) are seated first, as history: see seatHistory.
 func (u *unit) allocateSeats() {
 	byPerson := map[string][]*memberView{}
 	for _, m := range u.members {
@@ -37,15 +42,25 @@ func (u *unit) allocateSeats() {
 	for _, cv := range u.cohorts {
 		cv.roleSeats = countSeats(cv)
 	}
+	held := u.heldSeats()
+	for _, m := range u.members {
+		switch {
+		case !m.evaluated():
+		case m.seated && m.prevSeated:
+			m.kept = termLimitBroken(m, byPerson[m.person()])
+		case m.neverSeated():
+			m.seatsTaken = held.during(m)
+		}
+	}
 }
 
 // reviseExclusions revises the memberships refused for their term limit after an
 // allocation, and reports whether it changed any. A run of terms depends only on
-// earlier terms, so the seated membership that breaks its limit with the earliest term
-// certainly breaks it and is refused; a later one may break it only because of that
-// one, and is judged again in the next round. A refused membership whose earlier terms
-// no longer make a run that long (a term it counted was refused meanwhile) is
-// reinstated.
+// earlier terms, so the newly seated membership that breaks its limit with the earliest
+// term certainly breaks it and is refused; a later one may break it only because of
+// that one, and is judged again in the next round. A refused membership whose earlier
+// terms no longer make a run that long (a term it counted was refused meanwhile) is
+// reinstated. A seat held before this evaluation is never refused (it is kept).
 func (u *unit) reviseExclusions(byPerson map[string][]*memberView, excluded map[*memberView]string) bool {
 	for _, m := range u.members {
 		if excluded[m] == "" {
@@ -59,7 +74,7 @@ func (u *unit) reviseExclusions(byPerson map[string][]*memberView, excluded map[
 	var first *memberView
 	var message string
 	for _, m := range u.members {
-		if !m.seated || (first != nil && !m.term.Start.Before(first.term.Start)) {
+		if !m.seated || m.prevSeated || (first != nil && !m.term.Start.Before(first.term.Start)) {
 			continue
 		}
 		if msg, reached := termLimitReached(m, byPerson[m.person()]); reached {
@@ -150,6 +165,9 @@ func (u *unit) allocateOnce(byPerson map[string][]*memberView, excluded map[*mem
 			waiting = append(waiting, m)
 		}
 	}
+	// History comes first: the terms it records count toward the limits of the seats
+	// given below.
+	u.seatHistory()
 	slices.SortFunc(holders, func(a, b *memberView) int {
 		return cmp.Or(a.seatedSince.Compare(b.seatedSince), compareCreation(a, b))
 	})
@@ -201,11 +219,15 @@ func (u *unit) allocateOnce(byPerson map[string][]*memberView, excluded map[*mem
 }
 
 // mayHoldSeat applies the rules across memberships: one seat per person at a time and
-// term limits. It records the reason on m when it may not.
+// term limits. It records the reason on m when it may not. A term limit is judged when
+// a seat is given: a seat held before this evaluation is kept.
 func (u *unit) mayHoldSeat(book *seatBook, m *memberView, byPerson map[string][]*memberView) bool {
 	if o := book.conflict(m); o != nil {
 		m.reason, m.message = alreadySeated(o)
 		return false
+	}
+	if m.prevSeated {
+		return true
 	}
 	if msg, reached := termLimitReached(m, byPerson[m.person()]); reached {
 		m.reason, m.message = learningv1alpha1.TermLimitReachedReason, msg
@@ -223,9 +245,28 @@ func alreadySeated(o *memberView) (reason, message string) {
 // termLimitReached counts the consecutive terms the person served in m's role before
 // m's term, across the unit, against the role's maxConsecutiveTerms.
 func termLimitReached(m *memberView, same []*memberView) (string, bool) {
-	limit := m.role.MaxConsecutiveTerms
-	if limit == 0 {
+	run, limit := servedRun(m, same)
+	if limit == 0 || run < limit {
 		return "", false
+	}
+	return fmt.Sprintf("role %s allows at most %d consecutive terms and this would be consecutive term %d", m.role.Name, limit, run+1), true
+}
+
+// termLimitBroken says which term limit the seat m holds breaks, "" when none.
+func termLimitBroken(m *memberView, same []*memberView) string {
+	run, limit := servedRun(m, same)
+	if limit == 0 || run < limit {
+		return ""
+	}
+	return fmt.Sprintf("role %s allows at most %d consecutive terms and this is consecutive term %d", m.role.Name, limit, run+1)
+}
+
+// servedRun returns the number of consecutive terms the person served in m's role up
+// to m's term, across the unit, and the role's maxConsecutiveTerms (0 when unlimited).
+func servedRun(m *memberView, same []*memberView) (run, limit int) {
+	limit = m.role.MaxConsecutiveTerms
+	if limit == 0 {
+		return 0, 0
 	}
 	var served []rules.Term
 	for _, o := range same {
@@ -233,11 +274,7 @@ func termLimitReached(m *memberView, same []*memberView) (string, bool) {
 			served = append(served, o.term)
 		}
 	}
-	run := rules.ConsecutiveRun(served, m.term)
-	if run < limit {
-		return "", false
-	}
-	return fmt.Sprintf("role %s allows at most %d consecutive terms and this would be consecutive term %d", m.role.Name, limit, run+1), true
+	return rules.ConsecutiveRun(served, m.term), limit
 }
 
 // compareCreation orders memberships by creation time, then name, then cohort.
@@ -271,6 +308,80 @@ func countSeats(cv *cohortView) []rules.RoleSeats {
 		}
 	}
 	return seats
+}
+
+// seatHistory seats the memberships of completed cohorts that no evaluation has placed
+// yet and that never held a seat: a completed cohort applied with its memberships, as
+// when a program moves from spreadsheets. Like a membership first seen in a running
+// cohort, each holds its seat from the start of its term (seatStart), in order of
+// creation, then name, while its role has a seat free for that term. The seat is
+// history, not a claim: it is not reported as held (the cohort has completed), the
+// rules across memberships (one seat per person, term limits) neither refuse it nor
+// are checked against it, but its term counts toward the person's later term limits
+// and its attendance is judged. A membership for which no seat was free never held
+// one (Seated=False/NeverSeated). Evaluated once, a membership is placed for good, so
+// history found later never moves anyone.
+func (u *unit) seatHistory() {
+	var imported []*memberView
+	for _, m := range u.members {
+		if m.importedHistory() {
+			imported = append(imported, m)
+		}
+	}
+	if len(imported) == 0 {
+		return
+	}
+	slices.SortFunc(imported, compareCreation)
+	held := u.heldSeats()
+	for _, m := range imported {
+		if held.during(m) < m.role.Max {
+			m.seatedSince = u.seatStart(m)
+			held.add(m)
+		}
+	}
+}
+
+// importedHistory reports whether the membership is history to seat: in a completed
+// cohort, never placed by an evaluation, never seated, not withdrawn and eligible by
+// the rules of the membership alone.
+func (m *memberView) importedHistory() bool {
+	return m.evaluated() && m.cohort.phase == learningv1alpha1.CohortCompleted && m.neverEvaluated &&
+		m.history.IsZero() && m.phase != learningv1alpha1.MembershipWithdrawn && m.reason == ""
+}
+
+// heldSeats are, per cohort and role, the memberships that hold or held a seat: those
+// with a seatedSince, from then to the end of their term. Withdrawn memberships freed
+// their seat at a time no record keeps, and are left out.
+type heldSeats map[*cohortView]map[string][]*memberView
+
+// heldSeats collects the seats the unit's evaluated memberships hold or held.
+func (u *unit) heldSeats() heldSeats {
+	h := heldSeats{}
+	for _, m := range u.members {
+		if m.evaluated() && m.phase != learningv1alpha1.MembershipWithdrawn && !m.seatedSince.IsZero() {
+			h.add(m)
+		}
+	}
+	return h
+}
+
+func (h heldSeats) add(m *memberView) {
+	if h[m.cohort] == nil {
+		h[m.cohort] = map[string][]*memberView{}
+	}
+	h[m.cohort][m.role.Name] = append(h[m.cohort][m.role.Name], m)
+}
+
+// during counts the other memberships of m's cohort and role that held a seat during
+// m's term.
+func (h heldSeats) during(m *memberView) int {
+	n := 0
+	for _, o := range h[m.cohort][m.role.Name] {
+		if o != m && o.seatedSince.Before(m.term.End) && m.term.Start.Before(o.term.End) {
+			n++
+		}
+	}
+	return n
 }
 
 // seatStart is when a newly seated membership holds its seat from. One seated at its

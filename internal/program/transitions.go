@@ -35,6 +35,12 @@ func MembershipTransitions(before, after *learningv1alpha1.MembershipStatus) []T
 	case is == learningv1alpha1.WaitlistedReason && was != learningv1alpha1.WaitlistedReason:
 		out = append(out, Transition{corev1.EventTypeNormal, "Waitlisted", "Waitlist", seat})
 	}
+	// A membership first evaluated after its term ended (history imported after the
+	// fact) did nothing while the operator watched: its final state is in its status,
+	// not in Events.
+	if before.Phase == "" && after.Phase == learningv1alpha1.MembershipExpired {
+		return nil
+	}
 	if after.Phase == learningv1alpha1.MembershipExpired && before.Phase != learningv1alpha1.MembershipExpired {
 		out = append(out, Transition{corev1.EventTypeNormal, "Expired", "Expire", fmt.Sprintf("the term ended on %s; the seat is freed", after.EndDate)})
 	}

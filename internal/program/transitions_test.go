@@ -80,6 +80,10 @@ func TestMembershipTransitions(t *testing.T) {
 			after:  membershipAt(expired, learningv1alpha1.TermExpiredReason, met),
 			want:   []Transition{expiredEvent},
 		},
+		"imported history, first evaluated after its term: no Events": {
+			before: &learningv1alpha1.MembershipStatus{},
+			after:  membershipAt(expired, learningv1alpha1.NeverSeatedReason, below),
+		},
 		"falls below the threshold": {
 			before: membershipAt(active, seated, met),
 			after:  membershipAt(active, seated, below),
