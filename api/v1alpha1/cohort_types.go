@@ -262,6 +262,11 @@ type CohortStatus struct {
 	// +optional
 	AttendancePercent *int32 `json:"attendancePercent,omitempty"`
 
+	// actionPlans sums up the ActionPlans of the cohort's memberships and teams; set
+	// when plans are required or any exists.
+	// +optional
+	ActionPlans *ActionPlanFigures `json:"actionPlans,omitempty"`
+
 	// nextEvent is the start of the cohort's next scheduled event.
 	// +optional
 	NextEvent *metav1.Time `json:"nextEvent,omitempty"`
@@ -299,6 +304,7 @@ type GeneratedGathering struct {
 // +kubebuilder:printcolumn:name="Seats",type=string,JSONPath=`.status.seats`
 // +kubebuilder:printcolumn:name="Waitlist",type=integer,JSONPath=`.status.waitlisted`
 // +kubebuilder:printcolumn:name="Attendance",type=integer,JSONPath=`.status.attendancePercent`
+// +kubebuilder:printcolumn:name="Plans",type=string,JSONPath=`.status.actionPlans.summary`,priority=1
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
 // +kubebuilder:printcolumn:name="Start",type=string,JSONPath=`.spec.startDate`,priority=1

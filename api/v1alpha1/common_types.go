@@ -92,6 +92,81 @@ type ProgramPolicy struct {
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=365
 	TermNoticeDays *int32 `json:"termNoticeDays,omitempty"`
+
+	// actionPlans sets whether members keep ActionPlans, and when a plan is due and
+	// when it goes stale.
+	// +optional
+	ActionPlans *ActionPlanPolicy `json:"actionPlans,omitempty"`
+}
+
+// PlanRequirement is which ActionPlans a program requires.
+//
+// +kubebuilder:validation:Enum=None;Personal;Team
+type PlanRequirement string
+
+const (
+	// PlansNotRequired requires no plan; plans members keep are still judged.
+	PlansNotRequired PlanRequirement = "None"
+	// PersonalPlansRequired requires a personal plan of every seated membership.
+	PersonalPlansRequired PlanRequirement = "Personal"
+	// TeamPlansRequired requires a workplan of every organization's team.
+	TeamPlansRequired PlanRequirement = "Team"
+)
+
+// ActionPlanPolicy sets what a program expects of ActionPlans. A cohort's fields
+// override its community's one by one.
+type ActionPlanPolicy struct {
+	// required says which plans are required: None (the default), Personal (one per
+	// seated membership) or Team (one per organization's team).
+	// +optional
+	Required PlanRequirement `json:"required,omitempty"`
+
+	// dueDays is how many days a required plan is due after the later of the seat's
+	// start (for a team, the cohort's start) and the end of the cohort's first
+	// Intensive, when it has one. Defaults to 30.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=365
+	DueDays *int32 `json:"dueDays,omitempty"`
+
+	// staleAfter is how many ended events that count toward attendance may pass since a
+	// plan's last check-in (or since it was due, or created, when it has none) before
+	// the plan is Stale. Defaults to 2.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=24
+	StaleAfter *int32 `json:"staleAfter,omitempty"`
+}
+
+// ActionPlanFigures sum up the ActionPlans of a cohort or a community: counts only,
+// never what a plan says.
+type ActionPlanFigures struct {
+	// required is the number of plans the policy requires: one per seated membership,
+	// or one per organization's team.
+	// +optional
+	Required int32 `json:"required,omitempty"`
+	// present is the number of required plans that exist.
+	// +optional
+	Present int32 `json:"present,omitempty"`
+	// plans is the number of plans, required or not.
+	// +optional
+	Plans int32 `json:"plans,omitempty"`
+	// current is the number of plans that are PlanCurrent=True.
+	// +optional
+	Current int32 `json:"current,omitempty"`
+	// overdue and stale are the numbers of plans Overdue and Stale.
+	// +optional
+	Overdue int32 `json:"overdue,omitempty"`
+	// +optional
+	Stale int32 `json:"stale,omitempty"`
+	// actionsDone and actionsTotal count the plans' actions: Done, and all of them.
+	// +optional
+	ActionsDone int32 `json:"actionsDone,omitempty"`
+	// +optional
+	ActionsTotal int32 `json:"actionsTotal,omitempty"`
+	// summary is the figures in a line, such as "4/5 plans current, 12/30 actions done".
+	// +optional
+	Summary string `json:"summary,omitempty"`
 }
 
 // RolePolicy sets the seats and term of one role.

@@ -148,6 +148,11 @@ type CommunityOfPracticeStatus struct {
 	// members counts the memberships of all the community's cohorts by phase.
 	// +optional
 	Members *MemberCounts `json:"members,omitempty"`
+
+	// actionPlans sums up the ActionPlans of every cohort; set when plans are required
+	// or any exists.
+	// +optional
+	ActionPlans *ActionPlanFigures `json:"actionPlans,omitempty"`
 }
 
 // CommunityOfPractice is a standing program, such as an allyship community, that runs
@@ -160,6 +165,7 @@ type CommunityOfPracticeStatus struct {
 // +kubebuilder:printcolumn:name="Cohorts",type=integer,JSONPath=`.status.cohorts`
 // +kubebuilder:printcolumn:name="Active",type=integer,JSONPath=`.status.activeCohorts`
 // +kubebuilder:printcolumn:name="Members",type=integer,JSONPath=`.status.members.active`
+// +kubebuilder:printcolumn:name="Plans",type=string,JSONPath=`.status.actionPlans.summary`,priority=1
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`

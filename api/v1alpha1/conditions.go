@@ -38,6 +38,14 @@ const (
 	// Ready, because pods depend on the cluster's nodes, not on the declaration.
 	PortalAvailableCondition = "PortalAvailable"
 
+	// PlanCurrentCondition reports whether an ActionPlan is current: its owner holds a
+	// seat, no action is overdue and it was checked in on recently enough.
+	PlanCurrentCondition = "PlanCurrent"
+
+	// ActionPlanCondition reports, on a seated Membership whose program requires
+	// personal plans, whether its plan exists (or is not due yet).
+	ActionPlanCondition = "ActionPlan"
+
 	// SeatedCondition reports whether a Membership holds a seat in its role.
 	SeatedCondition = "Seated"
 
@@ -278,4 +286,38 @@ const (
 	// RenderFailedReason marks a document that could not be rendered and is published in
 	// its empty form.
 	RenderFailedReason = "RenderFailed"
+)
+
+// Reasons of the ActionPlan kind's conditions, and of the ActionPlan condition of a
+// Membership.
+const (
+	// PlanCurrentReason means the plan is current.
+	PlanCurrentReason = "Current"
+	// PlanOverdueReason means an action is neither Done nor Dropped after its due day;
+	// the message names the overdue actions.
+	PlanOverdueReason = "Overdue"
+	// PlanStaleReason means staleAfter events that count toward attendance ended since
+	// the plan's last check-in (or since it was due).
+	PlanStaleReason = "Stale"
+	// OwnerNotSeatedReason means the plan's membership holds no seat (for a team plan,
+	// no member of the team does): nothing is expected of it now.
+	OwnerNotSeatedReason = "OwnerNotSeated"
+	// MembershipNotFoundReason means the plan's membership does not exist.
+	MembershipNotFoundReason = "MembershipNotFound"
+	// OwnerNotMemberReason means the plan's owner is not the member of its membership
+	// (for a team plan, not a member of the team).
+	OwnerNotMemberReason = "OwnerNotMember"
+	// PartnerNotInCohortReason means the plan's partner is not a membership of the
+	// plan's cohort.
+	PartnerNotInCohortReason = "PartnerNotInCohort"
+	// EventNotInCohortReason means a check-in names an event that is not the cohort's
+	// (nor its community's).
+	EventNotInCohortReason = "EventNotInCohort"
+	// PlanPresentReason means the membership's required plan exists.
+	PlanPresentReason = "PlanPresent"
+	// PlanNotDueReason means the membership's required plan is not due yet.
+	PlanNotDueReason = "PlanNotDue"
+	// PlanMissingReason means the membership's required plan is missing past its due
+	// day.
+	PlanMissingReason = "PlanMissing"
 )

@@ -1,5 +1,5 @@
 // Package v1alpha1 contains the v1alpha1 API of the learning.cohort.dev group:
-// CommunityOfPractice, Cohort, Membership and LearningEvent.
+// CommunityOfPractice, Cohort, Membership, LearningEvent and ActionPlan.
 //
 // +kubebuilder:object:generate=true
 // +groupName=learning.cohort.dev
@@ -28,6 +28,7 @@ func addKnownTypes(s *runtime.Scheme) error {
 		&Cohort{}, &CohortList{},
 		&Membership{}, &MembershipList{},
 		&LearningEvent{}, &LearningEventList{},
+		&ActionPlan{}, &ActionPlanList{},
 	)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil

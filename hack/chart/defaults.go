@@ -13,8 +13,9 @@ import (
 
 // checkDefaults fails when a default of the chart disagrees with config/ or with the
 // manager's flags: the image config/manager deploys (repository in values.yaml, tag
-// as the chart's appVersion) and the names of the approval policy and of the
-// approvers' ClusterRole, which the manager's generated rules and flag defaults assume.
+// as the chart's appVersion), the names of the approval policy and of the approvers'
+// ClusterRole, which the manager's generated rules and flag defaults assume, and the
+// name of the action-plan policy, as config/default names it.
 func checkDefaults(configDir, chartDir string) error {
 	var values struct {
 		Image struct {
@@ -24,6 +25,9 @@ func checkDefaults(configDir, chartDir string) error {
 			PolicyName          string `json:"policyName"`
 			ApproverClusterRole string `json:"approverClusterRole"`
 		} `json:"approvals"`
+		ActionPlans struct {
+			PolicyName string `json:"policyName"`
+		} `json:"actionPlans"`
 	}
 	if err := readYAML(filepath.Join(chartDir, "values.yaml"), &values); err != nil {
 		return err
@@ -61,6 +65,9 @@ func checkDefaults(configDir, chartDir string) error {
 	}
 	if values.Approvals.ApproverClusterRole != controllers.DefaultApproverClusterRole {
 		problems = append(problems, fmt.Sprintf("values.yaml approvals.approverClusterRole is %q, the manager's default is %q", values.Approvals.ApproverClusterRole, controllers.DefaultApproverClusterRole))
+	}
+	if values.ActionPlans.PolicyName != defaultActionPlanPolicy {
+		problems = append(problems, fmt.Sprintf("values.yaml actionPlans.policyName is %q, config/default names the policy %q", values.ActionPlans.PolicyName, defaultActionPlanPolicy))
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("the chart's defaults disagree with config/ and the manager:\n  %s", strings.Join(problems, "\n  "))

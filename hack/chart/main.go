@@ -2,10 +2,10 @@
 // config/ defines, so that the chart and `kubectl apply -k config/default` cannot
 // drift: the CRDs (config/crd/bases), the manager's rules (config/rbac/role.yaml,
 // generated from the +kubebuilder:rbac markers), the approvers', editors', viewers'
-// and leader election roles (config/rbac) and the approval admission policy
-// (config/admission). It also checks the chart's defaults that must agree with
-// config/ and the manager's flags: the image, the approval policy's name and the
-// approvers' ClusterRole name.
+// and leader election roles (config/rbac) and the approval and action-plan admission
+// policies (config/admission). It also checks the chart's defaults that must agree
+// with config/ and the manager's flags: the image, the admission policies' names and
+// the approvers' ClusterRole name.
 //
 //	go run ./hack/chart          # write the generated files (make chart)
 //	go run ./hack/chart -check   # fail, with a diff, when they are stale (make chart-check)

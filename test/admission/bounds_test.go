@@ -91,6 +91,7 @@ durationMonths: 6
 schedule: {rrule: "FREQ=YEARLY;UNTIL=09991231", startTime: "12:00", duration: 90m, timeZone: America/Chicago}`,
 			want: "spec.schedule.rrule UNTIL" + dateBoundMessage},
 	},
+	actionPlanDateCases,
 )
 
 // textCases checks the text rules on fields of every kind: control characters (C0,
@@ -231,4 +232,4 @@ func concat(groups ...[]admissionCase) []admissionCase {
 }
 
 func TestDateBounds(t *testing.T) { runCases(t, dateCases) }
-func TestTextRules(t *testing.T)  { runCases(t, textCases) }
+func TestTextRules(t *testing.T)  { runCases(t, concat(textCases, actionPlanTextCases)) }

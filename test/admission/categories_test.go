@@ -14,7 +14,7 @@ import (
 // TestKubectlGetByCategory runs kubectl get against a namespace holding every kind, as
 // a program operator would. kubectl expands a category before a resource name, so a
 // category named like a plural would make `kubectl get cohorts` list every kind; the
-// `learning` category must list all four.
+// `learning` category must list all five.
 func TestKubectlGetByCategory(t *testing.T) {
 	ctx := context.Background()
 	ns := testutil.Namespace(t, k8s)
@@ -30,7 +30,7 @@ func TestKubectlGetByCategory(t *testing.T) {
 		kinds []string
 	}{
 		{resource: "cohorts", kinds: []string{"Cohort"}},
-		{resource: "learning", kinds: []string{"CommunityOfPractice", "Cohort", "Membership", "LearningEvent"}},
+		{resource: "learning", kinds: []string{"CommunityOfPractice", "Cohort", "Membership", "LearningEvent", "ActionPlan"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.resource, func(t *testing.T) {

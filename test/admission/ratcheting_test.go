@@ -141,7 +141,26 @@ displayName: "Old \x1b[31mcommunity"
 eligibleOrganizations: ["Lakeside\x1bBank", "Harbor Trust", "Riverside Bank"]
 charter: {goals: ["Listen\rfirst"]}`, want: textRefused("spec.eligibleOrganizations[0]")}},
 	},
+	{kind: "ActionPlan", name: "stored-1990",
+		stored: storedPlan,
+		// An action or check-in left as stored is not checked again: the lists are maps,
+		// so each entry is matched with its stored self by its key.
+		accepted: []string{storedPlan + `
+partnerRef: {name: m-1991}`},
+		refused: []refusedUpdate{
+			{spec: strings.Replace(storedPlan, `"1990-06-30"`, `"1991-06-30"`, 1) + `
+partnerRef: {name: m-1991}`, want: "spec.actions[].due" + dateBoundMessage},
+			{spec: strings.Replace(storedPlan, `\x1b[31m`, `\x1b[32m`, 1) + `
+partnerRef: {name: m-1991}`, want: textRefused("spec.actions[0].title")},
+		}},
 }
+
+// storedPlan is an ActionPlan of 1990 with control characters in its text.
+const storedPlan = `
+membershipRef: {name: m-1990}
+owner: ` + caseUser + `
+actions: [{id: mentor, title: "Mentor \x1b[31m1990", due: "1990-06-30"}]
+checkIns: [{id: c-1990, at: "1990-03-10T19:00:00Z", author: ` + caseUser + `, learned: "Listen\rfirst"}]`
 
 // TestStoredObjectsKeepWorking installs the CRDs without the rules on dates and text,
 // stores an object of each kind dated 1990 with control characters in its text,
@@ -221,7 +240,7 @@ func waitForRules(t *testing.T, objs []*unstructured.Unstructured, installed boo
 func installCRDsWithoutBounds(t *testing.T) (restore func()) {
 	t.Helper()
 	ctx := context.Background()
-	names := make([]string, 0, 4)
+	names := make([]string, 0, 5)
 	specs := map[string]any{}
 	for _, c := range loadCRDs(t) {
 		name := c.plural + ".learning.cohort.dev"

@@ -29,7 +29,8 @@ var (
 
 // caseUser is who applies the manifests of the cases: an administrator whose user name
 // is the samples' approver, so that the approval policy admits the approvals they
-// carry and only the CRDs' own rules are checked.
+// carry, and the owner and author of the action plans of the cases, so that the
+// action-plan policy admits them too and only the CRDs' own rules are checked.
 const caseUser = "allyship-pillar-lead"
 
 // workerKubeconfig is the environment variable through which the suite's process
@@ -45,6 +46,9 @@ func TestMain(m *testing.M) {
 	os.Exit(testutil.RunWithCluster(m, false, func(cl *localcluster.Cluster, c client.Client) error {
 		cluster, admin = cl, c
 		if err := testutil.InstallApprovals(context.Background(), c); err != nil {
+			return err
+		}
+		if err := installActionPlanPolicy(context.Background(), c); err != nil {
 			return err
 		}
 		cfg, err := cl.AddUser(caseUser, localcluster.AdminGroup)

@@ -262,6 +262,9 @@ var kustomizeCounterpart = map[string]string{
 	"CustomResourceDefinition/memberships.learning.cohort.dev":          "CustomResourceDefinition/memberships.learning.cohort.dev",
 	"CustomResourceDefinition/learningevents.learning.cohort.dev":       "CustomResourceDefinition/learningevents.learning.cohort.dev",
 	"CustomResourceDefinition/communityofpractices.learning.cohort.dev": "CustomResourceDefinition/communityofpractices.learning.cohort.dev",
+	"CustomResourceDefinition/actionplans.learning.cohort.dev":          "CustomResourceDefinition/actionplans.learning.cohort.dev",
+	"ValidatingAdmissionPolicy/cohort-action-plans":                     "ValidatingAdmissionPolicy/cohort-action-plans",
+	"ValidatingAdmissionPolicyBinding/cohort-action-plans":              "ValidatingAdmissionPolicyBinding/cohort-action-plans",
 	// Helm does not own the namespace it installs into (helm install --create-namespace).
 	"Namespace/cohort-system": "",
 }

@@ -66,6 +66,14 @@ The ValidatingAdmissionPolicy that verifies approvers, and its binding (--approv
 {{- .Values.approvals.policyName }}
 {{- end }}
 
+{{/*
+The ValidatingAdmissionPolicy that binds an ActionPlan to its creator and each check-in
+to its author, and its binding.
+*/}}
+{{- define "cohort-operator.actionPlanPolicyName" -}}
+{{- .Values.actionPlans.policyName }}
+{{- end }}
+
 {{/* The metrics Service, which is also the job label Prometheus gives its targets. */}}
 {{- define "cohort-operator.metricsServiceName" -}}
 {{- printf "%s-metrics" (include "cohort-operator.fullname" .) }}

@@ -60,6 +60,29 @@
 - apiGroups:
   - learning.cohort.dev
   resources:
+  - actionplans
+  verbs:
+  - create
+  - get
+  - list
+  - patch
+  - update
+  - watch
+- apiGroups:
+  - learning.cohort.dev
+  resources:
+  - actionplans/status
+  - cohorts/status
+  - communityofpractices/status
+  - learningevents/status
+  - memberships/status
+  verbs:
+  - get
+  - patch
+  - update
+- apiGroups:
+  - learning.cohort.dev
+  resources:
   - cohorts
   verbs:
   - get
@@ -73,17 +96,6 @@
   - cohorts/finalizers
   - communityofpractices/finalizers
   verbs:
-  - update
-- apiGroups:
-  - learning.cohort.dev
-  resources:
-  - cohorts/status
-  - communityofpractices/status
-  - learningevents/status
-  - memberships/status
-  verbs:
-  - get
-  - patch
   - update
 - apiGroups:
   - learning.cohort.dev
@@ -185,6 +197,29 @@
 - apiGroups:
   - learning.cohort.dev
   resources:
+  - actionplans
+  verbs:
+  - create
+  - get
+  - list
+  - patch
+  - update
+  - watch
+- apiGroups:
+  - learning.cohort.dev
+  resources:
+  - actionplans/status
+  - cohorts/status
+  - communityofpractices/status
+  - learningevents/status
+  - memberships/status
+  verbs:
+  - get
+  - patch
+  - update
+- apiGroups:
+  - learning.cohort.dev
+  resources:
   - cohorts
   verbs:
   - get
@@ -198,17 +233,6 @@
   - cohorts/finalizers
   - communityofpractices/finalizers
   verbs:
-  - update
-- apiGroups:
-  - learning.cohort.dev
-  resources:
-  - cohorts/status
-  - communityofpractices/status
-  - learningevents/status
-  - memberships/status
-  verbs:
-  - get
-  - patch
   - update
 - apiGroups:
   - learning.cohort.dev
