@@ -57,6 +57,8 @@ func slim(obj any) {
 			a.Status = intern(a.Status)
 		}
 		internConditions(o.Status.Conditions)
+	case *learningv1alpha1.ActionPlan:
+		internConditions(o.Status.Conditions)
 	}
 }
 

@@ -42,6 +42,7 @@ const (
 	componentAccess    = "access"
 	componentDocuments = "documents"
 	componentPortal    = "portal"
+	componentPlans     = "plans"
 )
 
 // portalName is the NameLabel value of portal pods.
@@ -158,15 +159,47 @@ func accessChildren(cohort *learningv1alpha1.Cohort, n childNames, pub program.P
 	if portalEnabled(cohort) {
 		read = append(read, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"services/proxy"}, ResourceNames: n.proxyNames(), Verbs: []string{"get"}})
 	}
+	// The one rule without names: RBAC cannot limit create by name, which the new
+	// object does not have yet. The action-plan admission policy binds each plan to
+	// the user who creates it (spec.owner), and the plan grants below give access to
+	// it by name once it exists.
+	read = append(read, rbacv1.PolicyRule{APIGroups: []string{learningv1alpha1.GroupVersion.Group}, Resources: []string{"actionplans"}, Verbs: []string{"create"}})
 	edit := slices.Clone(read)
 	if len(pub.OwnEvents) > 0 {
 		edit = append(edit, rbacv1.PolicyRule{APIGroups: []string{learningv1alpha1.GroupVersion.Group}, Resources: []string{"learningevents"}, ResourceNames: pub.OwnEvents, Verbs: []string{"get", "update", "patch"}})
 	}
-	return []client.Object{
+	objs := []client.Object{
 		&rbacv1.Role{ObjectMeta: n.meta(cohort, n.Read, componentAccess), Rules: read},
 		&rbacv1.Role{ObjectMeta: n.meta(cohort, n.Edit, componentAccess), Rules: edit},
 		memberBinding(cohort, n, n.Read, pub.Read),
 		memberBinding(cohort, n, n.Edit, pub.Edit),
+	}
+	for _, g := range pub.Plans {
+		objs = append(objs, planAccess(cohort, n, g)...)
+	}
+	return objs
+}
+
+// planAccess is one member's access to ActionPlans by name: a Role, named after the
+// member's seated membership, that may get, update and patch the plans they own (or
+// their team's) and get the plans they are the partner of, and its RoleBinding to the
+// member. Neither Role of the cohort grants plans: a lead with Edit access reads a
+// plan's counts in the cohort's status, not the plan.
+func planAccess(cohort *learningv1alpha1.Cohort, n childNames, g program.PlanGrant) []client.Object {
+	name := names.Derive(g.Membership, "plans", names.ObjectLimit)
+	group := []string{learningv1alpha1.GroupVersion.Group}
+	var rules []rbacv1.PolicyRule
+	if len(g.Update) > 0 {
+		rules = append(rules, rbacv1.PolicyRule{APIGroups: group, Resources: []string{"actionplans"}, ResourceNames: g.Update, Verbs: []string{"get", "update", "patch"}})
+	}
+	if len(g.Get) > 0 {
+		rules = append(rules, rbacv1.PolicyRule{APIGroups: group, Resources: []string{"actionplans"}, ResourceNames: g.Get, Verbs: []string{"get"}})
+	}
+	binding := memberBinding(cohort, n, name, []string{g.User})
+	binding.Labels[ComponentLabel] = componentPlans
+	return []client.Object{
+		&rbacv1.Role{ObjectMeta: n.meta(cohort, name, componentPlans), Rules: rules},
+		binding,
 	}
 }
 

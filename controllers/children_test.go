@@ -46,14 +46,18 @@ func childrenCohort(name string, portal bool) *learningv1alpha1.Cohort {
 	return c
 }
 
-// childrenPublication is a publication with a lead, two readers, the cohort's own
-// events and a community event.
+// childrenPublication is a publication with a lead, two readers with ActionPlans (one
+// the other's partner), the cohort's own events and a community event.
 func childrenPublication() program.Publication {
 	start := time.Date(2026, 1, 6, 12, 0, 0, 0, time.UTC)
 	pub := program.Publication{
 		Edit:      []string{"lee@example.org"},
 		Read:      []string{"ann@example.org", "bob@example.org"},
 		OwnEvents: []string{"kickoff", "retro"},
+		Plans: []program.PlanGrant{
+			{Membership: "ann", User: "ann@example.org", Update: []string{"ann-2026"}, Get: []string{"bob-2026"}},
+			{Membership: "bob", User: "bob@example.org", Update: []string{"bob-2026", "northstar"}},
+		},
 		Roster: publish.Roster{Cohort: "spring", Members: []publish.RosterEntry{
 			{DisplayName: "Ann Archer", Role: "Member", Seat: publish.SeatHeld, Phase: "Active"},
 		}},
@@ -129,6 +133,7 @@ func TestDesiredChildrenKinds(t *testing.T) {
 		"without the portal, members' access and the documents": {
 			want: []string{
 				"Role spring-read", "Role spring-edit", "RoleBinding spring-read", "RoleBinding spring-edit",
+				"Role ann-plans", "RoleBinding ann-plans", "Role bob-plans", "RoleBinding bob-plans",
 				"ConfigMap spring-roster", "ConfigMap spring-calendar", "ConfigMap spring-overview",
 			},
 		},
@@ -136,6 +141,7 @@ func TestDesiredChildrenKinds(t *testing.T) {
 			portal: true,
 			want: []string{
 				"Role spring-read", "Role spring-edit", "RoleBinding spring-read", "RoleBinding spring-edit",
+				"Role ann-plans", "RoleBinding ann-plans", "Role bob-plans", "RoleBinding bob-plans",
 				"ConfigMap spring-roster", "ConfigMap spring-calendar", "ConfigMap spring-overview",
 				"ServiceAccount spring-portal", "Role spring-portal", "RoleBinding spring-portal",
 				"Deployment spring-portal", "Service spring-portal", "NetworkPolicy spring-portal",
@@ -159,6 +165,8 @@ func TestDesiredChildrenOwnedAndLabelled(t *testing.T) {
 		switch {
 		case strings.HasSuffix(o.GetName(), "-read"), strings.HasSuffix(o.GetName(), "-edit"):
 			return "access"
+		case strings.HasSuffix(o.GetName(), "-plans"):
+			return "plans"
 		case strings.HasSuffix(o.GetName(), "-portal"):
 			return "portal"
 		}
@@ -212,6 +220,9 @@ func TestDesiredChildrenRulesNameTheirObjects(t *testing.T) {
 						t.Errorf("%s has no rules", describe(o))
 					}
 					for _, r := range role.Rules {
+						if createsPlans(r) {
+							continue // create has no name to limit it by; the action-plan policy binds the plan to its creator
+						}
 						if len(r.ResourceNames) == 0 || slices.Contains(r.ResourceNames, "") {
 							t.Errorf("%s grants %v on every %v: %+v", describe(o), r.Verbs, r.Resources, r)
 						}
@@ -233,10 +244,12 @@ func TestDesiredChildrenMembersAccess(t *testing.T) {
 	n := namesOf(cohort)
 	proxy := []string{"spring-portal", "spring-portal:http", "http:spring-portal:http"}
 	documents := []string{"spring-roster", "spring-calendar", "spring-overview"}
+	createPlans := ruleOf{Group: "learning.cohort.dev", Resource: "actionplans", Verbs: []string{"create"}}
 	read := []ruleOf{
 		{Group: "learning.cohort.dev", Resource: "cohorts", Names: []string{"spring"}, Verbs: []string{"get"}},
 		{Group: "", Resource: "configmaps", Names: documents, Verbs: []string{"get"}},
 		{Group: "", Resource: "services/proxy", Names: proxy, Verbs: []string{"get"}},
+		createPlans,
 	}
 	ownEvents := ruleOf{Group: "learning.cohort.dev", Resource: "learningevents", Names: []string{"kickoff", "retro"}, Verbs: []string{"get", "update", "patch"}}
 	cases := map[string]struct {
@@ -257,8 +270,8 @@ func TestDesiredChildrenMembersAccess(t *testing.T) {
 			wantEdit: read,
 		},
 		"without the portal, no service proxy": {
-			wantRead: read[:2],
-			wantEdit: append(slices.Clone(read[:2]), ownEvents),
+			wantRead: []ruleOf{read[0], read[1], createPlans},
+			wantEdit: []ruleOf{read[0], read[1], createPlans, ownEvents},
 		},
 	}
 	for name, tc := range cases {
@@ -291,6 +304,28 @@ func TestDesiredChildrenMembersAccess(t *testing.T) {
 				t.Errorf("RoleBinding %s roleRef (-want +got):\n%s", name, diff)
 			}
 			if diff := cmp.Diff(want, b.Subjects); diff != "" {
+				t.Errorf("RoleBinding %s subjects (-want +got):\n%s", name, diff)
+			}
+		}
+	})
+
+	t.Run("plans", func(t *testing.T) {
+		objs := buildChildren(t, cohort, childrenPublication(), childrenPortal)
+		plans := func(names []string, verbs ...string) ruleOf {
+			return ruleOf{Group: "learning.cohort.dev", Resource: "actionplans", Names: names, Verbs: verbs}
+		}
+		for name, want := range map[string]struct {
+			user  string
+			rules []ruleOf
+		}{
+			"ann-plans": {"ann@example.org", []ruleOf{plans([]string{"ann-2026"}, "get", "update", "patch"), plans([]string{"bob-2026"}, "get")}},
+			"bob-plans": {"bob@example.org", []ruleOf{plans([]string{"bob-2026", "northstar"}, "get", "update", "patch")}},
+		} {
+			if diff := cmp.Diff(want.rules, rulesOf(childOf[*rbacv1.Role](t, objs, name).Rules)); diff != "" {
+				t.Errorf("Role %s rules (-want +got):\n%s", name, diff)
+			}
+			b := childOf[*rbacv1.RoleBinding](t, objs, name)
+			if diff := cmp.Diff([]rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: want.user}}, b.Subjects); diff != "" {
 				t.Errorf("RoleBinding %s subjects (-want +got):\n%s", name, diff)
 			}
 		}
@@ -567,8 +602,8 @@ func TestChildrenLongCohortName(t *testing.T) {
 			}
 			cohort := childrenCohort(name, true)
 			objs := buildChildren(t, cohort, childrenPublication(), childrenPortal)
-			if len(objs) != 13 {
-				t.Fatalf("%d children, want 13", len(objs))
+			if len(objs) != 17 {
+				t.Fatalf("%d children, want 17", len(objs))
 			}
 			seen := map[string]bool{}
 			for _, o := range objs {

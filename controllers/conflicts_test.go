@@ -74,7 +74,7 @@ func TestWithoutConflicts(t *testing.T) {
 				continue
 			}
 			for _, r := range role.Rules {
-				if len(r.ResourceNames) == 0 {
+				if len(r.ResourceNames) == 0 && !createsPlans(r) {
 					t.Errorf("%s has a rule with no names left, which grants every object: %+v", describe(role), r)
 				}
 			}

@@ -3,13 +3,16 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
+	rbacv1 "k8s.io/api/rbac/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
 	"github.com/cohort-dev/cohort-operator/internal/testutil"
 )
 
@@ -73,4 +76,12 @@ func conditionMessage(conditions []metav1.Condition, typ string) string {
 		return c.Message
 	}
 	return ""
+}
+
+// createsPlans tells the one rule of the cohort's Roles without resource names:
+// create on ActionPlans, which RBAC cannot limit by name (the action-plan policy binds
+// the new plan to its creator).
+func createsPlans(rule rbacv1.PolicyRule) bool {
+	return slices.Equal(rule.APIGroups, []string{learningv1alpha1.GroupVersion.Group}) && slices.Equal(rule.Resources, []string{"actionplans"}) &&
+		slices.Equal(rule.Verbs, []string{"create"}) && len(rule.ResourceNames) == 0
 }

@@ -17,7 +17,14 @@ const (
 	eventCohortIndex      = "spec.cohortRef.name"
 	eventCommunityIndex   = "spec.communityRef.name"
 	cohortCommunityIndex  = "spec.communityRef.name"
+	// planHolderIndex keys an ActionPlan by what it belongs to: "membership/<name>" for
+	// a personal plan, "cohort/<name>" for a team plan.
+	planHolderIndex = "plan.holder"
 )
+
+// planHolderKey is the planHolderIndex value of a personal plan of the named
+// membership (kind "membership") or of a team plan of the named cohort ("cohort").
+func planHolderKey(kind, name string) string { return kind + "/" + name }
 
 // readOnly lists straight from the informer cache without copying: the reconcilers
 // only read the listed objects, and a program of hundreds of memberships and events
@@ -44,6 +51,9 @@ func setupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 		{&learningv1alpha1.Cohort{}, cohortCommunityIndex, func(o client.Object) []string {
 			return refName(o.(*learningv1alpha1.Cohort).Spec.CommunityRef)
 		}},
+		{&learningv1alpha1.ActionPlan{}, planHolderIndex, func(o client.Object) []string {
+			return planHolders(o.(*learningv1alpha1.ActionPlan))
+		}},
 	}
 	for _, ix := range indexes {
 		if err := indexer.IndexField(ctx, ix.obj, ix.field, ix.value); err != nil {
@@ -58,4 +68,15 @@ func refName(ref *learningv1alpha1.LocalObjectReference) []string {
 		return nil
 	}
 	return []string{string(ref.Name)}
+}
+
+// planHolders are the planHolderIndex values of a plan.
+func planHolders(p *learningv1alpha1.ActionPlan) []string {
+	switch {
+	case p.Spec.MembershipRef != nil:
+		return []string{planHolderKey("membership", string(p.Spec.MembershipRef.Name))}
+	case p.Spec.Team != nil:
+		return []string{planHolderKey("cohort", string(p.Spec.Team.CohortRef.Name))}
+	}
+	return nil
 }

@@ -93,6 +93,13 @@ func changedStatuses(snap program.Snapshot, out program.Outcome) []statusWrite {
 			writes = append(writes, statusWrite{before: e, next: next, events: program.EventTransitions(e, &e.Status, &status)})
 		}
 	}
+	for _, p := range snap.Plans {
+		if status, ok := out.Plans[p.Name]; ok && !equality.Semantic.DeepEqual(p.Status, status) {
+			next := p.DeepCopy()
+			next.Status = status
+			writes = append(writes, statusWrite{before: p, next: next, events: program.PlanTransitions(&p.Status, &status)})
+		}
+	}
 	return writes
 }
 

@@ -232,6 +232,29 @@ func TestLeastPrivilegeShippedRoles(t *testing.T) {
 	}
 }
 
+// TestShippedRolesGrantNoPlans: no role shipped under config/ but the manager's grants
+// anything on ActionPlans, so the view, edit and admin roles the editor and viewer
+// roles aggregate into never read a person's plan; the manager holds only what it
+// must to grant members their plans (create, get, update, patch), never delete.
+func TestShippedRolesGrantNoPlans(t *testing.T) {
+	for _, r := range shippedRoles(t) {
+		for i, rule := range r.rules {
+			if !slices.ContainsFunc(rule.Resources, func(res string) bool { return isResource(res, "actionplans") }) {
+				continue
+			}
+			if r.file != managerRoleFile {
+				t.Errorf("%s: rule %d %s grants ActionPlans; plans are their owners' alone", r.where, i, ruleString(rule))
+				continue
+			}
+			for _, verb := range rule.Verbs {
+				if !slices.Contains([]string{"get", "list", "watch", "create", "update", "patch"}, verb) {
+					t.Errorf("%s: rule %d %s grants %s on ActionPlans", r.where, i, ruleString(rule), verb)
+				}
+			}
+		}
+	}
+}
+
 // TestLeastPrivilegeApproverRole: the approvers' ClusterRole is one ClusterRole that
 // grants approve on learningevents, every rule of it stays on learningevents with the
 // verbs an approval needs, and it is aggregated into no other role.
@@ -369,6 +392,12 @@ func TestLeastPrivilegeOperatorRoles(t *testing.T) {
 			for _, problem := range forbiddenGrants(rule, false) {
 				t.Errorf("%s grants %s", ruleWhere, problem)
 			}
+			createPlans := createsPlans(rule)
+			if createPlans && (role.Name == n.Read || role.Name == n.Edit) {
+				// Create cannot be limited by name; the action-plan policy binds the new
+				// plan to its creator.
+				continue
+			}
 			if len(rule.ResourceNames) == 0 || slices.Contains(rule.ResourceNames, "") {
 				t.Errorf("%s: has no resourceNames, so it grants every object of its kind in the namespace", ruleWhere)
 			}
@@ -384,6 +413,14 @@ func TestLeastPrivilegeOperatorRoles(t *testing.T) {
 			if role.Name == n.Edit && slices.Equal(rule.APIGroups, []string{learningv1alpha1.GroupVersion.Group}) && slices.Equal(rule.Resources, []string{"learningevents"}) {
 				allowed = []string{"get", "update", "patch"}
 			}
+			if role.Labels[ComponentLabel] == componentPlans {
+				if !slices.Equal(rule.Resources, []string{"actionplans"}) {
+					t.Errorf("%s: a member's plan Role may grant ActionPlans only", ruleWhere)
+				}
+				allowed = []string{"get", "update", "patch"}
+			} else if slices.Contains(rule.Resources, "actionplans") && !createPlans {
+				t.Errorf("%s: only a member's plan Role may grant access to ActionPlans by name; the cohort's Roles may only create them", ruleWhere)
+			}
 			for _, verb := range rule.Verbs {
 				if !slices.Contains(allowed, verb) {
 					t.Errorf("%s: grants the verb %s; this rule may grant only %q", ruleWhere, verb, allowed)
@@ -391,7 +428,7 @@ func TestLeastPrivilegeOperatorRoles(t *testing.T) {
 			}
 		}
 	}
-	if diff := cmp.Diff([]string{n.Read, n.Edit, n.Portal}, names); diff != "" {
+	if diff := cmp.Diff([]string{n.Read, n.Edit, "ann-plans", "bob-plans", n.Portal}, names); diff != "" {
 		t.Errorf("desiredChildren: Roles (-want +got):\n%s", diff)
 	}
 }

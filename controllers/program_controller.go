@@ -44,8 +44,8 @@ type ProgramReconciler struct {
 	lag cacheLag
 }
 
-// +kubebuilder:rbac:groups=learning.cohort.dev,resources=communityofpractices;cohorts;memberships,verbs=get;list;watch
-// +kubebuilder:rbac:groups=learning.cohort.dev,resources=communityofpractices/status;cohorts/status;memberships/status;learningevents/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=learning.cohort.dev,resources=communityofpractices;cohorts;memberships;actionplans,verbs=get;list;watch
+// +kubebuilder:rbac:groups=learning.cohort.dev,resources=communityofpractices/status;cohorts/status;memberships/status;learningevents/status;actionplans/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=learning.cohort.dev,resources=cohorts,verbs=update;patch
 // +kubebuilder:rbac:groups=learning.cohort.dev,resources=cohorts/finalizers,verbs=update
 // +kubebuilder:rbac:groups=learning.cohort.dev,resources=learningevents,verbs=get;list;watch;create;update;patch;delete
@@ -59,6 +59,9 @@ func (r *ProgramReconciler) Reconcile(ctx context.Context, key unitKey) (ctrl.Re
 	start := time.Now()
 	if behind, err := r.lag.behind(ctx, r.Client, key); err != nil || behind {
 		return ctrl.Result{RequeueAfter: cacheLagRetry}, err
+	}
+	if key.Membership != "" {
+		return r.reconcileOrphanPlans(ctx, key)
 	}
 	snap, ok, err := r.readUnit(ctx, key)
 	if err != nil || !ok {
@@ -101,7 +104,7 @@ func (r *ProgramReconciler) Reconcile(ctx context.Context, key unitKey) (ctrl.Re
 	return result, nil
 }
 
-// SetupWithManager watches the four kinds and maps every change to the unit it belongs
+// SetupWithManager watches the five kinds and maps every change to the unit it belongs
 // to. Only changes of spec (and creations and deletions) count: the reconciler's own
 // status writes do not trigger another evaluation.
 func (r *ProgramReconciler) SetupWithManager(mgr ctrl.Manager) error {
@@ -129,9 +132,19 @@ func (r *ProgramReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		WatchesRawSource(source.TypedKind(cache, &learningv1alpha1.Membership{},
 			handler.TypedEnqueueRequestsFromMapFunc(r.unitsOfMembership),
 			predicate.TypedGenerationChangedPredicate[*learningv1alpha1.Membership]{})).
+		WatchesRawSource(source.TypedKind(cache, &learningv1alpha1.Membership{},
+			handler.TypedEnqueueRequestsFromMapFunc(unitOfDeletedMembership),
+			predicate.TypedFuncs[*learningv1alpha1.Membership]{
+				CreateFunc:  func(event.TypedCreateEvent[*learningv1alpha1.Membership]) bool { return false },
+				UpdateFunc:  func(event.TypedUpdateEvent[*learningv1alpha1.Membership]) bool { return false },
+				GenericFunc: func(event.TypedGenericEvent[*learningv1alpha1.Membership]) bool { return false },
+			})).
 		WatchesRawSource(source.TypedKind(cache, &learningv1alpha1.LearningEvent{},
 			handler.TypedEnqueueRequestsFromMapFunc(r.unitsOfEvent),
-			predicate.TypedGenerationChangedPredicate[*learningv1alpha1.LearningEvent]{}))
+			predicate.TypedGenerationChangedPredicate[*learningv1alpha1.LearningEvent]{})).
+		WatchesRawSource(source.TypedKind(cache, &learningv1alpha1.ActionPlan{},
+			handler.TypedEnqueueRequestsFromMapFunc(r.unitsOfPlan),
+			predicate.TypedGenerationChangedPredicate[*learningv1alpha1.ActionPlan]{}))
 	for _, t := range childTypes() {
 		// A change of a provisioned object (a hand edit, a deletion) evaluates its
 		// cohort's unit again, which repairs it. A Deployment's status changes with
@@ -149,6 +162,23 @@ func (r *ProgramReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		b = b.WatchesRawSource(source.TypedKind(cache, t, handler.TypedEnqueueRequestsFromMapFunc(r.allUnits)))
 	}
 	return b.Complete(r)
+}
+
+// reconcileOrphanPlans reports the ActionPlans of a membership that does not exist.
+func (r *ProgramReconciler) reconcileOrphanPlans(ctx context.Context, key unitKey) (ctrl.Result, error) {
+	snap, ok, err := r.readOrphanPlans(ctx, key)
+	if err != nil || !ok {
+		return ctrl.Result{}, err
+	}
+	outcome := program.Evaluate(snap)
+	evaluationsMetric.WithLabelValues(key.Namespace).Inc()
+	if err := r.applyOutcome(ctx, key, snap, outcome); err != nil {
+		if onlyConflicts(err) {
+			return ctrl.Result{RequeueAfter: conflictRetry}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{}, nil
 }
 
 // availabilityChanged passes a Deployment update that changes its available replicas.

@@ -37,6 +37,11 @@ import (
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
 
+// The API server lets the manager grant only what it holds itself: seated members may
+// create ActionPlans, and get, update and patch theirs by name, so the manager holds
+// these verbs. It never writes a plan, only the plan's status.
+// +kubebuilder:rbac:groups=learning.cohort.dev,resources=actionplans,verbs=create;update;patch
+
 // childKinds are the kinds of the objects provisioned for cohorts and communities,
 // with their list types.
 var childKinds = []struct {
@@ -201,8 +206,9 @@ func approversHeldMessage(policyMissing string, binding *rbacv1.RoleBinding, hel
 // provisionCohort brings a cohort's children to their declared state: it applies, with
 // server-side apply, each child that is missing or differs, leaves alone any object of
 // a derived name the operator did not create, and removes the children of a disabled
-// service. While the cohort is suspended only the members' RoleBindings change, so that
-// access still follows the seats, and the members' Roles are created when missing (a
+// service. While the cohort is suspended only the members' RoleBindings and their access
+// to ActionPlans change, so that access still follows the seats, and the members'
+// Roles are created when missing (a
 // cohort created suspended), since a binding to a missing Role is one the manager may
 // not make; everything else is compared and reported.
 func (r *ProgramReconciler) provisionCohort(ctx context.Context, key unitKey, cohort *learningv1alpha1.Cohort, pub program.Publication) (program.Provisioning, error) {
@@ -211,7 +217,7 @@ func (r *ProgramReconciler) provisionCohort(ctx context.Context, key unitKey, co
 	desired = withoutConflicts(desired, live.blocked(cohort))
 	suspended := cohort.Spec.Suspend
 	conflicts, failed, pending, applyErrs := r.applyChildren(ctx, key, cohort, desired, live, func(obj, live client.Object) bool {
-		return !suspended || isMemberBinding(obj) || (live == nil && isMemberRole(obj))
+		return !suspended || isMemberBinding(obj) || isPlanAccess(obj) || (live == nil && isMemberRole(obj))
 	})
 	errs = append(errs, applyErrs...)
 	failed = append(live.failed(), failed...)
@@ -220,7 +226,7 @@ func (r *ProgramReconciler) provisionCohort(ctx context.Context, key unitKey, co
 		errs = append(errs, err)
 	}
 	for _, obj := range stale {
-		if suspended {
+		if suspended && !isPlanAccess(obj) {
 			pending = append(pending, describe(obj)+" (to remove)")
 			continue
 		}
@@ -490,6 +496,12 @@ func isMemberBinding(obj client.Object) bool {
 func isMemberRole(obj client.Object) bool {
 	_, role := obj.(*rbacv1.Role)
 	return role && obj.GetLabels()[ComponentLabel] == componentAccess
+}
+
+// isPlanAccess tells a member's Role and RoleBinding for ActionPlans, which follow the
+// seats and the plans even while the cohort is suspended, and go with the seat.
+func isPlanAccess(obj client.Object) bool {
+	return obj.GetLabels()[ComponentLabel] == componentPlans
 }
 
 // describe names a child for messages, e.g. "ConfigMap allyship-2026-roster".

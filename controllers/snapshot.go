@@ -95,5 +95,44 @@ func (r *ProgramReconciler) readCohortObjects(ctx context.Context, snap *program
 	for i := range events.Items {
 		snap.Events = append(snap.Events, &events.Items[i])
 	}
+	if err := r.readPlans(ctx, snap, namespace, planHolderKey("cohort", cohort)); err != nil {
+		return err
+	}
+	for _, m := range members.Items {
+		if err := r.readPlans(ctx, snap, namespace, planHolderKey("membership", m.Name)); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// readPlans adds the ActionPlans of one holder (see planHolderKey) to the snapshot.
+func (r *ProgramReconciler) readPlans(ctx context.Context, snap *program.Snapshot, namespace, holder string) error {
+	plans := &learningv1alpha1.ActionPlanList{}
+	if err := r.Client.List(ctx, plans, client.InNamespace(namespace), readOnly,
+		client.MatchingFields{planHolderIndex: holder}); err != nil {
+		return fmt.Errorf("listing action plans of %s: %w", holder, err)
+	}
+	for i := range plans.Items {
+		snap.Plans = append(snap.Plans, &plans.Items[i])
+	}
+	return nil
+}
+
+// readOrphanPlans reads the unit of a membership that does not exist: its plans only,
+// which the evaluation reports as MembershipNotFound. ok is false when the membership
+// exists: its cohort's unit evaluates its plans.
+func (r *ProgramReconciler) readOrphanPlans(ctx context.Context, key unitKey) (snap program.Snapshot, ok bool, err error) {
+	snap.Now = r.Clock.Now()
+	err = r.Client.Get(ctx, client.ObjectKey{Namespace: key.Namespace, Name: key.Membership}, &learningv1alpha1.Membership{})
+	switch {
+	case err == nil:
+		return snap, false, nil
+	case !apierrors.IsNotFound(err):
+		return snap, false, fmt.Errorf("reading membership %s: %w", key.Membership, err)
+	}
+	if err := r.readPlans(ctx, &snap, key.Namespace, planHolderKey("membership", key.Membership)); err != nil {
+		return snap, false, err
+	}
+	return snap, len(snap.Plans) > 0, nil
 }

@@ -20,9 +20,15 @@ type unitKey struct {
 	// Cohort names a standalone cohort, or a cohort that does not exist (its
 	// memberships and events still get a status saying so); empty for a community unit.
 	Cohort string
+	// Membership names a membership that does not exist, whose ActionPlans get a
+	// status saying so; set alone.
+	Membership string
 }
 
 func (k unitKey) String() string {
+	if k.Membership != "" {
+		return fmt.Sprintf("%s/membership/%s", k.Namespace, k.Membership)
+	}
 	if k.Community != "" {
 		return fmt.Sprintf("%s/community/%s", k.Namespace, k.Community)
 	}
@@ -69,6 +75,28 @@ func (r *ProgramReconciler) unitsOfEvent(ctx context.Context, e *learningv1alpha
 		return []unitKey{unitOfCohortNamed(ctx, r.Client, e.Namespace, string(ref.Name))}
 	}
 	return nil
+}
+
+// unitsOfPlan maps an ActionPlan to the unit of its membership's cohort, or of its
+// team's cohort; a plan whose membership does not exist, to that membership's unit.
+func (r *ProgramReconciler) unitsOfPlan(ctx context.Context, p *learningv1alpha1.ActionPlan) []unitKey {
+	switch spec := p.Spec; {
+	case spec.MembershipRef != nil:
+		m := &learningv1alpha1.Membership{}
+		if err := r.Client.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: string(spec.MembershipRef.Name)}, m); err != nil {
+			return []unitKey{{Namespace: p.Namespace, Membership: string(spec.MembershipRef.Name)}}
+		}
+		return []unitKey{unitOfCohortNamed(ctx, r.Client, p.Namespace, string(m.Spec.CohortRef.Name))}
+	case spec.Team != nil:
+		return []unitKey{unitOfCohortNamed(ctx, r.Client, p.Namespace, string(spec.Team.CohortRef.Name))}
+	}
+	return nil
+}
+
+// unitOfDeletedMembership maps a deleted Membership to its own unit, which reports its
+// ActionPlans as MembershipNotFound.
+func unitOfDeletedMembership(_ context.Context, m *learningv1alpha1.Membership) []unitKey {
+	return []unitKey{{Namespace: m.Namespace, Membership: m.Name}}
 }
 
 // unitsOfChild maps an object provisioned for a cohort to the cohort's unit, and the

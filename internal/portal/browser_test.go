@@ -45,10 +45,13 @@ type seen struct {
 		Height float64 `json:"height"`
 		Met    bool    `json:"met"`
 	} `json:"bars"`
-	RequiredLine bool   `json:"requiredLine"`
-	FigureRows   int    `json:"figureRows"`
-	StyledHeader string `json:"styledHeader"`
-	Overflow     bool   `json:"overflow"`
+	RequiredLine bool     `json:"requiredLine"`
+	FigureRows   int      `json:"figureRows"`
+	StyledHeader string   `json:"styledHeader"`
+	Overflow     bool     `json:"overflow"`
+	AgendaFor    string   `json:"agendaFor"`
+	Reflections  []string `json:"reflections"`
+	PlanNote     string   `json:"planNote"`
 }
 
 const readPage = `(() => {
@@ -63,7 +66,8 @@ const readPage = `(() => {
     nextTitle: next ? text(next.querySelector('.event-name')) : '',
     nextBadge: next ? text(next.querySelector('.badge')) : '',
     cancelled: [...document.querySelectorAll('.event.cancelled .event-name')].map(text),
-    markupText: [...document.querySelectorAll('.event-name')].some(e => e.textContent === '<script>alert(1)</script><b>bold</b>'),
+    markupText: [...document.querySelectorAll('.event-name')].some(e => e.textContent === '<script>alert(1)</script><b>bold</b>')
+      && [...document.querySelectorAll('.reflection p')].some(e => e.textContent.endsWith('<script>alert(1)</script><b>bold</b>')),
     boldElements: document.querySelectorAll('b').length,
     scripts: document.scripts.length,
     dialogs: window.__dialogs,
@@ -76,6 +80,9 @@ const readPage = `(() => {
     figureRows: document.querySelectorAll('table.figures tbody tr').length,
     styledHeader: getComputedStyle(document.querySelector('header')).backgroundColor,
     overflow: document.documentElement.scrollWidth > document.documentElement.clientWidth,
+    agendaFor: text(document.querySelector('#agenda-heading')),
+    reflections: [...document.querySelectorAll('.reflection')].map(text),
+    planNote: text(document.querySelector('.plans .card .note')),
   };
 })()`
 
@@ -176,5 +183,14 @@ func checkWhatAPersonSees(t *testing.T, got seen) {
 	}
 	if got.Overflow {
 		t.Error("the page scrolls sideways at 1280 px")
+	}
+	if got.AgendaFor != "On the agenda of Allyship monthly gathering, November on Tue, Nov 10, 2026" {
+		t.Errorf("agenda heading = %q, want the November gathering's", got.AgendaFor)
+	}
+	if len(got.Reflections) != 2 || !strings.HasPrefix(got.Reflections[0], "Casey · Oct 20, 2026 · 2 of 3 actions done Learned: Asking before advising") {
+		t.Errorf("reflections = %q, want Casey's first, then Harper's", got.Reflections)
+	}
+	if got.PlanNote != "20 of 22 required plans written · 17 current · 2 overdue · 2 without a recent check-in" {
+		t.Errorf("plans note = %q", got.PlanNote)
 	}
 }

@@ -28,7 +28,8 @@ func ptr[T any](v T) *T { return &v }
 // allyshipDocuments resembles what the manager publishes for the allyship sample
 // (config/samples/allyship-*.yaml): two co-leads and 22 members for 20 member seats,
 // attendance recorded at the gatherings from January to October, monthly gatherings
-// ahead (one cancelled) and one event whose title holds markup.
+// ahead (one cancelled), one event whose title holds markup, the action plans'
+// progress and two shared reflections on the next gathering's agenda, one holding markup.
 func allyshipDocuments() Documents {
 	orgs := []string{"Northstar Health", "Lakeside Bank", "Prairie Foods", "Twin Rivers Energy", "Summit Insurance", "Bluewater Retail"}
 	names := []string{"Casey", "Devon", "Emery", "Finley", "Gray", "Harper", "Indigo", "Jordan", "Kai", "Logan", "Morgan",
@@ -95,6 +96,15 @@ func allyshipDocuments() Documents {
 			event("Allyship monthly gathering, January", "Gathering", gathering(2027, time.January, 12), false),
 		},
 		Attendance: attendance,
+		Plans:      &publish.PlanProgress{Required: 22, Present: 20, Plans: 21, Current: 17, Overdue: 2, Stale: 2, ActionsDone: 31, ActionsTotal: 58},
+		Agenda: &publish.Agenda{
+			Next:  ptr(event("Allyship monthly gathering, November", "Gathering", gathering(2026, time.November, 10), false)),
+			Since: gathering(2026, time.October, 13).Add(90 * time.Minute),
+			Reflections: []publish.Reflection{
+				{By: "Casey", At: gathering(2026, time.October, 20), Learned: "Asking before advising changed the conversation.", Adjust: "Listen longer in team meetings.", ActionsDone: 2, Actions: 3},
+				{By: "Harper", At: gathering(2026, time.October, 28), Learned: markupTitle, ActionsDone: 0, Actions: 2},
+			},
+		},
 	}
 	return Documents{Roster: roster, Overview: overview, Calendar: []byte(sampleCalendar)}
 }

@@ -40,6 +40,11 @@ type page struct {
 	Chart          *chart
 	AttendanceRows []attendanceRow
 
+	// Plans and Agenda are the action plans' progress and the reflections shared
+	// for the next gathering; nil when the cohort has no plan.
+	Plans  *plansView
+	Agenda *agendaView
+
 	Organizations []organizationView
 	MemberCount   int
 	SeatedCount   int
@@ -87,6 +92,42 @@ type attendanceRow struct {
 	Absent  int32
 	Percent string
 	Below   bool
+}
+
+// plansView is the progress of the cohort's action plans, in counts.
+type plansView struct {
+	// Required says "3 of 4 required plans written", empty when none is required.
+	Required string
+	Plans    int32
+	Current  int32
+	Overdue  int32
+	Stale    int32
+	// Actions says "5 of 12 actions done".
+	Actions string
+	// DonePercent fills the actions meter.
+	DonePercent string
+}
+
+// agendaView is the agenda of the next gathering: the reflections shared since the
+// last one.
+type agendaView struct {
+	// For names the next gathering and its date, or says none is scheduled.
+	For   string
+	Since string
+	Items []reflectionView
+	More  int
+}
+
+// reflectionView is one shared reflection.
+type reflectionView struct {
+	By      string
+	Team    string
+	Date    string
+	DateISO string
+	Learned string
+	Adjust  string
+	// Progress says "2 of 3 actions done".
+	Progress string
 }
 
 // organizationView is one organization's part of the roster.
@@ -171,6 +212,8 @@ func buildPage(docs Documents, loadedAt, now time.Time) page {
 		c := newChart(ov.Attendance, ov.RequiredPercent, ov.AttendancePercent, cohortLoc)
 		p.Chart = &c
 	}
+	p.Plans = plansOf(ov.Plans)
+	p.Agenda = agendaOf(ov.Agenda, cohortLoc)
 	p.Organizations = organizations(docs.Roster.Members, ov.Roles, ov.RequiredPercent, len(ov.Attendance) > 0)
 	for _, o := range p.Organizations {
 		p.MemberCount += o.Count
@@ -413,4 +456,40 @@ func location(name string, fallback *time.Location) *time.Location {
 	}
 	locations.Store(name, l)
 	return l
+}
+
+// plansOf shows the plans' progress; nil without plans.
+func plansOf(pp *publish.PlanProgress) *plansView {
+	if pp == nil {
+		return nil
+	}
+	v := &plansView{
+		Plans: pp.Plans, Current: pp.Current, Overdue: pp.Overdue, Stale: pp.Stale,
+		Actions:     fmt.Sprintf("%d of %d %s done", pp.ActionsDone, pp.ActionsTotal, plural(int(pp.ActionsTotal), "action", "actions")),
+		DonePercent: fill(pp.ActionsDone, pp.ActionsTotal),
+	}
+	if pp.Required > 0 {
+		v.Required = fmt.Sprintf("%d of %d required %s written", pp.Present, pp.Required, plural(int(pp.Required), "plan", "plans"))
+	}
+	return v
+}
+
+// agendaOf shows the agenda in the cohort's time zone; nil without one.
+func agendaOf(a *publish.Agenda, loc *time.Location) *agendaView {
+	if a == nil {
+		return nil
+	}
+	v := &agendaView{For: "the next gathering, once one is scheduled", Since: a.Since.In(loc).Format("Jan 2, 2006"), More: a.More}
+	if n := a.Next; n != nil {
+		v.For = n.Title + " on " + n.Start.In(location(n.TimeZone, loc)).Format("Mon, Jan 2, 2006")
+	}
+	for _, r := range a.Reflections {
+		v.Items = append(v.Items, reflectionView{
+			By: r.By, Team: r.Team,
+			Date: r.At.In(loc).Format("Jan 2, 2006"), DateISO: r.At.UTC().Format(time.RFC3339),
+			Learned: r.Learned, Adjust: r.Adjust,
+			Progress: fmt.Sprintf("%d of %d %s done", r.ActionsDone, r.Actions, plural(int(r.Actions), "action", "actions")),
+		})
+	}
+	return v
 }

@@ -57,6 +57,7 @@ func (u *unit) cohortStatus(cv *cohortView) learningv1alpha1.CohortStatus {
 		conds.set(learningv1alpha1.CompositionValidCondition, metav1.ConditionFalse, learningv1alpha1.CompositionInvalidReason, "%s", abbreviate(composition.Violations, "; ", 20))
 	}
 	status.AttendancePercent = cohortAttendance(cv)
+	status.ActionPlans = planFigures(cv)
 	status.NextEvent = u.nextEvent(cv)
 
 	switch {
@@ -298,6 +299,7 @@ func (u *unit) communityStatus() learningv1alpha1.CommunityOfPracticeStatus {
 	status.Cohorts = int32(len(u.cohorts))
 	status.ActiveCohorts = 0
 	members := &learningv1alpha1.MemberCounts{}
+	var plans *learningv1alpha1.ActionPlanFigures
 	for _, cv := range u.cohorts {
 		if cv.valid() && cv.phase == learningv1alpha1.CohortActive {
 			status.ActiveCohorts++
@@ -306,6 +308,7 @@ func (u *unit) communityStatus() learningv1alpha1.CommunityOfPracticeStatus {
 		if c == nil {
 			continue // frozen: its memberships are not evaluated
 		}
+		plans = addFigures(plans, planFigures(cv))
 		members.Pending += c.Pending
 		members.Active += c.Active
 		members.Expiring += c.Expiring
@@ -314,6 +317,7 @@ func (u *unit) communityStatus() learningv1alpha1.CommunityOfPracticeStatus {
 		members.Waitlisted += c.Waitlisted
 	}
 	status.Members = members
+	status.ActionPlans = plans
 	conds := conditions{list: &status.Conditions, generation: obj.Generation, now: u.stamp()}
 	if len(u.neighbours) == 0 {
 		conds.set(learningv1alpha1.IsolatedCondition, metav1.ConditionTrue, learningv1alpha1.OwnNamespaceReason,

@@ -43,6 +43,7 @@ type cohortView struct {
 	// counts are the memberships by phase, once its status is built.
 	counts    *learningv1alpha1.MemberCounts
 	events    []*eventView // its own and its community's, by name
+	plans     []*planView  // its memberships' and teams' ActionPlans
 	roleSeats []rules.RoleSeats
 }
 

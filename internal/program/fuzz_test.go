@@ -14,6 +14,7 @@ import (
 
 	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
 	"github.com/cohort-dev/cohort-operator/internal/fuzzbytes"
+	"github.com/cohort-dev/cohort-operator/internal/testutil"
 )
 
 // fuzzUnit is a decoded unit and the facts the generator knows about it, so that the
@@ -71,7 +72,55 @@ func decodeUnit(data []byte) fuzzUnit {
 	for i := range r.N(6) {
 		u.snap.Events = append(u.snap.Events, decodeEvent(r, i, u.snap.Cohorts, base))
 	}
+	// Plans come last, so that inputs written before plans existed decode the same
+	// units as before.
+	cop.Spec.Policy.ActionPlans = &learningv1alpha1.ActionPlanPolicy{
+		Required:   []learningv1alpha1.PlanRequirement{"", learningv1alpha1.PlansNotRequired, learningv1alpha1.PersonalPlansRequired, learningv1alpha1.TeamPlansRequired}[r.N(4)],
+		DueDays:    testutil.Ptr(int32(1 + r.N(60))),
+		StaleAfter: testutil.Ptr(int32(1 + r.N(3))),
+	}
+	for i := range r.N(7) {
+		u.snap.Plans = append(u.snap.Plans, decodePlan(r, i, u.snap.Cohorts, base))
+	}
 	return u
+}
+
+// decodePlan decodes a personal plan of a membership (perhaps one that does not
+// exist) or a team plan of a cohort, owned by one of the people, with up to five
+// actions of varied due days and statuses and up to three check-ins, some at events
+// of no cohort of the plan.
+func decodePlan(r *fuzzbytes.Reader, i int, cohorts []*learningv1alpha1.Cohort, base time.Time) *learningv1alpha1.ActionPlan {
+	p := testutil.PersonalPlan(ns, fmt.Sprintf("plan%d", i), fmt.Sprintf("m%02d", r.N(34)), fmt.Sprintf("p%d", r.N(8)))
+	p.Generation = 1
+	p.CreationTimestamp = metav1.NewTime(base.AddDate(0, 0, 3*r.N(200)))
+	if pick := r.N(len(cohorts) + 3); pick < len(cohorts)+1 {
+		cohort := "gone"
+		if pick < len(cohorts) {
+			cohort = cohorts[pick].Name
+		}
+		p.Spec.MembershipRef = nil
+		p.Spec.Team = &learningv1alpha1.PlanTeam{CohortRef: learningv1alpha1.LocalObjectReference{Name: learningv1alpha1.ObjectName(cohort)},
+			Organization: []learningv1alpha1.OrganizationName{"Iowa Alliance", "Ohio Coalition"}[r.N(2)]}
+	}
+	if r.N(3) == 0 {
+		p.Spec.PartnerRef = &learningv1alpha1.LocalObjectReference{Name: learningv1alpha1.ObjectName(fmt.Sprintf("m%02d", r.N(34)))}
+	}
+	statuses := []learningv1alpha1.ActionStatus{learningv1alpha1.ActionPlanned, learningv1alpha1.ActionInProgress, learningv1alpha1.ActionDone, learningv1alpha1.ActionDropped}
+	for a := range r.N(6) {
+		due := learningv1alpha1.Date("")
+		if r.N(4) != 0 {
+			due = learningv1alpha1.Date(base.AddDate(0, 0, 3*r.N(256)).Format(time.DateOnly))
+		}
+		p.Spec.Actions = append(p.Spec.Actions, testutil.Action(fmt.Sprintf("a%d", a), due, statuses[r.N(len(statuses))]))
+	}
+	for c := range r.N(4) {
+		checkIn := learningv1alpha1.CheckIn{ID: fmt.Sprintf("c%d", c), At: metav1.NewTime(base.AddDate(0, 0, 3*r.N(256)).Add(9 * time.Hour)), Author: p.Spec.Owner}
+		if r.N(2) == 0 {
+			checkIn.EventRef = &learningv1alpha1.LocalObjectReference{Name: learningv1alpha1.ObjectName(fmt.Sprintf("e%d", r.N(8)))}
+		}
+		p.Spec.CheckIns = append(p.Spec.CheckIns, checkIn)
+	}
+	return p
 }
 
 // decodeRole decodes a role with one to three seats, an optional term length and an
@@ -218,7 +267,8 @@ func fuzzSeeds() [][]byte {
 // capacity unless its seats were already held above a lowered maximum (and then no new
 // seat until below it), no person seated twice at once in cohorts that have not
 // completed, waitlist positions 1..n per cohort and role, and the cohort's counts agree
-// with its memberships; and the status contract: Ready on every object, a seat only
+// with its memberships; the plans' counts and figures agree with their actions and
+// with each other; and the status contract: Ready on every object, a seat only
 // while eligible and with seatedSince, and Next in the future.
 func FuzzEvaluateInvariants(f *testing.F) {
 	for _, seed := range fuzzSeeds() {
@@ -231,6 +281,7 @@ func FuzzEvaluateInvariants(f *testing.F) {
 		checkOneSeatPerPerson(t, u, out)
 		checkWaitlists(t, u, out)
 		checkContract(t, u, out)
+		checkPlans(t, u, out)
 	})
 }
 
@@ -263,10 +314,11 @@ func FuzzEvaluateOrderIndependent(f *testing.F) {
 		_, _ = h.Write(data)
 		rng := rand.New(rand.NewPCG(h.Sum64(), 1))
 		s := u.snap
-		s.Cohorts, s.Memberships, s.Events = slices.Clone(s.Cohorts), slices.Clone(s.Memberships), slices.Clone(s.Events)
+		s.Cohorts, s.Memberships, s.Events, s.Plans = slices.Clone(s.Cohorts), slices.Clone(s.Memberships), slices.Clone(s.Events), slices.Clone(s.Plans)
 		rng.Shuffle(len(s.Cohorts), func(i, j int) { s.Cohorts[i], s.Cohorts[j] = s.Cohorts[j], s.Cohorts[i] })
 		rng.Shuffle(len(s.Memberships), func(i, j int) { s.Memberships[i], s.Memberships[j] = s.Memberships[j], s.Memberships[i] })
 		rng.Shuffle(len(s.Events), func(i, j int) { s.Events[i], s.Events[j] = s.Events[j], s.Events[i] })
+		rng.Shuffle(len(s.Plans), func(i, j int) { s.Plans[i], s.Plans[j] = s.Plans[j], s.Plans[i] })
 		if got := Evaluate(s); !sameOutcome(want, got) {
 			t.Fatalf("the outcome depends on the order of the input (-sorted +shuffled):\n%s", cmp.Diff(want, got))
 		}
@@ -280,7 +332,8 @@ func sameOutcome(a, b Outcome) bool {
 		equality.Semantic.DeepEqual(a.Community, b.Community) &&
 		equality.Semantic.DeepEqual(a.Cohorts, b.Cohorts) &&
 		equality.Semantic.DeepEqual(a.Memberships, b.Memberships) &&
-		equality.Semantic.DeepEqual(a.Events, b.Events)
+		equality.Semantic.DeepEqual(a.Events, b.Events) &&
+		equality.Semantic.DeepEqual(a.Plans, b.Plans)
 }
 
 // withStatuses returns copies of the snapshot's objects carrying the outcome's
@@ -310,6 +363,12 @@ func withStatuses(s Snapshot, out Outcome) Snapshot {
 		status := out.Events[e.Name]
 		e.Status = *status.DeepCopy()
 		next.Events = append(next.Events, e)
+	}
+	for _, p := range s.Plans {
+		p = p.DeepCopy()
+		status := out.Plans[p.Name]
+		p.Status = *status.DeepCopy()
+		next.Plans = append(next.Plans, p)
 	}
 	return next
 }
@@ -462,4 +521,64 @@ func checkContract(t *testing.T, u fuzzUnit, out Outcome) {
 	if !out.Next.IsZero() && !out.Next.After(u.snap.Now) {
 		t.Fatalf("Next %v is not after now %v", out.Next, u.snap.Now)
 	}
+}
+
+// checkPlans checks every plan's status against its actions, and the cohorts' and the
+// community's figures against the plans' statuses: a current plan has nothing overdue
+// and a seated owner, counts add up, and only seated memberships of a program that
+// requires personal plans report on them.
+func checkPlans(t *testing.T, u fuzzUnit, out Outcome) {
+	t.Helper()
+	current := map[string]int{}
+	for _, p := range u.snap.Plans {
+		s, ok := out.Plans[p.Name]
+		if !ok {
+			t.Fatalf("plan %s has no status", p.Name)
+		}
+		if verdictOf(s.Conditions, learningv1alpha1.ReadyCondition).Status == "" {
+			t.Fatalf("plan %s has no Ready condition", p.Name)
+		}
+		if s.Actions == nil {
+			continue // not judged: its membership or cohort is missing, or seats are frozen
+		}
+		a := s.Actions
+		if int(a.Total) != len(p.Spec.Actions) || a.Done+a.Dropped+a.Overdue > a.Total {
+			t.Fatalf("plan %s counts %+v for %d actions", p.Name, *a, len(p.Spec.Actions))
+		}
+		v := verdictOf(s.Conditions, learningv1alpha1.PlanCurrentCondition)
+		if v.Reason == learningv1alpha1.PlanCurrentReason && (a.Overdue > 0 || v.Status != metav1.ConditionTrue) {
+			t.Fatalf("plan %s is %s/%s with %d overdue", p.Name, v.Status, v.Reason, a.Overdue)
+		}
+		if v.Reason == learningv1alpha1.PlanCurrentReason {
+			current[planCohort(u, p)]++
+		}
+	}
+	for name, s := range out.Cohorts {
+		f := s.ActionPlans
+		if f == nil || u.frozen[name] {
+			continue
+		}
+		if f.Present > f.Required || f.Current > f.Plans || f.ActionsDone > f.ActionsTotal || int(f.Current) != current[name] {
+			t.Fatalf("cohort %s figures %+v, %d current plans", name, *f, current[name])
+		}
+	}
+	for _, m := range u.snap.Memberships {
+		s := out.Memberships[m.Name]
+		if verdictOf(s.Conditions, learningv1alpha1.ActionPlanCondition).Status != "" && !isSeated(s) {
+			t.Fatalf("%s reports on its plan without a seat", m.Name)
+		}
+	}
+}
+
+// planCohort is the name of the plan's cohort, "" when it has none in the unit.
+func planCohort(u fuzzUnit, p *learningv1alpha1.ActionPlan) string {
+	if p.Spec.Team != nil {
+		return string(p.Spec.Team.CohortRef.Name)
+	}
+	for _, m := range u.snap.Memberships {
+		if m.Name == string(p.Spec.MembershipRef.Name) {
+			return string(m.Spec.CohortRef.Name)
+		}
+	}
+	return ""
 }

@@ -52,6 +52,8 @@ type memberView struct {
 	position int
 
 	attendance *rules.AttendanceResult
+	// plans are its personal ActionPlans.
+	plans []*planView
 }
 
 // person is the user name that identifies the membership's person across cohorts.

@@ -86,6 +86,7 @@ func (u *unit) membershipStatus(m *memberView) learningv1alpha1.MembershipStatus
 		// A withdrawn membership keeps its last judgement: the final outcome.
 		status.Attendance = setAttendance(conds, m)
 	}
+	u.setActionPlan(conds, m)
 	conds.set(learningv1alpha1.ReadyCondition, metav1.ConditionTrue, learningv1alpha1.SucceededReason, "%s", membershipSummary(m))
 	return status
 }

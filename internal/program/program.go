@@ -41,6 +41,10 @@ type Snapshot struct {
 	// of its community.
 	Events []*learningv1alpha1.LearningEvent
 
+	// Plans are the ActionPlans of the unit's memberships and teams, and of the missing
+	// membership or cohort the unit is named after, if any.
+	Plans []*learningv1alpha1.ActionPlan
+
 	// ApprovalPolicyMissing, when not empty, says why the admission policy that
 	// verifies approvers cannot be relied on (it or its binding is not installed).
 	// Approvals are then not trusted: no External event is Approved (fail closed).
@@ -72,6 +76,7 @@ type Outcome struct {
 	Cohorts     map[string]learningv1alpha1.CohortStatus
 	Memberships map[string]learningv1alpha1.MembershipStatus
 	Events      map[string]learningv1alpha1.LearningEventStatus
+	Plans       map[string]learningv1alpha1.ActionPlanStatus
 
 	// Publications are what each cohort grants and publishes, keyed by cohort name.
 	Publications map[string]Publication
@@ -92,6 +97,7 @@ func Evaluate(s Snapshot) Outcome {
 	u.resolveMembers()
 	u.allocateSeats()
 	u.judgeAttendance()
+	u.judgePlans()
 	return u.outcome()
 }
 
@@ -103,6 +109,7 @@ type unit struct {
 	cohortOf  map[string]*cohortView // by name
 	members   []*memberView          // by cohort, then name
 	events    []*eventView           // by name
+	plans     []*planView            // by name
 	next      time.Time
 	// policyMissing is Snapshot.ApprovalPolicyMissing.
 	policyMissing string
@@ -142,6 +149,7 @@ func newUnit(s Snapshot) *unit {
 			cv.events = append(cv.events, e)
 		}
 	}
+	u.resolvePlans(s.Plans)
 	return u
 }
 
@@ -175,12 +183,16 @@ func (u *unit) outcome() Outcome {
 		Cohorts:     make(map[string]learningv1alpha1.CohortStatus, len(u.cohorts)),
 		Memberships: make(map[string]learningv1alpha1.MembershipStatus, len(u.members)),
 		Events:      make(map[string]learningv1alpha1.LearningEventStatus, len(u.events)),
+		Plans:       make(map[string]learningv1alpha1.ActionPlanStatus, len(u.plans)),
 	}
 	for _, m := range u.members {
 		out.Memberships[m.obj.Name] = u.membershipStatus(m)
 	}
 	for _, e := range u.events {
 		out.Events[e.obj.Name] = u.eventStatus(e)
+	}
+	for _, p := range u.plans {
+		out.Plans[p.obj.Name] = u.planStatus(p)
 	}
 	for _, cv := range u.cohorts {
 		out.Cohorts[cv.obj.Name] = u.guardedCohortStatus(cv)

@@ -34,6 +34,11 @@ type Publication struct {
 	// gets an event, since attendance notes hold reasons for absences. Sorted.
 	OwnEvents []string
 
+	// Plans are the seated members' access to the cohort's ActionPlans, one grant per
+	// member with any, ordered by membership. Access to plans follows the seat like
+	// the rest: a member who withdraws, whose term ends or who is waitlisted keeps none.
+	Plans []PlanGrant
+
 	// Roster, Overview and Calendar are the documents' content. The calendar holds
 	// the events of its window (see calendarWindow) that fit the budget.
 	Roster   publish.Roster
@@ -46,6 +51,24 @@ type Publication struct {
 	// Omitted is what the documents leave out; the roster and the overview are split,
 	// never cut, so only the calendar's events and a failed render count.
 	Omitted Omissions
+}
+
+// PlanGrant is one seated member's access to ActionPlans of the cohort, by name: a
+// plan's owner, and for a team workplan every seated member of the team, may get and
+// update it; its accountability partner may get it. Nobody else may read a plan: the
+// leads see its counts in the cohort's status and its shared reflections in the
+// published documents, never its private text.
+type PlanGrant struct {
+	// Membership is the member's seated membership, after which the grant's Role and
+	// RoleBinding are named.
+	Membership string
+	// User is the member (spec.member).
+	User string
+	// Update are the plans the member owns, or that are their team's. Sorted.
+	Update []string
+	// Get are the plans the member is the accountability partner of and may not
+	// update. Sorted.
+	Get []string
 }
 
 // Omissions are what a cohort's published documents leave out, which the
@@ -96,12 +119,7 @@ func (u *unit) publication(cv *cohortView, out *Outcome) Publication {
 	}
 	edit, read := map[string]bool{}, map[string]bool{}
 	for _, m := range cv.members {
-		if !m.seated || !m.roleKnown {
-			continue
-		}
-		switch m.phase {
-		case learningv1alpha1.MembershipPending, learningv1alpha1.MembershipActive, learningv1alpha1.MembershipExpiring:
-		default:
+		if !m.hasAccess() {
 			continue
 		}
 		if m.role.Access == learningv1alpha1.AccessEdit {
@@ -120,12 +138,59 @@ func (u *unit) publication(cv *cohortView, out *Outcome) Publication {
 			p.OwnEvents = append(p.OwnEvents, e.obj.Name)
 		}
 	}
+	p.Plans = planGrants(cv)
 	p.Roster = u.roster(cv, out)
 	p.Overview = u.overview(cv, out)
 	p.Calendar, p.Omitted.Unwritable = u.calendar(cv, out)
 	p.Omitted.Window = len(p.Calendar.Events) + p.Omitted.Unwritable
 	RenderDocuments(&p)
 	return p
+}
+
+// hasAccess reports whether the membership gives its member access to the cohort: it
+// holds a seat of a known role and is Pending, Active or Expiring.
+func (m *memberView) hasAccess() bool {
+	if !m.seated || !m.roleKnown {
+		return false
+	}
+	switch m.phase {
+	case learningv1alpha1.MembershipPending, learningv1alpha1.MembershipActive, learningv1alpha1.MembershipExpiring:
+		return true
+	}
+	return false
+}
+
+// planGrants decides who may get and update each of the cohort's plans: the owner of
+// a personal plan, when they are the member of its membership; every member of a team
+// with a workplan; and a plan's partner, read only. Only members with access to the
+// cohort get any.
+func planGrants(cv *cohortView) []PlanGrant {
+	var grants []PlanGrant
+	for _, m := range cv.members {
+		if !m.hasAccess() {
+			continue
+		}
+		var update, get []string
+		for _, p := range cv.plans {
+			spec := p.obj.Spec
+			switch {
+			case p.member == m && spec.Owner == m.person():
+				update = append(update, p.obj.Name)
+			case spec.Team != nil && m.obj.Spec.Organization != "" && p.team() == string(m.obj.Spec.Organization):
+				update = append(update, p.obj.Name)
+			case spec.PartnerRef != nil && string(spec.PartnerRef.Name) == m.obj.Name && p.member != m:
+				get = append(get, p.obj.Name)
+			}
+		}
+		if len(update)+len(get) == 0 {
+			continue
+		}
+		slices.Sort(update)
+		slices.Sort(get)
+		grants = append(grants, PlanGrant{Membership: m.obj.Name, User: m.person(), Update: update, Get: get})
+	}
+	slices.SortFunc(grants, func(a, b PlanGrant) int { return cmp.Compare(a.Membership, b.Membership) })
+	return grants
 }
 
 func sortedKeys(set map[string]bool) []string {
@@ -143,7 +208,7 @@ func (u *unit) roster(cv *cohortView, out *Outcome) publish.Roster {
 	for _, m := range cv.members {
 		status := out.Memberships[m.obj.Name]
 		entry := publish.RosterEntry{
-			DisplayName:  cmp.Or(m.obj.Spec.DisplayName, m.obj.Name),
+			DisplayName:  displayName(m),
 			Organization: string(m.obj.Spec.Organization),
 			Role:         string(m.obj.Spec.Role),
 			TeamRole:     string(m.obj.Spec.TeamRole),
@@ -239,6 +304,8 @@ func (u *unit) overview(cv *cohortView, out *Outcome) publish.Overview {
 			o.Attendance = append(o.Attendance, eventAttendance(e, members, cv.policy.Attendance.LateWeightPercent))
 		}
 	}
+	o.Plans = planProgress(status.ActionPlans)
+	o.Agenda = u.agenda(cv, out)
 	return o
 }
 

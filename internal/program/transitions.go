@@ -14,7 +14,7 @@ import (
 // to know of. Controllers emit it once, after the status write that records it.
 type Transition struct {
 	Type    string // Normal or Warning
-	Reason  string // Seated, Promoted, Waitlisted, Expired, AttendanceBelowThreshold, Approved, ApprovalVoided
+	Reason  string // Seated, Promoted, Waitlisted, Expired, AttendanceBelowThreshold, ActionPlanMissing, Approved, ApprovalVoided, PlanOverdue, PlanStale
 	Action  string
 	Message string
 }
@@ -47,10 +47,31 @@ func MembershipTransitions(before, after *learningv1alpha1.MembershipStatus) []T
 	below := func(r string) bool {
 		return r == learningv1alpha1.BelowThresholdReason || r == learningv1alpha1.CannotReachThresholdReason
 	}
+	if reason(after.Conditions, learningv1alpha1.ActionPlanCondition) == learningv1alpha1.PlanMissingReason &&
+		reason(before.Conditions, learningv1alpha1.ActionPlanCondition) != learningv1alpha1.PlanMissingReason {
+		out = append(out, Transition{corev1.EventTypeWarning, "ActionPlanMissing", "JudgePlan", message(after.Conditions, learningv1alpha1.ActionPlanCondition)})
+	}
 	if isAtt := reason(after.Conditions, learningv1alpha1.AttendanceMetCondition); below(isAtt) && !below(reason(before.Conditions, learningv1alpha1.AttendanceMetCondition)) {
 		out = append(out, Transition{corev1.EventTypeWarning, "AttendanceBelowThreshold", "JudgeAttendance", message(after.Conditions, learningv1alpha1.AttendanceMetCondition)})
 	}
 	return out
+}
+
+// PlanTransitions returns the Events for an ActionPlan's status going from before to
+// after: PlanOverdue and PlanStale, when the plan becomes so.
+func PlanTransitions(before, after *learningv1alpha1.ActionPlanStatus) []Transition {
+	was := reason(before.Conditions, learningv1alpha1.PlanCurrentCondition)
+	is := reason(after.Conditions, learningv1alpha1.PlanCurrentCondition)
+	if is == was {
+		return nil
+	}
+	switch is {
+	case learningv1alpha1.PlanOverdueReason:
+		return []Transition{{corev1.EventTypeWarning, "PlanOverdue", "JudgePlan", message(after.Conditions, learningv1alpha1.PlanCurrentCondition)}}
+	case learningv1alpha1.PlanStaleReason:
+		return []Transition{{corev1.EventTypeWarning, "PlanStale", "JudgePlan", message(after.Conditions, learningv1alpha1.PlanCurrentCondition)}}
+	}
+	return nil
 }
 
 // EventTransitions returns the Events for a LearningEvent's status going from before to

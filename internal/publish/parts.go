@@ -116,7 +116,7 @@ func listEntry(v any) (int, error) {
 const listBrackets = len("\n  ")
 
 // split renders items in consecutive shares, each rendered by doc within budget:
-// a share is closed when the next item would take it over. Sizes are measured once
+// a share is closed when the next item would take it over (the first may hold none). Sizes are measured once
 // per item (an upper bound: the last item has no comma), and every part is rendered
 // once; a part that still exceeds the budget (one item larger than the budget) is an
 // error.
@@ -140,7 +140,10 @@ func split[T any](items []T, budget int, size func(any) (int, error), doc func(s
 		if err != nil {
 			return Document{}, err
 		}
-		if i > start && used+n > budget {
+		// A share is closed when the item would take it over the budget; the first
+		// share, which carries the document's other fields, may close empty when those
+		// leave no room for the item.
+		if (i > start || len(shares) == 0) && used+n > budget {
 			shares = append(shares, items[start:i])
 			start, used = i, restBase
 		}

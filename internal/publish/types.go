@@ -73,8 +73,63 @@ type Overview struct {
 	// Upcoming are the next events of the cohort and its community, earliest first,
 	// cancelled ones included (marked). External events appear only while approved.
 	Upcoming []Event `json:"upcoming"`
+	// Plans is the progress of the cohort's ActionPlans: counts only, never a plan's
+	// text. Absent when no plan is required and none exists.
+	Plans *PlanProgress `json:"plans,omitempty"`
+	// Agenda is what the next gathering takes up: the reflections members chose to
+	// share in their check-ins since the last gathering ended. Absent when no plan
+	// exists.
+	Agenda *Agenda `json:"agenda,omitempty"`
 	// Attendance is the attendance at each ended event that counts, oldest first.
 	Attendance []EventAttendance `json:"attendance"`
+}
+
+// PlanProgress counts the cohort's ActionPlans and their actions.
+type PlanProgress struct {
+	// Required is how many plans the program requires (one per seated member, or per
+	// organization with a seated member), and Present how many of them exist.
+	Required int32 `json:"required"`
+	Present  int32 `json:"present"`
+	// Plans is how many plans the cohort has; Current, Overdue and Stale how many of
+	// them are so.
+	Plans   int32 `json:"plans"`
+	Current int32 `json:"current"`
+	Overdue int32 `json:"overdue"`
+	Stale   int32 `json:"stale"`
+	// ActionsDone of ActionsTotal are the actions done across the plans.
+	ActionsDone  int32 `json:"actionsDone"`
+	ActionsTotal int32 `json:"actionsTotal"`
+}
+
+// AgendaLimit is how many reflections an agenda holds, the latest; the others are
+// counted in More and stay in their plans.
+const AgendaLimit = 50
+
+// Agenda is the reflections shared since the last gathering, for the next one.
+type Agenda struct {
+	// Next is the next gathering that counts toward attendance, if one is scheduled.
+	Next *Event `json:"next,omitempty"`
+	// Since is when the last such gathering ended, or the cohort started: the
+	// reflections shared after it are on the agenda.
+	Since time.Time `json:"since"`
+	// Reflections are the shared check-ins, oldest first.
+	Reflections []Reflection `json:"reflections"`
+	// More is how many more were shared than the agenda holds (AgendaLimit).
+	More int `json:"more,omitempty"`
+}
+
+// Reflection is one shared check-in: what its author learned and would adjust.
+type Reflection struct {
+	// By is the author's display name, as the roster shows it.
+	By string `json:"by"`
+	// Team is the organization, for a team workplan's check-in.
+	Team    string    `json:"team,omitempty"`
+	At      time.Time `json:"at"`
+	Learned string    `json:"learned,omitempty"`
+	Adjust  string    `json:"adjust,omitempty"`
+	// ActionsDone of Actions are the plan's actions done, as progress.
+	ActionsDone int32 `json:"actionsDone"`
+	Actions     int32 `json:"actions"`
 }
 
 // CohortSummary describes the cohort.

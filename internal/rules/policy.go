@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -22,6 +23,11 @@ const (
 	DefaultLateWeightPercent = 100
 	// DefaultTermNoticeDays is the length of the Expiring window before a term ends.
 	DefaultTermNoticeDays = 30
+	// DefaultPlanDueDays is how many days after its start a required plan is due.
+	DefaultPlanDueDays = 30
+	// DefaultPlanStaleAfter is how many counting events may end without a check-in
+	// before a plan is stale.
+	DefaultPlanStaleAfter = 2
 )
 
 // RolePolicy is the effective seat and term policy of one role.
@@ -51,6 +57,13 @@ func (c *Composition) Counts(role string) bool {
 // AttendancePolicy is the effective attendance commitment of a cohort's members.
 type AttendancePolicy struct{ RequiredPercent, MinimumEvents, LateWeightPercent int }
 
+// PlanPolicy is the effective ActionPlan policy of a cohort.
+type PlanPolicy struct {
+	// Required is None, Personal or Team.
+	Required            learningv1alpha1.PlanRequirement
+	DueDays, StaleAfter int
+}
+
 // Policy is the effective policy of one cohort: its community's policy with the cohort's
 // overrides and the defaults applied.
 type Policy struct {
@@ -58,6 +71,7 @@ type Policy struct {
 	Composition           *Composition // nil when neither community nor cohort sets one
 	Attendance            AttendancePolicy
 	TermNoticeDays        int
+	ActionPlans           PlanPolicy
 	EligibleOrganizations []string // nil means every organization is eligible
 }
 
@@ -105,6 +119,7 @@ func EffectivePolicy(community *learningv1alpha1.ProgramPolicy, eligibleOrganiza
 		Composition:    composition,
 		Attendance:     attendance,
 		TermNoticeDays: notice,
+		ActionPlans:    mergePlans(community.ActionPlans, cohort.ActionPlans),
 	}
 	// An empty list does not survive a JSON round trip (omitempty), so treating it as
 	// "nobody is eligible" would make the rule depend on how the object was read.
@@ -289,6 +304,22 @@ func mergeAttendance(community, cohort *learningv1alpha1.AttendancePolicy) (Atte
 		problems = append(problems, fmt.Sprintf("attendance: lateWeightPercent %d is outside 0-100", a.LateWeightPercent))
 	}
 	return a, problems
+}
+
+// mergePlans overlays the cohort's ActionPlan policy on the community's field by field
+// and applies the defaults. The API bounds every field, so no value is unusable.
+func mergePlans(community, cohort *learningv1alpha1.ActionPlanPolicy) PlanPolicy {
+	if community == nil {
+		community = &learningv1alpha1.ActionPlanPolicy{}
+	}
+	if cohort == nil {
+		cohort = &learningv1alpha1.ActionPlanPolicy{}
+	}
+	return PlanPolicy{
+		Required:   cmp.Or(cohort.Required, community.Required, learningv1alpha1.PlansNotRequired),
+		DueDays:    max(intOr(firstSet(cohort.DueDays, community.DueDays), DefaultPlanDueDays), 1),
+		StaleAfter: max(intOr(firstSet(cohort.StaleAfter, community.StaleAfter), DefaultPlanStaleAfter), 1),
+	}
 }
 
 // firstSet returns the first non-nil pointer: the override when set, else the base.

@@ -29,6 +29,9 @@ func seedRoles() []RolePolicy {
 
 var defaultAttendance = AttendancePolicy{RequiredPercent: 80, MinimumEvents: 3, LateWeightPercent: 100}
 
+// defaultPlans is the ActionPlan policy when nothing sets one.
+var defaultPlans = PlanPolicy{Required: learningv1alpha1.PlansNotRequired, DueDays: 30, StaleAfter: 2}
+
 type policyCase struct {
 	community *learningv1alpha1.ProgramPolicy
 	eligible  []learningv1alpha1.OrganizationName
@@ -46,7 +49,12 @@ func runEffectivePolicy(t *testing.T, cases map[string]policyCase) {
 			if diff := cmp.Diff(tc.wantErr, errString(err)); diff != "" {
 				t.Fatalf("error (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
+			want := tc.want
+			if err == nil && want.ActionPlans == (PlanPolicy{}) {
+				// Cases about other fields expect the default plan policy.
+				want.ActionPlans = defaultPlans
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("policy (-want +got):\n%s", diff)
 			}
 		})
@@ -56,6 +64,16 @@ func runEffectivePolicy(t *testing.T, cases map[string]policyCase) {
 // TestEffectivePolicy checks field-by-field merging and defaults.
 func TestEffectivePolicy(t *testing.T) {
 	runEffectivePolicy(t, map[string]policyCase{
+		"the cohort overrides the plan policy field by field": {
+			community: func() *learningv1alpha1.ProgramPolicy {
+				p := seedCommunity()
+				p.ActionPlans = &learningv1alpha1.ActionPlanPolicy{Required: learningv1alpha1.PersonalPlansRequired, DueDays: ptr[int32](45), StaleAfter: ptr[int32](3)}
+				return p
+			}(),
+			cohort: &learningv1alpha1.ProgramPolicy{ActionPlans: &learningv1alpha1.ActionPlanPolicy{Required: learningv1alpha1.TeamPlansRequired, StaleAfter: ptr[int32](1)}},
+			want: Policy{Roles: seedRoles(), Attendance: defaultAttendance, TermNoticeDays: 30,
+				ActionPlans: PlanPolicy{Required: learningv1alpha1.TeamPlansRequired, DueDays: 45, StaleAfter: 1}},
+		},
 		"community only gets the defaults": {
 			community: seedCommunity(),
 			want:      Policy{Roles: seedRoles(), Attendance: defaultAttendance, TermNoticeDays: 30},

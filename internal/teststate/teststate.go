@@ -23,11 +23,11 @@ import (
 // Placeholder stands for the namespace's name in normalized objects.
 const Placeholder = "NS"
 
-// ProgramKinds are the kinds users declare.
-var ProgramKinds = []string{"CommunityOfPractice", "Cohort", "Membership", "LearningEvent"}
+// ProgramKinds are the kinds users declare; the operator writes only their status.
+var ProgramKinds = []string{"CommunityOfPractice", "Cohort", "Membership", "LearningEvent", "ActionPlan"}
 
-// Kinds are the kinds a namespace's state consists of: the four program kinds and
-// the seven the operator provisions.
+// Kinds are the kinds a namespace's state consists of: the program kinds and the
+// seven the operator provisions.
 var Kinds = append(programGVKs(),
 	schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"},
 	schema.GroupVersionKind{Version: "v1", Kind: "ServiceAccount"},

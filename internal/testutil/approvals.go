@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -61,4 +62,45 @@ func ApprovalObjects() ([]*unstructured.Unstructured, error) {
 		}
 	}
 	return objs, nil
+}
+
+// ActionPlanPolicy is the name config/default gives the action-plan policy and its
+// binding.
+const ActionPlanPolicy = "cohort-action-plans"
+
+// InstallActionPlanPolicy creates the action-plan policy and its binding
+// (config/admission) under name, unless they exist. With namespaceLabels the binding
+// covers only the namespaces carrying them, so that a suite whose other tests write
+// plans as the administrator can check the policy in its own namespaces; without, it
+// covers every namespace, as installed.
+func InstallActionPlanPolicy(ctx context.Context, c client.Client, name string, namespaceLabels map[string]string) error {
+	data, err := os.ReadFile(Path("config", "admission", "actionplan_policy.yaml"))
+	if err != nil {
+		return err
+	}
+	objs, err := DecodeManifests(data)
+	if err != nil {
+		return fmt.Errorf("decoding the action-plan policy: %w", err)
+	}
+	for _, obj := range objs {
+		obj.SetName(name)
+		if obj.GetKind() == "ValidatingAdmissionPolicyBinding" {
+			if err := unstructured.SetNestedField(obj.Object, name, "spec", "policyName"); err != nil {
+				return err
+			}
+			if namespaceLabels != nil {
+				labels := map[string]any{}
+				for k, v := range namespaceLabels {
+					labels[k] = v
+				}
+				if err := unstructured.SetNestedMap(obj.Object, labels, "spec", "matchResources", "namespaceSelector", "matchLabels"); err != nil {
+					return err
+				}
+			}
+		}
+		if err := c.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("creating %s %s: %w", obj.GetKind(), obj.GetName(), err)
+		}
+	}
+	return nil
 }

@@ -88,3 +88,25 @@ func MonthlySchedule() *learningv1alpha1.Schedule {
 		Type:      learningv1alpha1.GatheringEvent,
 	}
 }
+
+// PersonalPlan builds a personal ActionPlan of a membership, owned by owner, with
+// actions.
+func PersonalPlan(namespace, name, membership, owner string, actions ...learningv1alpha1.PlannedAction) *learningv1alpha1.ActionPlan {
+	return &learningv1alpha1.ActionPlan{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
+		Spec: learningv1alpha1.ActionPlanSpec{
+			MembershipRef: &learningv1alpha1.LocalObjectReference{Name: learningv1alpha1.ObjectName(membership)},
+			Owner:         owner,
+			Actions:       actions,
+		},
+	}
+}
+
+// Action builds an action of a plan, due on due ("" for none), with status.
+func Action(id string, due learningv1alpha1.Date, status learningv1alpha1.ActionStatus) learningv1alpha1.PlannedAction {
+	a := learningv1alpha1.PlannedAction{ID: id, Title: "Action " + id, Status: status}
+	if due != "" {
+		a.Due = &due
+	}
+	return a
+}

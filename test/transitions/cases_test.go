@@ -68,10 +68,17 @@ func policyTransitions(kind, obj, prefix, role, access string) []transition {
 		{field: f + ".attendance.minimumEvents", object: obj, valid: e(prefix+".attendance.minimumEvents", int64(5)), invalid: e(prefix+".attendance.minimumEvents", int64(-1)), want: prefix + ".attendance.minimumEvents"},
 		{field: f + ".attendance.lateWeightPercent", object: obj, valid: e(prefix+".attendance.lateWeightPercent", int64(50)), invalid: e(prefix+".attendance.lateWeightPercent", int64(101)), want: prefix + ".attendance.lateWeightPercent"},
 		{field: f + ".termNoticeDays", object: obj, valid: e(prefix+".termNoticeDays", int64(60)), invalid: e(prefix+".termNoticeDays", int64(366)), want: prefix + ".termNoticeDays"},
+		// Team plans instead of personal ones: the lead's and member-b's missing plans
+		// are no longer reported, the Lakeside team's is.
+		{field: f + ".actionPlans.required", object: obj, valid: e(prefix+".actionPlans.required", "Team"), invalid: e(prefix+".actionPlans.required", "Always"), want: prefix + ".actionPlans.required"},
+		{field: f + ".actionPlans.dueDays", object: obj, valid: e(prefix+".actionPlans.dueDays", int64(60)), invalid: e(prefix+".actionPlans.dueDays", int64(366)), want: prefix + ".actionPlans.dueDays"},
+		// One counting gathering without a check-in makes member-a's plan stale: the
+		// kickoff ended after its check-in.
+		{field: f + ".actionPlans.staleAfter", object: obj, valid: e(prefix+".actionPlans.staleAfter", int64(1)), invalid: e(prefix+".actionPlans.staleAfter", int64(25)), want: prefix + ".actionPlans.staleAfter"},
 	}
 }
 
-// transitions is the table: one case per spec field of the four kinds.
+// transitions is the table: one case per spec field of the program kinds.
 func transitions() []transition {
 	cases := []transition{
 		// CommunityOfPractice
@@ -143,6 +150,7 @@ func transitions() []transition {
 		{field: "LearningEvent spec.approval.contentHash", object: "LearningEvent/launch", valid: e("spec.approval.contentHash", staleHash), invalid: e("spec.approval.contentHash", "sha256:abc"), want: "spec.approval.contentHash"},
 		{field: "LearningEvent spec.cancelled", object: "LearningEvent/townhall", valid: e("spec.cancelled", true), invalid: e("spec.cancelled", "no"), want: "spec.cancelled"},
 	}
+	cases = append(cases, planTransitions()...)
 	// The community's Lead role and the cohort's Member override have every field of a
 	// role set. Raising the cohort's Member seats promotes the waitlisted member, who
 	// keeps the seat when the seats are lowered again.
@@ -160,4 +168,41 @@ func fieldName(field string) string {
 		return parts[len(parts)-2]
 	}
 	return last
+}
+
+// planTransitions are the transitions of the ActionPlan fields. Its owner writes each
+// plan (see write), so the action-plan policy admits the check-ins.
+func planTransitions() []transition {
+	const a, ci, p = "spec.actions", "spec.checkIns[0]", "spec.checkIns[0].progress[0]"
+	return []transition{
+		{field: "ActionPlan spec.membershipRef.name", object: "ActionPlan/plan-a", noValid: "immutable: a plan stays with its membership", invalid: e("spec.membershipRef.name", "member-b"), want: "spec.membershipRef is immutable"},
+		// The immutability rule names spec.team; a name the schema refuses names the field.
+		{field: "ActionPlan spec.team.cohortRef.name", object: "ActionPlan/northstar", noValid: "immutable: a plan stays with its team", invalid: e("spec.team.cohortRef.name", "Spring"), want: "spec.team.cohortRef.name"},
+		{field: "ActionPlan spec.team.organization", object: "ActionPlan/northstar", noValid: "immutable: a plan stays with its team", invalid: e("spec.team.organization", " Northstar"), want: "spec.team.organization"},
+		{field: "ActionPlan spec.owner", object: "ActionPlan/plan-a", noValid: "immutable: the owner is who created the plan", invalid: e("spec.owner", "u-b@example.org"), want: "spec.owner is immutable"},
+		{field: "ActionPlan spec.partnerRef.name", object: "ActionPlan/plan-a", valid: e("spec.partnerRef.name", "lead"), invalid: e("spec.partnerRef.name", "member-a"), want: "spec.partnerRef must name another membership than spec.membershipRef"},
+		// No check-in reports on read: its id may change.
+		{field: "ActionPlan spec.actions[].id", object: "ActionPlan/plan-a", valid: e(a+"[1].id", "read-guide"), invalid: e(a+"[1].id", "Read"), want: a + "[1].id"},
+		{field: "ActionPlan spec.actions[].title", object: "ActionPlan/plan-a", valid: e(a+"[0].title", "Mentor three newcomers"), invalid: e(a+"[0].title", long(201)), want: a + "[0].title"},
+		{field: "ActionPlan spec.actions[].description", object: "ActionPlan/plan-a", valid: e(a+"[0].description", "With the buddy programme."), invalid: e(a+"[0].description", long(2001)), want: a + "[0].description"},
+		// A due day before the clock makes the plan overdue.
+		{field: "ActionPlan spec.actions[].due", object: "ActionPlan/plan-a", valid: e(a+"[0].due", "2026-11-15"), invalid: e(a+"[0].due", "2200-01-01"), want: "spec.actions[].due must be from 2000 until before 2200"},
+		{field: "ActionPlan spec.actions[].status", object: "ActionPlan/plan-a", valid: e(a+"[0].status", "Done"), invalid: e(a+"[0].status", "Someday"), want: a + "[0].status"},
+		{field: "ActionPlan spec.actions[].outcome", object: "ActionPlan/plan-a", valid: e(a+"[1].outcome", "Shared notes."), invalid: e(a+"[1].outcome", long(2001)), want: a + "[1].outcome"},
+		{field: "ActionPlan spec.checkIns[].id", object: "ActionPlan/plan-a", valid: e(ci+".id", "2026-11"), invalid: e(ci+".id", "November"), want: ci + ".id"},
+		// A check-in after the kickoff ended leaves no counting gathering since it.
+		{field: "ActionPlan spec.checkIns[].at", object: "ActionPlan/plan-a", valid: e(ci+".at", "2026-11-10T19:45:00Z"), invalid: e(ci+".at", "2200-01-01T00:00:00Z"), want: "spec.checkIns[].at must be from 2000 until before 2200"},
+		// The action-plan policy refuses, from its owner, a check-in in another's name.
+		{field: "ActionPlan spec.checkIns[].author", object: "ActionPlan/plan-a", noValid: "a check-in is written by its author: the action-plan policy admits only the writer as author, and only the author may change it",
+			invalid: e(ci+".author", "u-b@example.org"), want: `spec.checkIns[].author: check-in "kickoff" must be authored by the user writing it`},
+		// An event of the community is one of the cohort's too.
+		{field: "ActionPlan spec.checkIns[].eventRef.name", object: "ActionPlan/plan-a", valid: e(ci+".eventRef.name", "townhall"), invalid: e(ci+".eventRef.name", "Kickoff"), want: ci + ".eventRef.name"},
+		{field: "ActionPlan spec.checkIns[].progress[].actionID", object: "ActionPlan/plan-a", valid: e(p+".actionID", "read"), invalid: e(p+".actionID", "listen"), want: "spec.checkIns[].progress[].actionID must name an action of spec.actions"},
+		{field: "ActionPlan spec.checkIns[].progress[].status", object: "ActionPlan/plan-a", valid: e(p+".status", "Done"), invalid: e(p+".status", "Asleep"), want: p + ".status"},
+		{field: "ActionPlan spec.checkIns[].progress[].note", object: "ActionPlan/plan-a", valid: e(p+".note", "Met two newcomers."), invalid: e(p+".note", long(281)), want: p + ".note"},
+		{field: "ActionPlan spec.checkIns[].learned", object: "ActionPlan/plan-a", valid: e(ci+".learned", "Silence is an answer too."), invalid: e(ci+".learned", long(2001)), want: ci + ".learned"},
+		{field: "ActionPlan spec.checkIns[].adjust", object: "ActionPlan/plan-a", valid: e(ci+".adjust", "Listen longer."), invalid: e(ci+".adjust", long(2001)), want: ci + ".adjust"},
+		// The reflections become private to the owner and the partner.
+		{field: "ActionPlan spec.checkIns[].shared", object: "ActionPlan/plan-a", valid: e(ci+".shared", false), invalid: e(ci+".shared", "yes"), want: ci + ".shared"},
+	}
 }

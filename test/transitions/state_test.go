@@ -18,7 +18,7 @@ import (
 	"github.com/cohort-dev/cohort-operator/internal/teststate"
 )
 
-// state is what the operator shows of a namespace: every object of the four kinds
+// state is what the operator shows of a namespace: every object of the program kinds
 // (spec and status) and every object it provisioned, normalized so that two namespaces
 // compare (see normalize), keyed by "Kind/name". uids maps the events' UIDs to their
 // names, for the calendar sequences, which belong to one object.
@@ -263,9 +263,11 @@ func maskFeed(feed string) string {
 }
 
 // withoutSeats drops, from a comparable state, everything that follows from who holds
-// a seat: membership statuses, the seat, member and attendance figures of cohorts,
-// communities and events, the roster and overview documents, and the members'
-// RoleBindings. Two states whose seats differ because of history compare on the rest.
+// a seat: membership statuses, the seat, member, attendance and plan figures of
+// cohorts, communities and events, whether plans are current, the roster and overview
+// documents, the members' RoleBindings and their Roles and RoleBindings for plans. Two
+// states whose seats differ because of
+// history compare on the rest.
 func withoutSeats(c map[string]any) map[string]any {
 	out := map[string]any{}
 	for key, v := range c {
@@ -280,6 +282,10 @@ func withoutSeats(c map[string]any) map[string]any {
 		case "LearningEvent":
 			o["status"] = keep(status, "phase", "end", "contentHash", "calendar")
 			o["approved"] = condition(status, "Approved")
+		case "ActionPlan":
+			// A plan whose owner holds no seat is not judged current or not.
+			o["status"] = keep(status, "actions", "nextDue", "lastCheckIn")
+			o["ready"] = condition(status, "Ready")
 		case "ConfigMap":
 			if data, ok := o["data"].(map[string]any); ok {
 				delete(data, publish.RosterKey)
@@ -288,6 +294,12 @@ func withoutSeats(c map[string]any) map[string]any {
 		case "RoleBinding":
 			if labels, _ := o["metadata"].(map[string]any)["labels"].(map[string]any); labels[controllers.ComponentLabel] == "access" {
 				delete(o, "subjects")
+			}
+		}
+		if kind == "Role" || kind == "RoleBinding" {
+			// A member's access to plans exists only while they hold a seat.
+			if labels, _ := o["metadata"].(map[string]any)["labels"].(map[string]any); labels[controllers.ComponentLabel] == "plans" {
+				continue
 			}
 		}
 		out[key] = o

@@ -1,5 +1,5 @@
 // Package transitions drives the operator through spec transitions: for every field of
-// the four kinds' specs, a change the API server refuses (with a message naming the
+// the program kinds' specs, a change the API server refuses (with a message naming the
 // field), a change it admits, and the way back. The operator's state after each step is
 // compared with the state before it, and with the state the same specs give when
 // applied to an empty namespace, apart from the history the operator keeps on purpose:
@@ -31,7 +31,16 @@ var (
 	// workload's community appoints.
 	admin, approver client.Client
 	managerConfig   *rest.Config
+	// owners are the clients of the workload's plan owners, by user name (see
+	// planOwners).
+	owners = map[string]client.Client{}
 )
+
+// planOwners are the members who own the workload's ActionPlans and write their
+// check-ins, as the action-plan policy requires: a plan is created by the user its
+// spec.owner names, a check-in written by its author. Like the administrator they
+// belong to system:masters: access is not what this suite tests.
+var planOwners = []string{"u-a@example.org", "u-lead@example.org"}
 
 func TestMain(m *testing.M) {
 	testutil.SetLogger()
@@ -46,7 +55,12 @@ func TestMain(m *testing.M) {
 		if err != nil {
 			return fmt.Errorf("approver client: %w", err)
 		}
-		return nil
+		for _, user := range planOwners {
+			if owners[user], err = testutil.UserClient(cl, user, localcluster.AdminGroup); err != nil {
+				return fmt.Errorf("client of %s: %w", user, err)
+			}
+		}
+		return testutil.InstallActionPlanPolicy(context.Background(), c, testutil.ActionPlanPolicy, nil)
 	})
 	os.Exit(code)
 }

@@ -283,7 +283,11 @@ func build(t *testing.T, ns string, first, later []object, approvals map[string]
 			u.SetKind(o.kind)
 			u.SetNamespace(ns)
 			u.SetName(o.name)
-			if err := admin.Create(ctx, u); err != nil {
+			c, err := writer(o.kind, o.spec)
+			if err != nil {
+				t.Fatalf("creating %s: %v", o.key(), err)
+			}
+			if err := c.Create(ctx, u); err != nil {
 				t.Fatalf("creating %s: %v", o.key(), err)
 			}
 		}
@@ -346,7 +350,8 @@ func edited(t *testing.T, spec map[string]any, edits []edit) map[string]any {
 
 // write replaces obj's spec with a JSON patch guarded by its resourceVersion: as the
 // approver when the change gives an approval (which only the approver may give as
-// themselves), as the administrator otherwise.
+// themselves), as the plan's owner for an ActionPlan (whose check-ins only their
+// author may write), as the administrator otherwise.
 func write(ctx context.Context, obj *unstructured.Unstructured, spec map[string]any) error {
 	patch, err := json.Marshal([]map[string]any{
 		{"op": "test", "path": "/metadata/resourceVersion", "value": obj.GetResourceVersion()},
@@ -355,12 +360,29 @@ func write(ctx context.Context, obj *unstructured.Unstructured, spec map[string]
 	if err != nil {
 		return err
 	}
-	c := admin
 	old, _ := obj.Object["spec"].(map[string]any)
+	c, err := writer(obj.GetKind(), old)
+	if err != nil {
+		return err
+	}
 	if a, ok := spec["approval"]; ok && !reflect.DeepEqual(a, old["approval"]) {
 		c = approver
 	}
 	return c.Patch(ctx, obj.DeepCopy(), client.RawPatch(types.JSONPatchType, patch))
+}
+
+// writer is the client that creates and changes an object of kind with spec: an
+// ActionPlan's owner, who writes its check-ins, or the administrator.
+func writer(kind string, spec map[string]any) (client.Client, error) {
+	if kind != "ActionPlan" {
+		return admin, nil
+	}
+	owner, _ := spec["owner"].(string)
+	c, ok := owners[owner]
+	if !ok {
+		return nil, fmt.Errorf("no client of plan owner %q: add them to planOwners", owner)
+	}
+	return c, nil
 }
 
 // refused sends an invalid spec and checks that the API server refuses it with a

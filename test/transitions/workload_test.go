@@ -18,13 +18,18 @@ type object struct {
 func (o object) key() string { return o.kind + "/" + o.name }
 
 // baseWorkload is the program every transition starts from, on the managers' clock
-// (2026-11-22): a community with three roles, two approvers, a charter and a
-// composition policy; an 18-month cohort that overrides the Member seats (two), with a
-// monthly schedule and a portal; a lead, two seated members and, created a second
-// later, a waitlisted one; a past gathering with attendance, an approved External
-// event of the cohort and a community-wide listening session ahead. Objects come in
-// creation order; those after the first batch are created a second later, so that
-// creation times order the claims on seats.
+// (2026-11-22): a community with three roles, two approvers, a charter, a composition
+// policy and personal ActionPlans required; an 18-month cohort that overrides the
+// Member seats (two) and when a plan is due, with a monthly schedule and a portal; a
+// lead, two seated members and, created a second later, a waitlisted one; a past
+// gathering with attendance, an approved External event of the cohort and a
+// community-wide listening session ahead; member-a's personal plan, with member-b as
+// partner and a shared check-in made during the past gathering (which ended after it,
+// so one more counting gathering makes the plan stale), and the Northstar team's
+// workplan, checked in after that gathering. The lead and member-b have no personal
+// plan: theirs are missing past their due day. Each plan is created by its owner (see
+// owners). Objects come in creation order; those after the first batch are created a
+// second later, so that creation times order the claims on seats.
 func baseWorkload(t *testing.T) (first, later []object) {
 	t.Helper()
 	parse := func(kind, name, spec string) object {
@@ -57,6 +62,7 @@ policy:
   composition: {minOrganizations: 1, maxOrganizations: 4, teamSize: 2, roles: [Lead, Member], requiredTeamRoles: [ExecutiveDirector]}
   attendance: {requiredPercent: 80, minimumEvents: 1, lateWeightPercent: 100}
   termNoticeDays: 30
+  actionPlans: {required: Personal, dueDays: 30, staleAfter: 2}
 approvers:
 - {kind: User, name: ap-approver@example.org}
 - {kind: Group, name: ap-pillar-leads}
@@ -81,6 +87,7 @@ policy:
   composition: {minOrganizations: 1, maxOrganizations: 3, teamSize: 2, roles: [Lead, Member], requiredTeamRoles: [ExecutiveDirector]}
   attendance: {requiredPercent: 75, minimumEvents: 1, lateWeightPercent: 100}
   termNoticeDays: 20
+  actionPlans: {dueDays: 45}
 schedule:
   rrule: FREQ=MONTHLY;BYDAY=2TU
   startTime: "12:00"
@@ -156,6 +163,35 @@ title: Town hall
 start: "2026-12-15T18:00:00Z"
 duration: 1h30m
 countsTowardAttendance: true
+`),
+		parse("ActionPlan", "plan-a", `
+membershipRef: {name: member-a}
+owner: u-a@example.org
+partnerRef: {name: member-b}
+actions:
+- id: mentor
+  title: Mentor two newcomers
+  description: Pair with newcomers of the spring intake.
+  due: "2026-12-31"
+  status: InProgress
+- {id: read, title: Read the allyship guide, status: Done, outcome: Shared notes with the circle.}
+checkIns:
+- id: kickoff
+  at: "2026-11-10T18:45:00Z"
+  author: u-a@example.org
+  eventRef: {name: kickoff}
+  progress: [{actionID: mentor, status: InProgress, note: Met one newcomer.}]
+  learned: Listening first works.
+  adjust: Ask before advising.
+  shared: true
+`),
+		parse("ActionPlan", "northstar", `
+team: {cohortRef: {name: spring}, organization: Northstar}
+owner: u-lead@example.org
+actions:
+- {id: budget, title: Budget for the equity work, due: "2027-01-31"}
+checkIns:
+- {id: kickoff, at: "2026-11-10T19:45:00Z", author: u-lead@example.org, eventRef: {name: kickoff}, learned: The board asks for numbers.}
 `),
 	}
 	return first, later
