@@ -43,6 +43,8 @@ type options struct {
 	wait time.Duration
 	// expectHash is the content hash approve may approve; empty to ask.
 	expectHash string
+	// checkIn is what checkin records.
+	checkIn checkIn
 }
 
 // session is what a subcommand runs with: a client authenticated as the caller, the
@@ -129,6 +131,49 @@ differs. approve then waits up to --wait for the operator's Approved condition.`
 		run: runApprove,
 	},
 	{
+		name: "actions", arg: "COHORT", short: "The cohort's action plans: each action's status and due day, and whether the plan is current",
+		long: `Show the cohort's ActionPlans, personal and team workplans, one row per action: the
+plan, whose it is (a membership, or "team" and the organization), the operator's
+judgement of it (Current, Overdue, Stale, OwnerNotSeated, marked "not ready" when it
+names what is not of the cohort), its last check-in, and each action's id, status and
+due day ("overdue" after the end of the due day, in the cohort's time zone). The
+cohort's figures follow.
+
+ActionPlans are their owners': listing them needs a role that grants list on
+actionplans, which neither the members' roles nor the built-in view and edit roles
+do. Without it, actions says so and gives the cohort's figures, as
+'kubectl cohort status' does.`,
+		example: `  kubectl cohort actions allyship-2026 -n programs
+  kubectl cohort actions allyship-2026 -o json | jq '.plans[] | select(.state == "Overdue") | .name'`,
+		run: runActions,
+	},
+	{
+		name: "checkin", arg: "PLAN", short: "Record a check-in on your ActionPlan, as yourself",
+		long: `Record a check-in on an ActionPlan as the calling user (asked of the API server with a
+SelfSubjectReview): what you learned, what you will adjust, the progress of actions,
+and whether the check-in is shared with the cohort. A shared check-in's reflections go
+on the agenda of the cohort's next gathering, in its portal and overview; a private
+one stays with you, your team and your accountability partner.
+
+Each --progress ACTION=STATUS[:NOTE] is recorded in the check-in and sets the action's
+status in the plan. The check-in's id is its day (2026-03-10, then 2026-03-10-2) unless
+--id gives one; --event names the LearningEvent it was made at. The update carries the
+plan's resourceVersion and is retried on a conflict; the API server's admission
+policy admits it only with you as its author.`,
+		example: `  kubectl cohort checkin ann-2026 -n programs --learned "Asking first changed the conversation." --shared
+  kubectl cohort checkin ann-2026 --progress mentor=InProgress:"Met one newcomer" --progress read=Done --event allyship-2026-03-10
+  kubectl cohort checkin northstar-workplan --adjust "Bring the budget to the board in May." -o yaml`,
+		flags: func(fs *pflag.FlagSet, o *options) {
+			fs.StringVar(&o.checkIn.learned, "learned", "", "What you learned since the last check-in.")
+			fs.StringVar(&o.checkIn.adjust, "adjust", "", "What you will do differently.")
+			fs.BoolVar(&o.checkIn.shared, "shared", false, "Share the check-in's reflections with the cohort (the agenda of the next gathering).")
+			fs.StringArrayVar(&o.checkIn.progress, "progress", nil, "ACTION=STATUS[:NOTE], STATUS one of Planned, InProgress, Done, Dropped; repeat for each action.")
+			fs.StringVar(&o.checkIn.event, "event", "", "The LearningEvent the check-in was made at.")
+			fs.StringVar(&o.checkIn.id, "id", "", "The check-in's id; its day by default.")
+		},
+		run: runCheckIn,
+	},
+	{
 		name: "status", arg: "COHORT", short: "The cohort's conditions explained in words, with what to do next",
 		long: `Explain a cohort's status: its phase, seats, waitlist, attendance and next event, and
 each condition (Ready, Stalled, Staffed, CompositionValid, Provisioned,
@@ -195,7 +240,8 @@ func lookup(name string) *subcommand {
 }
 
 // valueFlags are the flags that take a value, so that splitCommand skips it.
-var valueFlags = []string{"--kubeconfig", "--context", "--namespace", "-n", "--output", "-o", "--wait", "--expect-hash"}
+var valueFlags = []string{"--kubeconfig", "--context", "--namespace", "-n", "--output", "-o", "--wait", "--expect-hash",
+	"--learned", "--adjust", "--progress", "--event", "--id"}
 
 // splitCommand finds the subcommand in args: the first argument that is neither a
 // flag nor a flag's value, so that flags may come before it as after it.
