@@ -45,6 +45,18 @@ var (
 		Name: "cohort_approval_oldest_pending_timestamp_seconds",
 		Help: "When the oldest pending approval of a program started waiting (its event's content last changed), in seconds since the Unix epoch; no series while none is pending.",
 	}, []string{"namespace", "program"})
+	plansMetric = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "cohort_action_plans",
+		Help: "ActionPlans of a cohort by state: Current, Overdue, Stale, or NotJudged (the owner holds no seat, or the plan names what is not of its cohort). Only cohorts with plans, or requiring them, have series.",
+	}, []string{"namespace", "cohort", "state"})
+	plansMissingMetric = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "cohort_action_plans_missing",
+		Help: "Plans a cohort's policy requires (policy.actionPlans.required) that do not exist, whether due yet or not.",
+	}, []string{"namespace", "cohort"})
+	actionsOverdueMetric = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "cohort_actions_overdue",
+		Help: "Actions of a cohort's ActionPlans that are neither Done nor Dropped after their due day.",
+	}, []string{"namespace", "cohort"})
 	childWritesMetric = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "cohort_provisioned_object_writes_total",
 		Help: "Objects provisioned for cohorts that were applied (created, or repaired after drift) or removed, by kind and operation.",
@@ -52,7 +64,8 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(membersMetric, waitlistMetric, attendanceMetric, belowAttendanceMetric, evaluationsMetric, childWritesMetric, approvalsPendingMetric, approvalWaitMetric)
+	metrics.Registry.MustRegister(membersMetric, waitlistMetric, attendanceMetric, belowAttendanceMetric, evaluationsMetric, childWritesMetric, approvalsPendingMetric, approvalWaitMetric,
+		plansMetric, plansMissingMetric, actionsOverdueMetric)
 }
 
 // recordMetrics replaces the series of the unit's cohorts with the evaluated outcome.
@@ -82,6 +95,7 @@ func recordMetrics(snap program.Snapshot, out program.Outcome) {
 			below[cohort]++
 		}
 	}
+	overdue := overdueActions(snap, out)
 	for _, c := range snap.Cohorts {
 		ns, name := c.Namespace, c.Name
 		forgetCohortMetrics(ns, name)
@@ -99,7 +113,40 @@ func recordMetrics(snap program.Snapshot, out program.Outcome) {
 			attendanceMetric.WithLabelValues(ns, name).Set(float64(*status.AttendancePercent))
 		}
 		belowAttendanceMetric.WithLabelValues(ns, name).Set(below[name])
+		if f := status.ActionPlans; f != nil {
+			plansMetric.WithLabelValues(ns, name, learningv1alpha1.PlanCurrentReason).Set(float64(f.Current))
+			plansMetric.WithLabelValues(ns, name, learningv1alpha1.PlanOverdueReason).Set(float64(f.Overdue))
+			plansMetric.WithLabelValues(ns, name, learningv1alpha1.PlanStaleReason).Set(float64(f.Stale))
+			plansMetric.WithLabelValues(ns, name, "NotJudged").Set(float64(f.Plans - f.Current - f.Overdue - f.Stale))
+			plansMissingMetric.WithLabelValues(ns, name).Set(float64(f.Required - f.Present))
+			actionsOverdueMetric.WithLabelValues(ns, name).Set(float64(overdue[name]))
+		}
 	}
+}
+
+// overdueActions sums the overdue actions of the unit's plans by cohort: a personal
+// plan's membership's, a team workplan's own.
+func overdueActions(snap program.Snapshot, out program.Outcome) map[string]int32 {
+	cohortOf := make(map[string]string, len(snap.Memberships))
+	for _, m := range snap.Memberships {
+		cohortOf[m.Name] = string(m.Spec.CohortRef.Name)
+	}
+	sums := map[string]int32{}
+	for _, p := range snap.Plans {
+		status, ok := out.Plans[p.Name]
+		if !ok || status.Actions == nil {
+			continue
+		}
+		switch {
+		case p.Spec.MembershipRef != nil:
+			if c, ok := cohortOf[string(p.Spec.MembershipRef.Name)]; ok {
+				sums[c] += status.Actions.Overdue
+			}
+		case p.Spec.Team != nil:
+			sums[string(p.Spec.Team.CohortRef.Name)] += status.Actions.Overdue
+		}
+	}
+	return sums
 }
 
 // forgetCohortMetrics drops every series of a cohort, for example once it is deleted.
@@ -109,6 +156,9 @@ func forgetCohortMetrics(namespace, cohort string) {
 	waitlistMetric.DeletePartialMatch(labels)
 	attendanceMetric.DeletePartialMatch(labels)
 	belowAttendanceMetric.DeletePartialMatch(labels)
+	plansMetric.DeletePartialMatch(labels)
+	plansMissingMetric.DeletePartialMatch(labels)
+	actionsOverdueMetric.DeletePartialMatch(labels)
 }
 
 // recordApprovalMetrics counts the unit's External events awaiting an approval that

@@ -61,3 +61,65 @@ func TestApprovalMetricsTimestamp(t *testing.T) {
 		t.Error("cohort_approval_oldest_pending_timestamp_seconds has a series while nothing waits, want none")
 	}
 }
+
+// TestPlanMetrics: a cohort's plans by state, the required plans missing and the
+// overdue actions of its personal and team plans; another cohort's plans are not
+// counted, and a cohort without plans has no plan series.
+func TestPlanMetrics(t *testing.T) {
+	const ns = "plan-metrics-test"
+	t.Cleanup(func() {
+		forgetCohortMetrics(ns, "spring")
+		forgetCohortMetrics(ns, "autumn")
+	})
+	cohort := func(name string) *learningv1alpha1.Cohort {
+		return &learningv1alpha1.Cohort{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+	}
+	membership := func(name, cohort string) *learningv1alpha1.Membership {
+		m := &learningv1alpha1.Membership{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+		m.Spec.CohortRef.Name = learningv1alpha1.ObjectName(cohort)
+		return m
+	}
+	personal := func(name, membership string) *learningv1alpha1.ActionPlan {
+		p := &learningv1alpha1.ActionPlan{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+		p.Spec.MembershipRef = &learningv1alpha1.LocalObjectReference{Name: learningv1alpha1.ObjectName(membership)}
+		return p
+	}
+	team := personal("lakeside", "")
+	team.Spec.MembershipRef = nil
+	team.Spec.Team = &learningv1alpha1.PlanTeam{CohortRef: learningv1alpha1.LocalObjectReference{Name: "spring"}, Organization: "Lakeside"}
+	snap := program.Snapshot{
+		Cohorts:     []*learningv1alpha1.Cohort{cohort("spring"), cohort("autumn")},
+		Memberships: []*learningv1alpha1.Membership{membership("ann", "spring"), membership("bo", "autumn")},
+		Plans:       []*learningv1alpha1.ActionPlan{personal("ann-plan", "ann"), team, personal("bo-plan", "bo")},
+	}
+	out := program.Outcome{
+		Cohorts: map[string]learningv1alpha1.CohortStatus{
+			"spring": {ActionPlans: &learningv1alpha1.ActionPlanFigures{Required: 3, Present: 1, Plans: 2, Current: 0, Overdue: 1, Stale: 0}},
+			"autumn": {},
+		},
+		Plans: map[string]learningv1alpha1.ActionPlanStatus{
+			"ann-plan": {Actions: &learningv1alpha1.ActionCounts{Total: 4, Overdue: 2}},
+			"lakeside": {Actions: &learningv1alpha1.ActionCounts{Total: 1, Overdue: 1}},
+			"bo-plan":  {Actions: &learningv1alpha1.ActionCounts{Total: 5, Overdue: 5}},
+		},
+	}
+	recordMetrics(snap, out)
+	for what, want := range map[string]float64{
+		"Overdue":   1,
+		"Current":   0,
+		"NotJudged": 1,
+	} {
+		if got := testutil.ToFloat64(plansMetric.WithLabelValues(ns, "spring", what)); got != want {
+			t.Errorf("cohort_action_plans{state=%q} = %v, want %v", what, got, want)
+		}
+	}
+	if got := testutil.ToFloat64(plansMissingMetric.WithLabelValues(ns, "spring")); got != 2 {
+		t.Errorf("cohort_action_plans_missing = %v, want 2", got)
+	}
+	if got := testutil.ToFloat64(actionsOverdueMetric.WithLabelValues(ns, "spring")); got != 3 {
+		t.Errorf("cohort_actions_overdue = %v, want 3 (ann's 2 and the team's 1, not autumn's 5)", got)
+	}
+	if actionsOverdueMetric.DeleteLabelValues(ns, "autumn") || plansMetric.DeletePartialMatch(map[string]string{"namespace": ns, "cohort": "autumn"}) > 0 {
+		t.Error("autumn, without plan figures, has plan series")
+	}
+}

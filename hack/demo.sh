@@ -59,7 +59,7 @@ step "installing the CRDs and RBAC (config/local)"
 kubectl apply --server-side -k config/local > /dev/null
 kubectl wait --for=condition=Established --timeout=60s crd \
   communityofpractices.learning.cohort.dev cohorts.learning.cohort.dev \
-  memberships.learning.cohort.dev learningevents.learning.cohort.dev
+  memberships.learning.cohort.dev learningevents.learning.cohort.dev actionplans.learning.cohort.dev
 
 step "starting the manager as system:serviceaccount:cohort-system:cohort-controller-manager"
 "$bin/manager" --kubeconfig "$dir/manager.kubeconfig" \
@@ -92,10 +92,33 @@ for kind in cop coh mbr lev; do
   kubectl wait -n "$namespace" --all --timeout=60s \
     --for=jsonpath='{.status.observedGeneration}'=1 "$kind" > /dev/null
 done
-echo "all reconciled"
+kubectl wait -n "$namespace" --all --timeout=60s --for=condition=Provisioned coh > /dev/null
+echo "all reconciled, and the seated members' access provisioned"
 
-# Short names; 'kubectl get learning' (the category) lists all four kinds at once.
-for kind in cop coh mbr lev; do
+step "members create their action plans as themselves (config/samples/plans)"
+# The action-plan policy admits a plan only from the user its spec.owner names: each is
+# created as its owner. A seated member may create plans (RBAC cannot limit create by
+# name) and, once the operator sees the plan, get and update it by name.
+for owner in $("$bin/samples" -dir config/samples/plans -owners); do
+  "$bin/samples" -dir config/samples/plans -months "$months" -owner "$owner" > "$dir/plans-$owner.yaml"
+  # RBAC follows a new RoleBinding within moments, not at once.
+  for try in $(seq 1 20); do
+    if out=$(kubectl create -n "$namespace" --as "$owner" -f "$dir/plans-$owner.yaml" 2>&1); then
+      echo "$out" | sed "s/\$/ (as $owner)/; s/^/  /"
+      break
+    fi
+    [[ $try == 20 ]] && { echo "$out" >&2; exit 1; }
+    sleep 0.5
+  done
+done
+echo "  the cluster administrator tries to create a plan in a member's name (the admission policy refuses):"
+"$bin/samples" -dir config/samples/plans -months "$months" -owner u-ally-005 | sed 's/name: emery-2026/name: emery-forged/' |
+  kubectl create -n "$namespace" -f - 2>&1 | fold -s -w 110 | sed 's/^/    /' || true
+
+kubectl wait -n "$namespace" --all --timeout=60s --for=jsonpath='{.status.observedGeneration}'=1 aplan > /dev/null
+
+# Short names; 'kubectl get learning' (the category) lists all five kinds at once.
+for kind in cop coh mbr lev aplan; do
   step "kubectl get $kind -n $namespace"
   kubectl get -n "$namespace" "$kind"
 done
@@ -108,6 +131,24 @@ kubectl get -n "$namespace" mbr -o jsonpath='{range .items[*]}{.metadata.name}{r
 
 step "events awaiting attendance or approval"
 kubectl get -n "$namespace" lev -o jsonpath='{range .items[*]}{.metadata.name}{range .status.conditions[?(@.status=="False")]}{"\t"}{.type}=False ({.reason}) {.message}{end}{"\n"}{end}' | grep -P '\t' || true
+
+step "Casey checks in on her plan today, as herself, and shares it with the cohort (kubectl cohort checkin)"
+cohort_plugin() { "$bin/kubectl-cohort" --kubeconfig "$dir/kubeconfig" -n "$namespace" "$@"; }
+cohort_plugin checkin casey-2026 --as u-ally-003 --shared --progress "mentor=InProgress:The second newcomer postponed twice" \
+  --learned "Asking before advising changed the conversation." --adjust "Book the sessions a month ahead." | sed 's/^/  /'
+echo "  Devon, her partner, may read her plan but not check in on it:"
+cohort_plugin checkin casey-2026 --as u-ally-004 --learned "Not mine to write." 2>&1 | fold -s -w 110 | sed 's/^/    /' || true
+kubectl wait -n "$namespace" --timeout=30s --for=jsonpath='{.status.observedGeneration}'=2 aplan/casey-2026 > /dev/null
+
+step "kubectl cohort actions $cohort (as the cluster administrator: the members' and the built-in roles list no plans)"
+cohort_plugin actions "$cohort" | sed 's/^/  /'
+
+step "action plans: whether each is current, and the cohorts' figures"
+kubectl get -n "$namespace" aplan -o jsonpath='{range .items[*]}{.metadata.name}{"\t"}{.status.conditions[?(@.type=="PlanCurrent")].reason}: {.status.conditions[?(@.type=="PlanCurrent")].message}{"\n"}{end}' | sed 's/^/  /'
+kubectl get -n "$namespace" coh -o jsonpath='{range .items[*]}{.metadata.name}{"\t"}{.status.actionPlans.summary}{"\n"}{end}' | sed 's/^/  /'
+echo "  on the agenda of $cohort's next gathering (its overview document, counts and shared reflections only):"
+kubectl get -n "$namespace" cm "$cohort-overview" -o jsonpath='{.data.overview\.json}' |
+  sed -n '/^  "agenda": {/,/^  }/p' | { grep -E '^ +"(title|by|at|learned|adjust)": ' || true; } | sed 's/^ */    /'
 
 step "Kubernetes Events on transitions"
 kubectl get -n "$namespace" events.events.k8s.io --sort-by=.metadata.creationTimestamp \
@@ -156,6 +197,15 @@ for user in "$lead (Lead, Edit)" "$seated (seated Member)" "$waiting (waitlisted
     "$(can get "learningevents.learning.cohort.dev/$wide")" \
     "$(can get "configmaps/$cohort-roster")" \
     "$(can get "services/$cohort-portal:http" --subresource=proxy)"
+done
+
+step "who may read and update an action plan (kubectl auth can-i, decided by the API server)"
+printf '  %-36s %-14s %-17s %-14s\n' "USER" "GET casey-2026" "UPDATE casey-2026" "LIST PLANS"
+for user in "u-ally-003 (owner)" "u-ally-004 (partner)" "$lead (Lead, Edit)" "$waiting (waitlisted)"; do
+  name=${user%% *}
+  can() { kubectl auth can-i -n "$namespace" --as "$name" "$@" 2>/dev/null || true; }
+  printf '  %-36s %-14s %-17s %-14s\n' "$user" "$(can get actionplans.learning.cohort.dev/casey-2026)" \
+    "$(can update actionplans.learning.cohort.dev/casey-2026)" "$(can list actionplans.learning.cohort.dev)"
 done
 
 step "an external communication, approved by the community's approver with plain kubectl"

@@ -6,12 +6,15 @@
 //	go run ./hack/samples                  # shifted for today (UTC)
 //	go run ./hack/samples -print-months    # only the shift, in months
 //	go run ./hack/samples -months 0        # as committed
+//	go run ./hack/samples -dir config/samples/plans -owners        # who owns the plans
+//	go run ./hack/samples -dir config/samples/plans -owner USER    # USER's plans, to create as USER
 package main
 
 import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/cohort-dev/cohort-operator/internal/samples"
@@ -22,6 +25,8 @@ func main() {
 	months := flag.Int("months", samples.ShiftFor(time.Now().UTC()),
 		"Calendar months to shift every date by; the default moves "+samples.ReferenceDay+" into the current month (UTC).")
 	printMonths := flag.Bool("print-months", false, "Print the shift in months and exit.")
+	owners := flag.Bool("owners", false, "Print the owners (spec.owner) of the samples, ActionPlans, one per line.")
+	owner := flag.String("owner", "", "Print only the samples, ActionPlans, that this user owns.")
 	flag.Parse()
 	if *printMonths {
 		fmt.Println(*months)
@@ -31,6 +36,18 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "samples:", err)
 		os.Exit(1)
+	}
+	if *owners || *owner != "" {
+		who, plans, err := samples.ByOwner(text)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "samples:", err)
+			os.Exit(1)
+		}
+		if *owners {
+			text = strings.Join(who, "\n") + "\n"
+		} else {
+			text = plans[*owner]
+		}
 	}
 	if _, err := os.Stdout.WriteString(text); err != nil {
 		fmt.Fprintln(os.Stderr, "samples:", err)

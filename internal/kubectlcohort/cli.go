@@ -36,7 +36,9 @@ type Command struct {
 // options are the flags of every subcommand.
 type options struct {
 	kubeconfig, context, namespace, output string
-	help                                   bool
+	// as is the user to impersonate (kubectl's --as).
+	as   string
+	help bool
 	// hideUsers leaves spec.member out of the roster.
 	hideUsers bool
 	// wait is how long approve waits for the Approved condition.
@@ -241,7 +243,7 @@ func lookup(name string) *subcommand {
 
 // valueFlags are the flags that take a value, so that splitCommand skips it.
 var valueFlags = []string{"--kubeconfig", "--context", "--namespace", "-n", "--output", "-o", "--wait", "--expect-hash",
-	"--learned", "--adjust", "--progress", "--event", "--id"}
+	"--learned", "--adjust", "--progress", "--event", "--id", "--as"}
 
 // splitCommand finds the subcommand in args: the first argument that is neither a
 // flag nor a flag's value, so that flags may come before it as after it.
@@ -272,6 +274,7 @@ func (c Command) flagSet(sub *subcommand) (*pflag.FlagSet, *options) {
 	fs.StringVarP(&o.namespace, "namespace", "n", "", "The namespace of the object; the kubeconfig context's namespace when unset.")
 	fs.StringVar(&o.context, "context", "", "The kubeconfig context to use.")
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "Path to the kubeconfig file; $KUBECONFIG or ~/.kube/config when unset.")
+	fs.StringVar(&o.as, "as", "", "The user to act as (impersonation, as kubectl's --as); the API server decides whether you may.")
 	fs.StringVarP(&o.output, "output", "o", "", "Output format: json or yaml; a table for people when unset.")
 	if sub.flags != nil {
 		sub.flags(fs, o)
@@ -339,7 +342,7 @@ Commands:
 	}
 	_ = t.flush()
 	p.raw(`
-Every command takes kubectl's -n/--namespace, --context, --kubeconfig and -o json|yaml.
+Every command takes kubectl's -n/--namespace, --context, --kubeconfig, --as and -o json|yaml.
 
 Use "kubectl cohort COMMAND --help" for more about a command.
 `)

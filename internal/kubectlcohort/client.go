@@ -28,12 +28,14 @@ var scheme = func() *k8sruntime.Scheme {
 // newClient loads the kubeconfig as kubectl does ($KUBECONFIG or ~/.kube/config
 // unless --kubeconfig names one, the current context unless --context names one) and
 // returns a client authenticated as its user and the namespace to work in: -n, else
-// the context's namespace, else default. The API server's warnings go to warnings.
+// the context's namespace, else default; with --as, acting as that user, as kubectl
+// does. The API server's warnings go to warnings.
 func newClient(o *options, warnings io.Writer) (client.Client, string, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = o.kubeconfig
 	overrides := &clientcmd.ConfigOverrides{CurrentContext: o.context}
 	overrides.Context.Namespace = o.namespace
+	overrides.AuthInfo.Impersonate = o.as
 	loader := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
 	if o.context != "" {
 		// Said as kubectl says it, rather than as a list of what the missing context

@@ -5,6 +5,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -222,4 +223,35 @@ func names(objs []sampleObject) []string {
 		out = append(out, o.Kind+"/"+o.Metadata.Name)
 	}
 	return out
+}
+
+// TestPlanSamplesByOwner: the committed plan samples split by owner, each owner's
+// stream holding exactly their plans, shifted like the rest.
+func TestPlanSamplesByOwner(t *testing.T) {
+	text, err := Render(os.DirFS("../../config/samples/plans"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owners, plans, err := ByOwner(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"u-ally-003", "u-ally-004", "u-ally-005", "u-oe-arizona-1", "u-oe-colorado-1", "u-oe-iowa-1"}
+	if !slices.Equal(owners, want) {
+		t.Fatalf("owners %q, want %q", owners, want)
+	}
+	for _, owner := range owners {
+		if n := strings.Count(plans[owner], "kind: ActionPlan"); n != 1 {
+			t.Errorf("%s has %d plans, want 1:\n%s", owner, n, plans[owner])
+		}
+		if strings.Count(plans[owner], "owner: "+owner) != 1 {
+			t.Errorf("%s's stream holds another owner's plan:\n%s", owner, plans[owner])
+		}
+	}
+	if !strings.Contains(plans["u-ally-003"], "due: '2026-11-30'") {
+		t.Errorf("Casey's mentoring action is not shifted by a month:\n%s", plans["u-ally-003"])
+	}
+	if _, _, err := ByOwner("kind: ActionPlan\nmetadata: {name: x}\nspec: {}\n"); err == nil || !strings.Contains(err.Error(), "ActionPlan x has no spec.owner") {
+		t.Errorf("a plan without an owner: %v", err)
+	}
 }

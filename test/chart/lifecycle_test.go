@@ -19,7 +19,7 @@ import (
 )
 
 // programKinds are the short names of the operator's kinds.
-const programKinds = "cop,coh,mbr,lev"
+const programKinds = "cop,coh,mbr,lev,aplan"
 
 // TestReleaseLifecycle takes a release through its life on the local cluster:
 //
@@ -178,6 +178,21 @@ func applySamples(t *testing.T, namespace string) {
 	}
 	if out, err := kubectlApply(text, "-n", namespace); err != nil {
 		t.Fatalf("applying the samples: %v\n%s", err, out)
+	}
+	// The action-plan policy admits a plan only from its owner: each is applied as its
+	// owner (in system:masters: RBAC is not what this suite tests).
+	text, err = samples.Render(os.DirFS(testutil.Path("config", "samples", "plans")), samples.ShiftFor(time.Now().UTC()))
+	if err != nil {
+		t.Fatalf("rendering the plan samples: %v", err)
+	}
+	owners, plans, err := samples.ByOwner(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, owner := range owners {
+		if out, err := kubectlApply(plans[owner], "-n", namespace, "--as", owner, "--as-group", "system:masters"); err != nil {
+			t.Fatalf("applying the plans of %s as them: %v\n%s", owner, err, out)
+		}
 	}
 }
 

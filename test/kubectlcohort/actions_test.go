@@ -145,6 +145,10 @@ func TestCheckIn(t *testing.T) {
 		t.Errorf("progress %+v", p)
 	}
 
+	// --as acts as another user, as kubectl's does: Cleo, without any role here, may not.
+	admin := kubeconfigIn(t, adminKubeconfig, ns)
+	plugin(t, admin, "checkin", "lakeside", "--as", "cleo@example.org", "--learned", "Budget first.").fail(t,
+		`Error from server (Forbidden): actionplans.learning.cohort.dev "lakeside" is forbidden: User "cleo@example.org" cannot get resource "actionplans"`)
 	plugin(t, ben, "checkin", "ben-2026", "--progress", "listen=Done").fail(t, `error: --progress "listen=Done": the plan has no action "listen"`)
 	plugin(t, ben, "checkin", "ben-2026", "--progress", "mentor=Finished").fail(t, `status "Finished" is not Planned, InProgress, Done or Dropped`)
 	plugin(t, ben, "checkin", "ben-2026").fail(t, "a check-in needs at least one of --learned, --adjust or --progress")
