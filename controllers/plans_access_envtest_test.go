@@ -23,7 +23,8 @@ const planPolicyLabel = "learning.cohort.dev/test-action-plan-policy"
 // identities, and with the action-plan policy installed as shipped, who may do what
 // with ActionPlans: a seated member creates a plan as its owner and not in another's
 // name, then gets and updates it by name and checks in; the partner gets it but may
-// not change it; every seated member of a team updates its workplan; the lead with
+// not change it; every seated member of a team updates its workplan, and a shared
+// check-in, and no private one, reaches the cohort's overview; the lead with
 // Edit access, a waitlisted member and an outsider neither create nor read plans, and
 // nobody lists them; a member who withdraws loses access to their plan, and the plan
 // stays.
@@ -137,6 +138,31 @@ func TestPlanAccessFollowsTheSeat(t *testing.T) {
 	})
 	allowed(t, "another team member checking in on the workplan", checkIn(ann, "iowa", "u-plan-ann", "ann-march"))
 	denied(t, "a member of another organization getting the workplan", getPlan(cal, "iowa"))
+
+	// Shared reflections, and only those, reach the cohort: the overview's agenda holds
+	// Bea's shared check-in on the workplan, not Ann's private ones.
+	allowed(t, "a team member sharing a check-in", func() error {
+		p := &learningv1alpha1.ActionPlan{}
+		if err := bea.Get(ctx, key("iowa"), p); err != nil {
+			return err
+		}
+		p.Spec.CheckIns = append(p.Spec.CheckIns, learningv1alpha1.CheckIn{ID: "bea-shared", At: metav1.NewTime(fakeClock.Now()), Author: "u-plan-bea", Learned: "Budget before stories.", Shared: true})
+		return bea.Update(ctx, p)
+	})
+	eventually(t, "the shared reflection is on the overview's agenda, the private ones are not", func() error {
+		cm := &corev1.ConfigMap{}
+		if err := k8s.Get(ctx, key("spring-overview"), cm); err != nil {
+			return err
+		}
+		overview := cm.Data["overview.json"]
+		if !strings.Contains(overview, "Budget before stories.") {
+			return fmt.Errorf("the overview has no agenda with Bea's reflection:\n%s", overview)
+		}
+		if strings.Contains(overview, "Listening first works.") {
+			return fmt.Errorf("a private check-in reached the overview:\n%s", overview)
+		}
+		return nil
+	})
 
 	// Withdrawing ends the access; the plan is kept.
 	update(t, &learningv1alpha1.Membership{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ann"}}, func(m *learningv1alpha1.Membership) { m.Spec.Withdrawn = true })

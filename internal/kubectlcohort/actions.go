@@ -183,11 +183,7 @@ func (r ActionsReport) WriteTable(w io.Writer) error {
 // runActions prints the actions grid of a cohort. Plans are their owners': listing
 // them needs a role that grants it (the built-in view and edit roles do not).
 func runActions(ctx context.Context, s *session, name string) error {
-	cohort, err := s.cohort(ctx, name)
-	if err != nil {
-		return err
-	}
-	memberships, err := s.memberships(ctx)
+	cohort, memberships, err := s.cohortAndMemberships(ctx, name)
 	if err != nil {
 		return err
 	}

@@ -74,6 +74,20 @@ func (s *session) cohort(ctx context.Context, name string) (*learningv1alpha1.Co
 	return c, nil
 }
 
+// cohortAndMemberships reads the named cohort and lists the memberships of the
+// namespace.
+func (s *session) cohortAndMemberships(ctx context.Context, name string) (*learningv1alpha1.Cohort, []learningv1alpha1.Membership, error) {
+	cohort, err := s.cohort(ctx, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	memberships, err := s.memberships(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cohort, memberships, nil
+}
+
 // memberships lists the memberships of the namespace.
 func (s *session) memberships(ctx context.Context) ([]learningv1alpha1.Membership, error) {
 	list := &learningv1alpha1.MembershipList{}
@@ -85,11 +99,7 @@ func (s *session) memberships(ctx context.Context) ([]learningv1alpha1.Membershi
 
 // runRoster prints the roster of a cohort.
 func runRoster(ctx context.Context, s *session, name string) error {
-	cohort, err := s.cohort(ctx, name)
-	if err != nil {
-		return err
-	}
-	memberships, err := s.memberships(ctx)
+	cohort, memberships, err := s.cohortAndMemberships(ctx, name)
 	if err != nil {
 		return err
 	}

@@ -138,9 +138,11 @@ func planFigures(cv *cohortView) *learningv1alpha1.ActionPlanFigures {
 			}
 		}
 	case learningv1alpha1.TeamPlansRequired:
+		// The teams are the organizations with a seated member in a role that forms
+		// teams (the composition policy's roles; every role without one).
 		teams := map[string]bool{}
 		for _, m := range cv.members {
-			if m.seated && m.obj.Spec.Organization != "" {
+			if m.seated && m.obj.Spec.Organization != "" && (cv.policy.Composition == nil || cv.policy.Composition.Counts(string(m.obj.Spec.Role))) {
 				teams[string(m.obj.Spec.Organization)] = false
 			}
 		}

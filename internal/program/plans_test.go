@@ -197,6 +197,19 @@ func TestTeamPlans(t *testing.T) {
 	if f := out.Cohorts["spring"].ActionPlans; f == nil || f.Required != 1 || f.Present != 1 || f.Plans != 3 {
 		t.Errorf("cohort figures %+v", f)
 	}
+
+	// A facilitator's organization forms no team when the composition policy names the
+	// roles that do.
+	s.Community.Spec.Policy.Roles = append(s.Community.Spec.Policy.Roles, testutil.Role("Facilitator", 0, 1))
+	s.Memberships = append(s.Memberships, member("fay", "spring", "u-fay", "Facilitator", day("2025-12-01"), from("Planning Team")))
+	s.Community.Spec.Policy.Composition = &learningv1alpha1.CompositionPolicy{Roles: []learningv1alpha1.RoleName{"Member"}}
+	if f := Evaluate(s).Cohorts["spring"].ActionPlans; f == nil || f.Required != 1 {
+		t.Errorf("with composition roles [Member], the figures are %+v; want 1 required plan (the facilitator's organization is no team)", f)
+	}
+	s.Community.Spec.Policy.Composition = nil
+	if f := Evaluate(s).Cohorts["spring"].ActionPlans; f == nil || f.Required != 2 {
+		t.Errorf("without a composition policy, the figures are %+v; want 2 required plans", f)
+	}
 }
 
 // TestPlanReferences checks what CEL cannot see: a partner outside the cohort, a

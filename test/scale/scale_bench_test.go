@@ -12,6 +12,7 @@ import (
 	"time"
 
 	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
@@ -20,7 +21,8 @@ import (
 )
 
 // Scale of the change-latency benchmarks: a cohort of 1,000 seated members with 10
-// waiting, and five ended gatherings with attendance recorded for everyone.
+// waiting, each seated member with a personal ActionPlan (1,000 plans), and five ended
+// gatherings with attendance recorded for everyone.
 const (
 	scaleSeats      = 1000
 	scaleWaiting    = 10
@@ -77,8 +79,52 @@ func BenchmarkAttendanceEditShows(b *testing.B) {
 	}
 }
 
+// BenchmarkCheckInShows measures, in the same cohort, the time from a check-in on an
+// ActionPlan (its overdue action reported Done) until the cohort's figures count the
+// plan as current: the path from a check-in to the cohort's figures, over 20 plans
+// checked in one at a time.
+func BenchmarkCheckInShows(b *testing.B) {
+	for b.Loop() {
+		ns := setupScaleCohort(b)
+		cohort := &learningv1alpha1.Cohort{}
+		cohort.Namespace, cohort.Name = ns, "scale-2026"
+		if err := get(cohort); err != nil {
+			b.Fatal(err)
+		}
+		current := cohort.Status.ActionPlans.Current
+		var latencies []time.Duration
+		evals := 0.0
+		for i := range scaleChanges {
+			before := evaluations(ns)
+			start := time.Now()
+			update(b, actionPlan(ns, planOf(i)), func(p *learningv1alpha1.ActionPlan) {
+				p.Spec.Actions[0].Status = learningv1alpha1.ActionDone
+				p.Spec.CheckIns = append(p.Spec.CheckIns, learningv1alpha1.CheckIn{
+					ID: "done", At: metav1.NewTime(start.Truncate(time.Second)), Author: p.Spec.Owner,
+					Progress: []learningv1alpha1.ActionProgress{{ActionID: p.Spec.Actions[0].ID, Status: learningv1alpha1.ActionDone}},
+				})
+			})
+			want := current + int32(i) + 1
+			waitUntil(b, "the cohort counts the plan as current", func() bool {
+				return get(cohort) == nil && cohort.Status.ActionPlans != nil && cohort.Status.ActionPlans.Current == want
+			})
+			latencies = append(latencies, time.Since(start))
+			evals += settledEvaluations(ns) - before
+		}
+		reportLatencies(b, latencies, evals)
+	}
+}
+
+func planOf(i int) string { return "plan-" + scaleMember(i) }
+
+func actionPlan(ns, name string) *learningv1alpha1.ActionPlan {
+	p := &learningv1alpha1.ActionPlan{}
+	p.Namespace, p.Name = ns, name
+	return p
+}
+
 // setupScaleCohort creates the benchmark's cohort and waits until every member is
-// seated or waiting and the cohort reports it.
+// seated or waiting, every plan is judged, and the cohort reports it.
 func setupScaleCohort(b testing.TB) string {
 	b.Helper()
 	ns := testutil.Namespace(b, k8s)
@@ -103,10 +149,20 @@ func setupScaleCohort(b testing.TB) string {
 		start := start.AddDate(0, g, 8).Add(17 * time.Hour)
 		create(b, testutil.Gathering(ns, fmt.Sprintf("gathering-%d", g), "scale-2026", start, attendance...))
 	}
+	// A personal plan of every seated member, its first action overdue since the
+	// cohort's start.
+	plans := make([]client.Object, 0, scaleSeats)
+	for i := range scaleSeats {
+		plans = append(plans, testutil.PersonalPlan(ns, planOf(i), scaleMember(i), "u-"+scaleMember(i),
+			testutil.Action("listen", learningv1alpha1.Date(start.Format("2006-01-02")), learningv1alpha1.ActionInProgress),
+			testutil.Action("mentor", "", learningv1alpha1.ActionPlanned)))
+	}
+	createConcurrently(b, plans)
 	cohort := &learningv1alpha1.Cohort{}
 	cohort.Namespace, cohort.Name = ns, "scale-2026"
 	waitUntil(b, "the cohort is settled", func() bool {
-		return get(cohort) == nil && cohort.Status.Waitlisted == scaleWaiting && cohort.Status.AttendancePercent != nil
+		return get(cohort) == nil && cohort.Status.Waitlisted == scaleWaiting && cohort.Status.AttendancePercent != nil &&
+			cohort.Status.ActionPlans != nil && cohort.Status.ActionPlans.Plans == scaleSeats && cohort.Status.ActionPlans.Overdue == scaleSeats
 	})
 	last := membership(ns, scaleMember(scaleSeats-1))
 	waitUntil(b, "every member's attendance is judged", func() bool {
