@@ -24,11 +24,79 @@ const cacheLagLimit = time.Minute
 // replaced ("" for a creation). A unit is evaluated again only once the cache shows
 // none of them, because an evaluation from older copies would decide from the past:
 // its status patches would meet conflicts, and it would apply again children it has
-// just applied. A child's watch event starts the evaluation that follows; for status
-// writes, which start none, the reconciler looks again after cacheLagRetry.
+// just applied. A unit that a change enqueues while the cache lags is looked at again
+// after cacheLagRetry. Neither the reconciler's status writes nor the echoes of its
+// own applies start an evaluation (see echoes).
 type cacheLag struct {
 	mu     sync.Mutex
 	byUnit map[unitKey]map[objectRef]*unseenWrite
+	// own are the children the reconciler applied in the last minute, as it declared
+	// them, by object. A watch event that shows a child holding just that only echoes
+	// what a pass decided and applied, so it starts no evaluation (see echoes); any
+	// other change of a child, a hand edit or a deletion, does, and repairs it.
+	own map[childRef]ownApply
+}
+
+// childRef names a provisioned object.
+type childRef struct {
+	kind            reflect.Type
+	namespace, name string
+}
+
+// ownApply is a child as the reconciler last applied it (nil when it deleted it), and
+// when.
+type ownApply struct {
+	desired client.Object
+	at      time.Time
+}
+
+func refOf(obj client.Object) childRef {
+	return childRef{kind: reflect.TypeOf(obj), namespace: obj.GetNamespace(), name: obj.GetName()}
+}
+
+// applying records, before the write, that the reconciler applies desired: the watch
+// event of the write may arrive before the write returns. Applies older than
+// cacheLagLimit are forgotten.
+func (c *cacheLag) applying(desired client.Object) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.own == nil {
+		c.own = map[childRef]ownApply{}
+	}
+	now := time.Now()
+	for ref, a := range c.own {
+		if now.Sub(a.at) > cacheLagLimit {
+			delete(c.own, ref)
+		}
+	}
+	c.own[refOf(desired)] = ownApply{desired: desired, at: now}
+}
+
+// deleting records, before the deletion, that the reconciler deletes obj.
+func (c *cacheLag) deleting(obj client.Object) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.own == nil {
+		c.own = map[childRef]ownApply{}
+	}
+	c.own[refOf(obj)] = ownApply{at: time.Now()}
+}
+
+// echoes reports whether obj, a child as a watch event shows it, holds exactly what
+// the reconciler last applied to it (childMatches): the event echoes its own apply.
+func (c *cacheLag) echoes(obj client.Object) bool {
+	c.mu.Lock()
+	a, ok := c.own[refOf(obj)]
+	c.mu.Unlock()
+	return ok && a.desired != nil && time.Since(a.at) <= cacheLagLimit && childMatches(a.desired, obj)
+}
+
+// echoesDeletion reports whether the deletion of obj is the reconciler's own.
+func (c *cacheLag) echoesDeletion(obj client.Object) bool {
+	c.mu.Lock()
+	a, ok := c.own[refOf(obj)]
+	c.mu.Unlock()
+	return ok && a.desired == nil && time.Since(a.at) <= cacheLagLimit
 }
 
 // objectRef names one object of a unit's namespace.

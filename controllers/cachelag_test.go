@@ -6,6 +6,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
@@ -110,5 +111,53 @@ func TestCacheLag(t *testing.T) {
 	}
 	if behind(&lag) {
 		t.Fatal("a write unseen for longer than cacheLagLimit still holds the unit")
+	}
+}
+
+// TestEchoesOfOwnApplies: a child as the reconciler applied it is an echo of its own
+// apply, whatever its version, and its deletion by the reconciler an echo too; a child
+// whose rules were changed by hand, another child, a deletion by someone else, or an
+// apply older than cacheLagLimit is not.
+func TestEchoesOfOwnApplies(t *testing.T) {
+	desired := &rbacv1.Role{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "spring-read", Labels: map[string]string{ManagedByLabel: ManagedBy}},
+		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{"spring-roster"}, Verbs: []string{"get"}}},
+	}
+	var lag cacheLag
+	live := desired.DeepCopy()
+	live.ResourceVersion = "42"
+	if lag.echoes(live) {
+		t.Error("an echo before any apply")
+	}
+	lag.applying(desired)
+	if !lag.echoes(live) {
+		t.Error("the child as applied is not taken for the echo of the apply")
+	}
+	edited := live.DeepCopy()
+	edited.Rules[0].Resources = []string{"secrets"}
+	if lag.echoes(edited) {
+		t.Error("a hand edit of the rules is taken for an echo: it would not be repaired")
+	}
+	other := live.DeepCopy()
+	other.Name = "spring-edit"
+	if lag.echoes(other) {
+		t.Error("another child is taken for the echo")
+	}
+	lag.own[refOf(desired)] = ownApply{desired: desired, at: time.Now().Add(-cacheLagLimit - time.Second)}
+	if lag.echoes(live) {
+		t.Error("an apply older than cacheLagLimit still silences events")
+	}
+
+	// Deletions: the reconciler's own is an echo; one by hand, or the creation of the
+	// child again after the reconciler deleted it, is not.
+	if lag.echoesDeletion(other) {
+		t.Error("a deletion the reconciler did not make is taken for an echo: it would not be repaired")
+	}
+	lag.deleting(live)
+	if !lag.echoesDeletion(live) {
+		t.Error("the reconciler's own deletion is not taken for an echo")
+	}
+	if lag.echoes(live) {
+		t.Error("a child created again after the reconciler deleted it is taken for an echo")
 	}
 }

@@ -27,7 +27,7 @@ const planPolicyLabel = "learning.cohort.dev/test-action-plan-policy"
 // check-in, and no private one, reaches the cohort's overview; the lead with
 // Edit access, a waitlisted member and an outsider neither create nor read plans, and
 // nobody lists them; a member who withdraws loses access to their plan, and the plan
-// stays.
+// stays, also while the cohort is suspended.
 func TestPlanAccessFollowsTheSeat(t *testing.T) {
 	fakeClock.SetTime(time.Date(2026, 3, 20, 12, 0, 0, 0, time.UTC))
 	ctx := context.Background()
@@ -173,4 +173,11 @@ func TestPlanAccessFollowsTheSeat(t *testing.T) {
 	if err := get(actionPlan(ns, "ann-2026")); err != nil {
 		t.Errorf("the withdrawn member's plan is gone: %v", err)
 	}
+
+	// A suspended cohort changes none of its services, but access to plans still
+	// follows the seats: Bea withdraws and loses her plans at once.
+	update(t, &learningv1alpha1.Cohort{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "spring"}}, func(c *learningv1alpha1.Cohort) { c.Spec.Suspend = true })
+	update(t, &learningv1alpha1.Membership{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "bea"}}, func(m *learningv1alpha1.Membership) { m.Spec.Withdrawn = true })
+	denied(t, "a member who withdrew from a suspended cohort getting the team's workplan", getPlan(bea, "iowa"))
+	denied(t, "a member who withdrew from a suspended cohort getting the plan she was partner of", getPlan(bea, "ann-2026"))
 }

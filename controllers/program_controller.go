@@ -145,14 +145,22 @@ func (r *ProgramReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		WatchesRawSource(source.TypedKind(cache, &learningv1alpha1.ActionPlan{},
 			handler.TypedEnqueueRequestsFromMapFunc(r.unitsOfPlan),
 			predicate.TypedGenerationChangedPredicate[*learningv1alpha1.ActionPlan]{}))
+	// The echo of the reconciler's own apply of a child starts no evaluation: the pass
+	// that applied it decided everything it shows (one evaluation per change).
+	notEcho := predicate.Funcs{
+		CreateFunc: func(e event.CreateEvent) bool { return !r.lag.echoes(e.Object) },
+		UpdateFunc: func(e event.UpdateEvent) bool { return !r.lag.echoes(e.ObjectNew) },
+		DeleteFunc: func(e event.DeleteEvent) bool { return !r.lag.echoesDeletion(e.Object) },
+	}
 	for _, t := range childTypes() {
 		// A change of a provisioned object (a hand edit, a deletion) evaluates its
 		// cohort's unit again, which repairs it. A Deployment's status changes with
 		// every pod; only its spec, its labels and its available replicas (the
 		// PortalAvailable condition) matter.
-		var p predicate.Predicate = predicate.Funcs{}
+		var p predicate.Predicate = notEcho
 		if _, ok := t.(*appsv1.Deployment); ok {
-			p = predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}, predicate.Funcs{UpdateFunc: availabilityChanged})
+			p = predicate.Or(predicate.Funcs{UpdateFunc: availabilityChanged, CreateFunc: func(event.CreateEvent) bool { return false }},
+				predicate.And(notEcho, predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{})))
 		}
 		b = b.WatchesRawSource(source.TypedKind(cache, t, handler.TypedEnqueueRequestsFromMapFunc(r.unitsOfChild), p))
 	}

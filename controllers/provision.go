@@ -230,6 +230,7 @@ func (r *ProgramReconciler) provisionCohort(ctx context.Context, key unitKey, co
 			pending = append(pending, describe(obj)+" (to remove)")
 			continue
 		}
+		r.lag.deleting(obj)
 		if err := r.Client.Delete(ctx, obj, client.Preconditions{UID: ptrTo(obj.GetUID())}); client.IgnoreNotFound(err) != nil {
 			failed = append(failed, describe(obj)+" (to remove)")
 			errs = append(errs, fmt.Errorf("removing %s: %w", describe(obj), err))
@@ -264,6 +265,9 @@ func (r *ProgramReconciler) applyChildren(ctx context.Context, key unitKey, owne
 			pending = append(pending, describe(obj))
 			continue
 		}
+		// Recorded first: the watch event of the apply, which echoes this pass and
+		// starts no other, may arrive before the apply returns.
+		r.lag.applying(obj)
 		if err := r.applyChild(ctx, obj); err != nil {
 			failed = append(failed, describe(obj))
 			errs = append(errs, err)
