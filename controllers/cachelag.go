@@ -2,12 +2,16 @@ package controllers
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"reflect"
 	"slices"
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -69,7 +73,23 @@ func (c *cacheLag) applying(desired client.Object) {
 			delete(c.own, ref)
 		}
 	}
-	c.own[refOf(desired)] = ownApply{desired: desired, at: now}
+	c.own[refOf(desired)] = ownApply{desired: compared(desired), at: now}
+}
+
+// compared is the form of a child that echoes compares: a ConfigMap's documents by
+// their SHA-256 rather than in full, so that a minute of applies keeps no second copy
+// of them in memory; every other child as it is (they are small).
+func compared(obj client.Object) client.Object {
+	cm, ok := obj.(*corev1.ConfigMap)
+	if !ok {
+		return obj
+	}
+	thin := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: cm.Namespace, Name: cm.Name, Labels: cm.Labels}, Data: make(map[string]string, len(cm.Data))}
+	for k, v := range cm.Data {
+		sum := sha256.Sum256([]byte(v))
+		thin.Data[k] = hex.EncodeToString(sum[:])
+	}
+	return thin
 }
 
 // deleting records, before the deletion, that the reconciler deletes obj.
@@ -88,7 +108,7 @@ func (c *cacheLag) echoes(obj client.Object) bool {
 	c.mu.Lock()
 	a, ok := c.own[refOf(obj)]
 	c.mu.Unlock()
-	return ok && a.desired != nil && time.Since(a.at) <= cacheLagLimit && childMatches(a.desired, obj)
+	return ok && a.desired != nil && time.Since(a.at) <= cacheLagLimit && childMatches(a.desired, compared(obj))
 }
 
 // echoesDeletion reports whether the deletion of obj is the reconciler's own.

@@ -148,6 +148,23 @@ func TestEchoesOfOwnApplies(t *testing.T) {
 		t.Error("an apply older than cacheLagLimit still silences events")
 	}
 
+	// A ConfigMap is compared by its documents' digests: the same documents echo, an
+	// edited one does not.
+	doc := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "spring-roster"}, Data: map[string]string{"roster.json": `{"members":[]}`}}
+	lag.applying(doc)
+	if applied := lag.own[refOf(doc)].desired.(*corev1.ConfigMap); applied.Data["roster.json"] == doc.Data["roster.json"] {
+		t.Error("the applied ConfigMap is kept in full")
+	}
+	liveDoc := doc.DeepCopy()
+	liveDoc.ResourceVersion = "7"
+	if !lag.echoes(liveDoc) {
+		t.Error("the ConfigMap as applied is not taken for the echo of the apply")
+	}
+	liveDoc.Data["roster.json"] = `{"members":[{"displayName":"Mallory"}]}`
+	if lag.echoes(liveDoc) {
+		t.Error("an edited document is taken for an echo: it would not be repaired")
+	}
+
 	// Deletions: the reconciler's own is an echo; one by hand, or the creation of the
 	// child again after the reconciler deleted it, is not.
 	if lag.echoesDeletion(other) {

@@ -55,6 +55,10 @@ func (u *unit) resolvePlans(plans []*learningv1alpha1.ActionPlan) {
 	for _, m := range u.members {
 		byName[m.obj.Name] = m
 	}
+	// By name, so that every list of plans (a membership's, a cohort's) is in one
+	// order whatever the order the plans were read in.
+	plans = slices.Clone(plans)
+	slices.SortFunc(plans, func(a, b *learningv1alpha1.ActionPlan) int { return cmp.Compare(a.Name, b.Name) })
 	for _, obj := range plans {
 		p := &planView{obj: obj}
 		switch spec := obj.Spec; {
@@ -71,7 +75,6 @@ func (u *unit) resolvePlans(plans []*learningv1alpha1.ActionPlan) {
 		}
 		u.plans = append(u.plans, p)
 	}
-	slices.SortFunc(u.plans, func(a, b *planView) int { return cmp.Compare(a.obj.Name, b.obj.Name) })
 }
 
 // judgePlans judges every plan whose cohort can be evaluated, after seats and
