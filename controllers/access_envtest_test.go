@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -56,8 +57,11 @@ func denied(t *testing.T, what string, do func() error) {
 	t.Helper()
 	eventually(t, what+" is denied", func() error {
 		err := do()
-		if apierrors.IsForbidden(err) {
+		switch {
+		case apierrors.IsForbidden(err):
 			return nil
+		case err == nil:
+			return errors.New("allowed, want Forbidden")
 		}
 		return fmt.Errorf("got %w, want Forbidden", err)
 	})
