@@ -156,10 +156,12 @@ func (r *ProgramReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// A change of a provisioned object (a hand edit, a deletion) evaluates its
 		// cohort's unit again, which repairs it. A Deployment's status changes with
 		// every pod; only its spec, its labels and its available replicas (the
-		// PortalAvailable condition) matter.
+		// PortalAvailable condition) matter. Its creation is never a mere echo: the
+		// pass that created it read the cache before it existed and reported that, so
+		// the next pass reports the Deployment and its replicas.
 		var p predicate.Predicate = notEcho
 		if _, ok := t.(*appsv1.Deployment); ok {
-			p = predicate.Or(predicate.Funcs{UpdateFunc: availabilityChanged, CreateFunc: func(event.CreateEvent) bool { return false }},
+			p = predicate.Or(predicate.Funcs{UpdateFunc: availabilityChanged, CreateFunc: func(event.CreateEvent) bool { return true }},
 				predicate.And(notEcho, predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{})))
 		}
 		b = b.WatchesRawSource(source.TypedKind(cache, t, handler.TypedEnqueueRequestsFromMapFunc(r.unitsOfChild), p))
