@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -24,48 +23,69 @@ import (
 // the Cohort, foreground included, can garbage-collect a record.
 const GatheringsFinalizer = "learning.cohort.dev/gatherings"
 
-// reconcileGatherings keeps every cohort's scheduled gatherings in existence (see
-// program.PlanScheduledGatherings), from the schedules expanded once for this pass
-// (snap.Schedules). A suspended cohort changes nothing. A deleted cohort deletes its
-// untouched future gatherings, then releases its finalizer.
+// takenNames fills snap.Taken: the names the cohorts' schedules generate in this pass
+// that an event outside the unit holds, looked up in the cache. Names the unit's own
+// events hold are not looked up: the plan sees those events.
+func (r *ProgramReconciler) takenNames(ctx context.Context, snap *program.Snapshot) error {
+	held := make(map[string]bool, len(snap.Events))
+	for _, e := range snap.Events {
+		held[e.Name] = true
+	}
+	snap.Taken = map[string]bool{}
+	for _, cohort := range snap.Cohorts {
+		for _, name := range program.ScheduledNames(cohort, snap.Schedules[cohort.Name]) {
+			if held[name] {
+				continue
+			}
+			switch err := r.Client.Get(ctx, client.ObjectKey{Namespace: cohort.Namespace, Name: name}, &learningv1alpha1.LearningEvent{}); {
+			case err == nil:
+				snap.Taken[name] = true
+			case !apierrors.IsNotFound(err):
+				return fmt.Errorf("looking up gathering %s: %w", name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// writeGatherings carries out the decision's gatherings plans (see
+// program.PlanScheduledGatherings) and keeps every cohort's finalizer. A deleted
+// cohort deletes its untouched future gatherings, then releases its finalizer.
 //
 // Every object it writes replaces its cached copy in snap (a created gathering joins
-// it, a deleted one leaves it), so that the evaluation that follows decides on what the
-// API server now holds: a new gathering gets its status and a place in the calendar and
-// the Roles in this pass, and the cohort's status patch carries the resourceVersion its
-// finalizer and record patches returned instead of meeting a conflict. Each cohort's
-// step writes the cohort's status.gatherings itself (recordGatherings), the one writer
-// of that list; what it skipped (snap.Gatherings) the evaluation reports.
+// it, a deleted one leaves it), so that the status writes that follow carry the
+// resourceVersions the API server returned: a new gathering gets its status in this
+// pass, and the cohort's status patch does not meet a conflict with its own finalizer
+// and record patches. Each cohort's step writes the cohort's status.gatherings itself
+// (recordGatherings), the one writer of that list, and reports the record in facts.
 //
 // One cohort's failure stops only that cohort's step: it is reported on that cohort
-// (snap.Failures) and its siblings go on. The errors are returned, joined, for the unit
-// to be retried with backoff once it has been evaluated and provisioned.
-func (r *ProgramReconciler) reconcileGatherings(ctx context.Context, key unitKey, snap *program.Snapshot) error {
-	snap.Gatherings = map[string]program.GatheringRecord{}
-	if snap.Failures == nil {
-		snap.Failures = map[string][]*program.StepFailure{}
-	}
+// (facts.Failures) and its siblings go on. The errors are returned, joined, for the
+// unit to be retried with backoff once it has been provisioned and reported.
+func (r *ProgramReconciler) writeGatherings(ctx context.Context, key unitKey, snap *program.Snapshot, decision *program.Decision, facts *program.Facts) error {
 	var errs []error
 	for i, cohort := range snap.Cohorts {
 		var written gatheringWrites
-		var record *program.GatheringRecord
+		var record []learningv1alpha1.GeneratedGathering
+		var recorded bool
 		var err error
+		plan, planned := decision.Gatherings[cohort.Name]
 		failure := program.Guard(cohort.Name, program.StepGatherings, func() {
-			written, record, err = r.reconcileCohortGatherings(ctx, cohort, snap.Schedules[cohort.Name], snap.Events, snap.Now)
+			written, record, recorded, err = r.writeCohortGatherings(ctx, cohort, plan, planned, snap.Events)
 		})
 		written.record(&r.lag, key, cohort, snap.Events)
 		if written.cohort != nil {
 			snap.Cohorts[i] = written.cohort
 		}
 		snap.Events = written.applyTo(snap.Events)
-		if record != nil {
-			snap.Gatherings[cohort.Name] = *record
+		if recorded {
+			facts.Gatherings[cohort.Name] = record
 		}
 		switch {
 		case failure != nil:
-			snap.Failures[cohort.Name] = append(snap.Failures[cohort.Name], failure)
+			facts.Failures[cohort.Name] = append(facts.Failures[cohort.Name], failure)
 		case err != nil:
-			snap.Failures[cohort.Name] = append(snap.Failures[cohort.Name], &program.StepFailure{Cohort: cohort.Name, Step: program.StepGatherings, Err: err})
+			facts.Failures[cohort.Name] = append(facts.Failures[cohort.Name], &program.StepFailure{Cohort: cohort.Name, Step: program.StepGatherings, Err: err})
 			errs = append(errs, err)
 		}
 	}
@@ -120,17 +140,17 @@ func (w gatheringWrites) applyTo(events []*learningv1alpha1.LearningEvent) []*le
 	return events
 }
 
-// reconcileCohortGatherings writes one cohort's gatherings plan and returns what it
-// wrote and the cohort's record of generated gatherings afterwards (nil when the plan
-// did not run: the cohort keeps its record). The record is returned with an error too,
-// so that a gathering created before the failure is recorded.
-func (r *ProgramReconciler) reconcileCohortGatherings(ctx context.Context, cohort *learningv1alpha1.Cohort, sched *program.Schedule, events []*learningv1alpha1.LearningEvent, now time.Time) (gatheringWrites, *program.GatheringRecord, error) {
-	var written gatheringWrites
+// writeCohortGatherings carries out one cohort's gatherings plan (planned says it has
+// one) and returns what it wrote and the cohort's record of generated gatherings
+// afterwards (recorded is false when there was no plan: the cohort keeps its record).
+// The record is returned with an error too, so that a gathering created before the
+// failure is recorded.
+func (r *ProgramReconciler) writeCohortGatherings(ctx context.Context, cohort *learningv1alpha1.Cohort, plan program.GatheringPlan, planned bool, events []*learningv1alpha1.LearningEvent) (written gatheringWrites, record []learningv1alpha1.GeneratedGathering, recorded bool, err error) {
 	deleting := cohort.DeletionTimestamp != nil
 	if !deleting && !controllerutil.ContainsFinalizer(cohort, GatheringsFinalizer) {
 		patched, err := r.patchFinalizers(ctx, cohort, true)
 		if err != nil {
-			return written, nil, err
+			return written, nil, false, err
 		}
 		written.cohort, cohort = patched, patched
 	}
@@ -141,66 +161,56 @@ func (r *ProgramReconciler) reconcileCohortGatherings(ctx context.Context, cohor
 		}
 		released, err := r.releaseOwnerReference(ctx, cohort, e)
 		if err != nil {
-			return written, nil, err
+			return written, nil, false, err
 		}
 		if released != nil {
 			events[i] = released
 			written.events = append(written.events, released)
 		}
 	}
-	plan, err := program.PlanScheduledGatherings(cohort, sched, events, now)
-	if err != nil {
-		// The evaluation reports the schedule as Stalled; nothing is changed.
-		return written, nil, nil //nolint:nilerr // a bad schedule is reported in status, not retried
+	if !planned {
+		// The evaluation reports the schedule; nothing is changed.
+		return written, nil, false, nil
 	}
-	record := &program.GatheringRecord{Generated: plan.Keep, Skipped: plan.Skipped}
-	var writeErr error
-	if !cohort.Spec.Suspend || deleting {
-		writeErr = r.writeGatherings(ctx, plan, events, &written, record)
-	}
+	record = slices.Clone(plan.Keep)
+	writeErr := r.applyGatherings(ctx, plan, events, &written, &record)
 	if !deleting {
 		// Recorded right after the writes, even when one failed, so that what was
-		// created is recorded; suspension stops gathering writes, not the record.
-		patched, err := r.recordGatherings(ctx, cohort, record.Generated)
+		// created is recorded.
+		patched, err := r.recordGatherings(ctx, cohort, record)
 		if patched != nil {
 			written.cohort = patched
 		}
 		writeErr = errors.Join(writeErr, err)
 	}
 	if writeErr != nil {
-		return written, record, writeErr
+		return written, record, true, writeErr
 	}
 	if deleting && controllerutil.ContainsFinalizer(cohort, GatheringsFinalizer) {
 		patched, err := r.patchFinalizers(ctx, cohort, false)
 		if patched != nil {
 			written.cohort = patched
 		}
-		return written, record, err
+		return written, record, true, err
 	}
-	return written, record, nil
+	return written, record, true, nil
 }
 
-// writeGatherings creates, rewrites and deletes the planned gatherings, and keeps the
+// applyGatherings creates, rewrites and deletes the planned gatherings, and keeps the
 // record in step with each write that succeeded: a created gathering is recorded with
 // the UID the API server gave it, a deleted one leaves the record.
-func (r *ProgramReconciler) writeGatherings(ctx context.Context, plan program.GatheringPlan, events []*learningv1alpha1.LearningEvent, written *gatheringWrites, record *program.GatheringRecord) error {
+func (r *ProgramReconciler) applyGatherings(ctx context.Context, plan program.GatheringPlan, events []*learningv1alpha1.LearningEvent, written *gatheringWrites, record *[]learningv1alpha1.GeneratedGathering) error {
 	defer func() {
-		slices.SortFunc(record.Generated, func(a, b learningv1alpha1.GeneratedGathering) int { return strings.Compare(a.Name, b.Name) })
+		slices.SortFunc(*record, func(a, b learningv1alpha1.GeneratedGathering) int { return strings.Compare(a.Name, b.Name) })
 	}()
 	for _, want := range plan.Apply {
 		applied, err := r.applyGathering(ctx, want, events)
 		if err != nil {
 			return err
 		}
-		if applied == nil {
-			// An event the unit does not hold (another cohort's or community's, or
-			// none's) has that name: the schedule skips it.
-			record.Skipped = append(record.Skipped, want.Name)
-			continue
-		}
 		written.events = append(written.events, applied)
-		record.Generated = slices.DeleteFunc(record.Generated, func(g learningv1alpha1.GeneratedGathering) bool { return g.Name == applied.Name })
-		record.Generated = append(record.Generated, learningv1alpha1.GeneratedGathering{Name: applied.Name, UID: string(applied.UID)})
+		*record = slices.DeleteFunc(*record, func(g learningv1alpha1.GeneratedGathering) bool { return g.Name == applied.Name })
+		*record = append(*record, learningv1alpha1.GeneratedGathering{Name: applied.Name, UID: string(applied.UID)})
 	}
 	for _, e := range plan.Delete {
 		rv := e.ResourceVersion
@@ -208,7 +218,7 @@ func (r *ProgramReconciler) writeGatherings(ctx context.Context, plan program.Ga
 			return fmt.Errorf("deleting unscheduled gathering %s: %w", e.Name, err)
 		}
 		written.deleted = append(written.deleted, e.Name)
-		record.Generated = slices.DeleteFunc(record.Generated, func(g learningv1alpha1.GeneratedGathering) bool { return g.Name == e.Name })
+		*record = slices.DeleteFunc(*record, func(g learningv1alpha1.GeneratedGathering) bool { return g.Name == e.Name })
 	}
 	return nil
 }
@@ -217,9 +227,9 @@ func (r *ProgramReconciler) writeGatherings(ctx context.Context, plan program.Ga
 // generated, and returns the cohort as the API server stored it (nil when nothing was
 // written or the cohort is gone).
 //
-// This step is the one writer of the field: the evaluation carries it over unchanged
-// (its status patch starts from the cohort this returns, so it holds no change to
-// it). The patch has no optimistic lock, because nobody else writes the field and the
+// This step is the one writer of the field: the outcome takes it from the facts
+// (program.Facts.Gatherings), and the cohort's status patch starts from the cohort
+// this returns, so it holds no change to it. The patch has no optimistic lock, because nobody else writes the field and the
 // unit's passes are serialized: a pass starts only once the cache shows this write
 // (cacheLag). Writing the record here, right after the creates, rather than with the
 // evaluation's status patch, leaves the smallest window in which a created gathering
@@ -246,33 +256,22 @@ func refersTo(e *learningv1alpha1.LearningEvent, cohort string) bool {
 
 // applyGathering creates a missing generated gathering (want has no UID) or brings a
 // recorded, untouched one back to the schedule (want has its UID), and returns it as
-// the API server stored it (nil when an event of that name exists that the unit does
-// not hold). The optimistic lock keeps a stale cache from overwriting attendance
-// recorded meanwhile.
+// the API server stored it. An event outside the unit that took the name after the
+// pass read the cache refuses the creation: an error, retried, and the next pass skips
+// that name (Snapshot.Taken). The optimistic lock keeps a stale cache from
+// overwriting attendance recorded meanwhile.
 func (r *ProgramReconciler) applyGathering(ctx context.Context, want *learningv1alpha1.LearningEvent, existing []*learningv1alpha1.LearningEvent) (*learningv1alpha1.LearningEvent, error) {
 	i := slices.IndexFunc(existing, func(e *learningv1alpha1.LearningEvent) bool { return e.Name == want.Name && e.UID == want.UID })
 	if want.UID == "" || i < 0 {
 		created := want.DeepCopy()
 		created.UID, created.ResourceVersion = "", ""
-		switch err := r.Client.Create(ctx, created, client.FieldOwner(fieldOwner)); {
-		case apierrors.IsAlreadyExists(err):
-			return nil, nil
-		case err != nil:
+		if err := r.Client.Create(ctx, created, client.FieldOwner(fieldOwner)); err != nil {
 			return nil, fmt.Errorf("creating gathering %s: %w", want.Name, err)
 		}
 		return created, nil
 	}
 	have := existing[i]
-	updated := have.DeepCopy()
-	updated.Spec = want.Spec
-	if updated.Labels == nil {
-		updated.Labels = map[string]string{}
-	}
-	updated.Labels[program.ScheduleLabel] = want.Labels[program.ScheduleLabel]
-	if updated.Annotations == nil {
-		updated.Annotations = map[string]string{}
-	}
-	updated.Annotations[program.GeneratedAnnotation] = want.Annotations[program.GeneratedAnnotation]
+	updated := program.Rewritten(have, want)
 	if err := r.Client.Patch(ctx, updated, client.MergeFromWithOptions(have, client.MergeFromWithOptimisticLock{}), client.FieldOwner(fieldOwner)); err != nil {
 		return nil, fmt.Errorf("updating gathering %s: %w", want.Name, err)
 	}

@@ -701,3 +701,41 @@ func TestGatheringsFinalizer(t *testing.T) {
 		t.Errorf("after the deletion the generated gatherings are %v (%v), want only the record", gathNames(events), err)
 	}
 }
+
+// TestGatheringsSkipANameHeldOutsideTheUnit: an event of another cohort already holds
+// the name of one of the schedule's gatherings. The decision skips that occurrence
+// (it looks the name up before deciding), so the pass neither fails on the creation
+// nor touches the event, and the cohort says which occurrence it skips.
+func TestGatheringsSkipANameHeldOutsideTheUnit(t *testing.T) {
+	fakeClock.SetTime(time.Date(2026, 2, 1, 12, 0, 0, 0, time.UTC))
+	ns := testutil.Namespace(t, k8s)
+	taken := testutil.Gathering(ns, "weekly-20260204-1800", "other", time.Date(2026, 2, 4, 9, 0, 0, 0, time.UTC))
+	create(t, taken)
+	cohort := testutil.Cohort(ns, "weekly", "club", "2026-01-01", 6)
+	cohort.Spec.Schedule = gathWeekly("WE", 2)
+	create(t, testutil.Community(ns, "club", testutil.Role("Member", 0, 20)), cohort)
+
+	gathExactly(t, "the free occurrence is generated, the taken one is not", ns, "weekly", "weekly-20260211-1800")
+	eventually(t, "the cohort is Ready and names the skipped occurrence", func() error {
+		if err := get(cohort); err != nil {
+			return err
+		}
+		if err := hasCondition(cohort.Status.Conditions, learningv1alpha1.ReadyCondition, metav1.ConditionTrue, learningv1alpha1.SucceededReason); err != nil {
+			return err
+		}
+		if msg := conditionMessage(cohort.Status.Conditions, learningv1alpha1.ReadyCondition); !strings.Contains(msg, "skips 1 occurrences") || !strings.Contains(msg, "weekly-20260204-1800") {
+			return fmt.Errorf("Ready says %q", msg)
+		}
+		if got := cohort.Status.Gatherings; len(got) != 1 || got[0].Name != "weekly-20260211-1800" {
+			return fmt.Errorf("status.gatherings = %v, want only weekly-20260211-1800", got)
+		}
+		return nil
+	})
+	held := &learningv1alpha1.LearningEvent{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: taken.Name}}
+	if err := get(held); err != nil {
+		t.Fatal(err)
+	}
+	if held.Spec.CohortRef == nil || held.Spec.CohortRef.Name != "other" || !held.Spec.Start.Equal(&taken.Spec.Start) || len(held.Labels) != 0 {
+		t.Errorf("the event of cohort other was changed: %+v, labels %v", held.Spec, held.Labels)
+	}
+}

@@ -83,21 +83,21 @@ func changedStatuses(snap program.Snapshot, out program.Outcome) []statusWrite {
 		if status, ok := out.Memberships[m.Name]; ok && !equality.Semantic.DeepEqual(m.Status, status) {
 			next := m.DeepCopy()
 			next.Status = status
-			writes = append(writes, statusWrite{before: m, next: next, events: program.MembershipTransitions(&m.Status, &status)})
+			writes = append(writes, statusWrite{before: m, next: next, events: out.Transitions[program.ObjectKey{Kind: "Membership", Name: m.Name}]})
 		}
 	}
 	for _, e := range snap.Events {
 		if status, ok := out.Events[e.Name]; ok && !equality.Semantic.DeepEqual(e.Status, status) {
 			next := e.DeepCopy()
 			next.Status = status
-			writes = append(writes, statusWrite{before: e, next: next, events: program.EventTransitions(e, &e.Status, &status)})
+			writes = append(writes, statusWrite{before: e, next: next, events: out.Transitions[program.ObjectKey{Kind: "LearningEvent", Name: e.Name}]})
 		}
 	}
 	for _, p := range snap.Plans {
 		if status, ok := out.Plans[p.Name]; ok && !equality.Semantic.DeepEqual(p.Status, status) {
 			next := p.DeepCopy()
 			next.Status = status
-			writes = append(writes, statusWrite{before: p, next: next, events: program.PlanTransitions(&p.Status, &status)})
+			writes = append(writes, statusWrite{before: p, next: next, events: out.Transitions[program.ObjectKey{Kind: "ActionPlan", Name: p.Name}]})
 		}
 	}
 	return writes

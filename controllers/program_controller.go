@@ -26,10 +26,11 @@ import (
 	"github.com/cohort-dev/cohort-operator/internal/program"
 )
 
-// ProgramReconciler decides the rules of one program unit at a time: it reads the unit
-// from the cache in one pass, keeps the cohorts' scheduled gatherings in existence,
-// evaluates the unit with program.Evaluate, and writes the status of every object whose
-// status changed, then the Events of the transitions those writes record.
+// ProgramReconciler decides the rules of one program unit at a time, in one pass: it
+// reads the unit from the cache, decides it with program.Decide, writes the cohorts'
+// scheduled gatherings and applies their services as decided, reports the decision
+// with what those writes found (Decision.Outcome), and writes the status of every
+// object whose status changed, then the Events of the transitions those writes record.
 type ProgramReconciler struct {
 	Deps
 	// Workers is how many units are evaluated at once.
@@ -67,20 +68,30 @@ func (r *ProgramReconciler) Reconcile(ctx context.Context, key unitKey) (ctrl.Re
 	if err != nil || !ok {
 		return ctrl.Result{}, err
 	}
-	// Each schedule is expanded once per pass; the gatherings step and the evaluation
-	// read the same expansion.
+	// Each schedule is expanded once per pass; the names it generates are looked up
+	// outside the unit, and the decision reads the same expansion.
 	snap.Schedules = program.ExpandSchedules(snap.Cohorts, snap.Now)
-	// A cohort whose gatherings could not be written is reported on that cohort; its
-	// siblings are still evaluated and provisioned, and the unit is retried after.
-	gatheringsErr := r.reconcileGatherings(ctx, key, &snap)
-	outcome := program.Evaluate(snap)
+	if err := r.takenNames(ctx, &snap); err != nil {
+		return ctrl.Result{}, err
+	}
+	// One pass: decide every rule, carry out the decision's writes, then report the
+	// decision with what the writes found. A cohort whose gatherings could not be
+	// written is reported on that cohort; its siblings are still provisioned, and the
+	// unit is retried after. Services are provisioned from the same decision, before
+	// the statuses are written, so that access follows a seat in the pass that decides
+	// it and each cohort's status, Provisioned included, is written once.
+	decision := program.Decide(snap)
 	evaluationsMetric.WithLabelValues(key.Namespace).Inc()
-	logFailures(ctx, snap, outcome.Failures)
-	// Services are provisioned from the same outcome, before the statuses are written,
-	// so that access follows a seat in the pass that decides it and each cohort's
-	// status, Provisioned included, is written once.
-	recheck, provisionErr := r.provisionUnit(ctx, key, snap, outcome)
+	facts := program.Facts{
+		Gatherings:  map[string][]learningv1alpha1.GeneratedGathering{},
+		Failures:    map[string][]*program.StepFailure{},
+		Provisioned: map[string]program.Provisioning{},
+	}
+	gatheringsErr := r.writeGatherings(ctx, key, &snap, decision, &facts)
+	recheck, provisionErr := r.provisionUnit(ctx, key, snap, decision, &facts)
 	provisionErr = errors.Join(gatheringsErr, provisionErr)
+	outcome := decision.Outcome(facts)
+	logFailures(ctx, snap, outcome.Failures)
 	if err := r.applyOutcome(ctx, key, snap, outcome); err != nil {
 		if onlyConflicts(err) {
 			// The cache has not caught up with a write yet (often this reconciler's

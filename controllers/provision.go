@@ -91,24 +91,24 @@ func cacheByObject(approvalPolicy string) map[client.Object]cache.ByObject {
 // conflicting object carries no label of the operator, so its removal is not watched.
 const nameConflictRecheck = time.Minute
 
-// provisionUnit applies the services of every cohort of the unit and records the
-// Provisioned condition in the outcome's cohort statuses. recheck says a name conflict
-// blocks a cohort. An error means a child could not be applied or removed; the
-// statuses say which.
-func (r *ProgramReconciler) provisionUnit(ctx context.Context, key unitKey, snap program.Snapshot, out program.Outcome) (recheck bool, err error) {
+// provisionUnit applies the services of every cohort of the unit as decided, and
+// records how it went in facts (the Provisioned conditions). recheck says a name
+// conflict blocks a cohort. An error means a child could not be applied or removed;
+// the statuses say which.
+func (r *ProgramReconciler) provisionUnit(ctx context.Context, key unitKey, snap program.Snapshot, decision *program.Decision, facts *program.Facts) (recheck bool, err error) {
 	var errs []error
-	if c := snap.Community; c != nil && c.DeletionTimestamp.IsZero() && out.Community != nil {
+	if c := snap.Community; c != nil && c.DeletionTimestamp.IsZero() {
 		p, err := r.provisionCommunity(ctx, key, c, snap.ApprovalPolicyMissing)
 		errs = append(errs, err)
 		recheck = p.Reason == learningv1alpha1.NameConflictReason
-		program.SetProvisioned(&out.Community.Conditions, c.Status.Conditions, c.Generation, snap.Now, p)
+		facts.CommunityProvisioned = &p
 	}
 	// The cohorts' children are applied a few cohorts at a time: each apply is a round
 	// trip to the API server, and a community's cohorts are independent of one another.
 	var todo []int
 	for i, cohort := range snap.Cohorts {
-		_, ok := out.Cohorts[cohort.Name]
-		if !ok || !cohort.DeletionTimestamp.IsZero() || out.Publications[cohort.Name].Frozen {
+		pub, ok := decision.Publications[cohort.Name]
+		if !ok || !cohort.DeletionTimestamp.IsZero() || pub.Frozen {
 			// A cohort being deleted keeps its children until they are collected; a
 			// cohort whose seats are frozen keeps its access and documents as they
 			// were, as it keeps its seats, until its policy can be applied again.
@@ -120,14 +120,12 @@ func (r *ProgramReconciler) provisionUnit(ctx context.Context, key unitKey, snap
 	cohortErrs := make([]error, len(todo))
 	forEachConcurrently(len(todo), concurrentWrites, func(j int) {
 		cohort := snap.Cohorts[todo[j]]
-		verdicts[j], cohortErrs[j] = r.guardedProvisionCohort(ctx, key, cohort, out.Publications[cohort.Name])
+		verdicts[j], cohortErrs[j] = r.guardedProvisionCohort(ctx, key, cohort, decision.Publications[cohort.Name])
 	})
 	for j, i := range todo {
-		cohort, p := snap.Cohorts[i], verdicts[j]
+		p := verdicts[j]
 		recheck = recheck || p.Reason == learningv1alpha1.NameConflictReason
-		status := out.Cohorts[cohort.Name]
-		program.SetProvisioned(&status.Conditions, cohort.Status.Conditions, cohort.Generation, snap.Now, p)
-		out.Cohorts[cohort.Name] = status
+		facts.Provisioned[snap.Cohorts[i].Name] = p
 	}
 	errs = append(errs, cohortErrs...)
 	return recheck, errors.Join(errs...)

@@ -81,9 +81,9 @@ func (u *unit) cohortStatus(cv *cohortView) learningv1alpha1.CohortStatus {
 		if !composition.Valid {
 			msg += "; composition: " + abbreviate(composition.Violations, "; ", 3)
 		}
-		if g := cv.gatherings; g != nil && len(g.Skipped) > 0 {
+		if len(cv.skipped) > 0 {
 			msg += fmt.Sprintf("; the schedule skips %d occurrences whose names hold events the operator did not generate: %s",
-				len(g.Skipped), abbreviate(g.Skipped, ", ", 5))
+				len(cv.skipped), abbreviate(cv.skipped, ", ", 5))
 		}
 		conds.set(learningv1alpha1.ReadyCondition, metav1.ConditionTrue, learningv1alpha1.SucceededReason, "%s", msg)
 	}

@@ -28,8 +28,9 @@ type cohortView struct {
 
 	// schedule is the cohort's schedule expanded for this pass; nil without one.
 	schedule *Schedule
-	// gatherings is what the gatherings step recorded; nil when it did not run.
-	gatherings *GatheringRecord
+	// skipped are the occurrences the schedule skips: their names hold events the
+	// operator did not generate (GatheringPlan.Skipped).
+	skipped []string
 	// scheduleErr is a schedule that cannot be expanded; the cohort is Stalled, but its
 	// seats and attendance are still evaluated.
 	scheduleErr error

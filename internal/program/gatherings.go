@@ -36,27 +36,101 @@ type GatheringPlan struct {
 	// Delete are recorded, untouched future gatherings the schedule no longer wants.
 	Delete []*learningv1alpha1.LearningEvent
 	// Keep are the gatherings recorded before any write: the recorded ones that have
-	// not ended, and those adopted now. The gatherings step adds the
-	// ones it creates and removes the ones it deletes.
+	// not ended, and those adopted now. The gatherings step records them with the ones
+	// it creates, less the ones it deletes.
 	Keep []learningv1alpha1.GeneratedGathering
 	// Skipped are the names of scheduled occurrences held by an event the operator
 	// did not generate; the schedule skips them.
 	Skipped []string
 }
 
-// GatheringRecord is what a cohort's gatherings step recorded.
-type GatheringRecord struct {
-	// Generated is the cohort's status.gatherings, sorted by name, as the step
-	// wrote it.
-	Generated []learningv1alpha1.GeneratedGathering
-	// Skipped are the occurrences the schedule skips (GatheringPlan.Skipped).
-	Skipped []string
+// planGatherings plans every cohort's generated gatherings (PlanScheduledGatherings)
+// and returns the plans, by cohort name, with the unit's events as the plans' writes
+// will leave them: created gatherings added, rewritten ones in their new form, deleted
+// ones gone. A suspended cohort writes nothing (a deleted one still deletes); a cohort
+// whose schedule is invalid or whose planning panics gets no plan (the panic is its
+// failure) and keeps its record.
+func planGatherings(s Snapshot) (map[string]GatheringPlan, []*learningv1alpha1.LearningEvent, map[string][]*StepFailure) {
+	plans := make(map[string]GatheringPlan, len(s.Cohorts))
+	failures := map[string][]*StepFailure{}
+	events := s.Events
+	for _, c := range s.Cohorts {
+		sched := s.Schedules[c.Name]
+		var plan GatheringPlan
+		var err error
+		if f := Guard(c.Name, StepGatherings, func() { plan, err = PlanScheduledGatherings(c, sched, events, s.Taken, s.Now) }); f != nil {
+			failures[c.Name] = append(failures[c.Name], f)
+			continue
+		}
+		if err != nil {
+			continue // the evaluation reports the schedule; nothing is written
+		}
+		if c.Spec.Suspend && c.DeletionTimestamp == nil {
+			plan.Apply, plan.Delete = nil, nil
+		}
+		plans[c.Name] = plan
+		events = plan.applyTo(events)
+	}
+	return plans, events, failures
+}
+
+// applyTo returns events as the plan's writes leave them; events is not modified.
+func (p GatheringPlan) applyTo(events []*learningv1alpha1.LearningEvent) []*learningv1alpha1.LearningEvent {
+	if len(p.Apply) == 0 && len(p.Delete) == 0 {
+		return events
+	}
+	byName := make(map[string]int, len(events))
+	for i, e := range events {
+		byName[e.Name] = i
+	}
+	out := slices.Clone(events)
+	for _, want := range p.Apply {
+		if i, ok := byName[want.Name]; ok && want.UID != "" && out[i].UID == want.UID {
+			out[i] = Rewritten(out[i], want)
+		} else {
+			out = append(out, want)
+		}
+	}
+	return slices.DeleteFunc(out, func(e *learningv1alpha1.LearningEvent) bool {
+		return slices.ContainsFunc(p.Delete, func(d *learningv1alpha1.LearningEvent) bool { return d.Name == e.Name && d.UID == e.UID })
+	})
+}
+
+// Rewritten is the gathering have brought back to the schedule's want: want's spec,
+// schedule label and generated-spec annotation, with have's other metadata and status.
+func Rewritten(have, want *learningv1alpha1.LearningEvent) *learningv1alpha1.LearningEvent {
+	updated := have.DeepCopy()
+	updated.Spec = *want.Spec.DeepCopy()
+	if updated.Labels == nil {
+		updated.Labels = map[string]string{}
+	}
+	updated.Labels[ScheduleLabel] = want.Labels[ScheduleLabel]
+	if updated.Annotations == nil {
+		updated.Annotations = map[string]string{}
+	}
+	updated.Annotations[GeneratedAnnotation] = want.Annotations[GeneratedAnnotation]
+	return updated
+}
+
+// ScheduledNames are the names of the gatherings the cohort's schedule, expanded as
+// sched, generates in this pass; nil when it generates none. A controller looks them
+// up outside the unit to fill Snapshot.Taken.
+func ScheduledNames(cohort *learningv1alpha1.Cohort, sched *Schedule) []string {
+	if sched == nil || sched.Err != nil || cohort.DeletionTimestamp != nil {
+		return nil
+	}
+	desired := desiredGatherings(cohort, sched)
+	names := make([]string, len(desired))
+	for i, e := range desired {
+		names[i] = e.Name
+	}
+	return names
 }
 
 // PlanGatherings expands the cohort's schedule at now and plans its gatherings from it
 // (PlanScheduledGatherings). events are the events of the cohort's unit.
 func PlanGatherings(cohort *learningv1alpha1.Cohort, events []*learningv1alpha1.LearningEvent, now time.Time) (GatheringPlan, error) {
-	return PlanScheduledGatherings(cohort, ExpandSchedule(cohort, now), events, now)
+	return PlanScheduledGatherings(cohort, ExpandSchedule(cohort, now), events, nil, now)
 }
 
 // PlanScheduledGatherings decides the generated gatherings of a cohort at now from its
@@ -80,11 +154,12 @@ func PlanGatherings(cohort *learningv1alpha1.Cohort, events []*learningv1alpha1.
 // the operator's; adoption decides that by what the event holds.) Gatherings
 // generated before the record existed are adopted by the same rule. Any
 // other event at a generated name belongs to a person: it is never rewritten or
-// deleted, and the schedule skips that occurrence (Skipped).
+// deleted, and the schedule skips that occurrence (Skipped), as it skips the names
+// taken by events outside the unit.
 //
 // A deleted cohort, or one without a schedule, wants none; an invalid schedule plans
 // nothing at all and keeps the record, so a typo never deletes gatherings.
-func PlanScheduledGatherings(cohort *learningv1alpha1.Cohort, sched *Schedule, events []*learningv1alpha1.LearningEvent, now time.Time) (GatheringPlan, error) {
+func PlanScheduledGatherings(cohort *learningv1alpha1.Cohort, sched *Schedule, events []*learningv1alpha1.LearningEvent, taken map[string]bool, now time.Time) (GatheringPlan, error) {
 	recorded := make(map[string]string, len(cohort.Status.Gatherings))
 	for _, g := range cohort.Status.Gatherings {
 		recorded[g.Name] = g.UID
@@ -109,6 +184,8 @@ func PlanScheduledGatherings(cohort *learningv1alpha1.Cohort, sched *Schedule, e
 	owned := map[string]*learningv1alpha1.LearningEvent{}
 	for _, want := range desired {
 		switch e := byName[want.Name]; {
+		case e == nil && taken[want.Name] && !deleting:
+			plan.Skipped = append(plan.Skipped, want.Name)
 		case e == nil:
 		case mine(e) || adoptable(e, want):
 			owned[e.Name] = e

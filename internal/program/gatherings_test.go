@@ -360,17 +360,56 @@ func TestPlanGatheringsTrustsOnlyTheRecord(t *testing.T) {
 	}
 }
 
-// TestGatheringRecordIsCarriedOver: the evaluation keeps status.gatherings as the
-// gatherings step wrote it, and reports the occurrences the step skipped.
-func TestGatheringRecordIsCarriedOver(t *testing.T) {
+// TestGatheringRecordComesFromTheFacts: the outcome takes status.gatherings from what
+// the gatherings step wrote, keeps it when the step wrote nothing, and reports the
+// occurrences the schedule skips because an event outside the unit holds their names.
+func TestGatheringRecordComesFromTheFacts(t *testing.T) {
 	c := recording(scheduledCohort("alpha"), generatedAt(t, scheduledCohort("alpha"), day("2026-01-05")))
-	record := GatheringRecord{Generated: []learningv1alpha1.GeneratedGathering{{Name: "alpha-20260414-1200", UID: "u"}}, Skipped: []string{"alpha-20260512-1200"}}
-	out := Evaluate(Snapshot{Now: day("2026-01-20"), Community: community(role("Member", 0, 5)), Cohorts: []*learningv1alpha1.Cohort{c},
-		Gatherings: map[string]GatheringRecord{"alpha": record}})
-	if diff := cmp.Diff(c.Status.Gatherings, out.Cohorts["alpha"].Gatherings); diff != "" {
-		t.Errorf("status.gatherings (-before +after):\n%s", diff)
+	now := day("2026-01-20")
+	taken := ScheduledNames(c, ExpandSchedule(c, now))
+	if len(taken) < 2 {
+		t.Fatalf("the schedule generates %v: the test needs two names", taken)
 	}
-	if msg := verdictOf(out.Cohorts["alpha"].Conditions, learningv1alpha1.ReadyCondition).Message; !strings.Contains(msg, "alpha-20260512-1200") {
+	snap := Snapshot{Now: now, Community: community(role("Member", 0, 5)), Cohorts: []*learningv1alpha1.Cohort{c}, Taken: map[string]bool{taken[1]: true}}
+
+	decision := Decide(snap)
+	plan := decision.Gatherings["alpha"]
+	if !slices.Contains(plan.Skipped, taken[1]) || slices.ContainsFunc(plan.Apply, func(e *learningv1alpha1.LearningEvent) bool { return e.Name == taken[1] }) {
+		t.Errorf("plan skips %v and applies %v: the taken name %s must be skipped, never created", plan.Skipped, namesOf(plan).Apply, taken[1])
+	}
+	record := []learningv1alpha1.GeneratedGathering{{Name: "alpha-20260414-1200", UID: "u"}}
+	out := decision.Outcome(Facts{Gatherings: map[string][]learningv1alpha1.GeneratedGathering{"alpha": record}})
+	if diff := cmp.Diff(record, out.Cohorts["alpha"].Gatherings); diff != "" {
+		t.Errorf("status.gatherings (-written +reported):\n%s", diff)
+	}
+	if msg := verdictOf(out.Cohorts["alpha"].Conditions, learningv1alpha1.ReadyCondition).Message; !strings.Contains(msg, taken[1]) {
 		t.Errorf("Ready message %q does not report the skipped occurrence", msg)
+	}
+	if diff := cmp.Diff(c.Status.Gatherings, Evaluate(snap).Cohorts["alpha"].Gatherings); diff != "" {
+		t.Errorf("without facts, status.gatherings changed (-before +after):\n%s", diff)
+	}
+}
+
+// TestDecisionJudgesTheUnitWithItsPlannedGatherings: the gatherings a decision creates
+// get their status and a place in the published calendar in the same pass.
+func TestDecisionJudgesTheUnitWithItsPlannedGatherings(t *testing.T) {
+	c := scheduledCohort("alpha")
+	decision := Decide(Snapshot{Now: day("2026-01-20"), Community: community(role("Member", 0, 5)), Cohorts: []*learningv1alpha1.Cohort{c}})
+	apply := decision.Gatherings["alpha"].Apply
+	if len(apply) == 0 {
+		t.Fatal("the decision creates no gathering")
+	}
+	out := decision.Outcome(Facts{})
+	for _, want := range apply {
+		if _, ok := out.Events[want.Name]; !ok {
+			t.Errorf("planned gathering %s has no status", want.Name)
+		}
+	}
+	var uids []string
+	for _, e := range decision.Publications["alpha"].Calendar.Events {
+		uids = append(uids, e.UID)
+	}
+	if !slices.ContainsFunc(uids, func(uid string) bool { return strings.Contains(uid, apply[0].Name) }) {
+		t.Errorf("the calendar (%v) does not list the planned gathering %s", uids, apply[0].Name)
 	}
 }

@@ -1,14 +1,21 @@
 // Package program evaluates a program unit: a CommunityOfPractice with all its cohorts,
 // or a standalone Cohort. Every rule of the product (seats, eligibility across cohorts,
-// terms, attendance, composition, approvals) is decided here for the whole unit at once,
-// from one snapshot, so that the statuses of its objects never contradict each other and
-// one change costs one evaluation of its unit.
+// terms, attendance, composition, approvals, action plans) is decided here for the
+// whole unit at once, from one snapshot, so that the statuses of its objects never
+// contradict each other and one change costs one evaluation of its unit.
 //
-// Evaluate is a pure function: the snapshot carries the objects as the cache holds them,
-// with their previous statuses (seat history is an input), and the clock. It returns the
-// status every object should have and the next instant at which the outcome changes by
-// the clock alone. Controllers write the statuses that differ and requeue at that
-// instant.
+// A pass calls into the package once to decide and once to report, as a controller's
+// scope feeds its condition setters:
+//
+//	decision := Decide(snapshot)       // every rule, before anything is written
+//	...the controller writes decision.Gatherings and applies decision.Publications...
+//	outcome := decision.Outcome(facts) // every status, from the decision and what the writes found
+//
+// Both are pure: the snapshot carries the objects as the cache holds them, with their
+// previous statuses (seat history is an input), and the clock; the facts carry what
+// the controller's writes found. The outcome holds the status every object should
+// have, the Events its changes record, and the next instant at which it changes by the
+// clock alone. Controllers write the statuses that differ and requeue at that instant.
 package program
 
 import (
@@ -54,22 +61,55 @@ type Snapshot struct {
 	Neighbours []string
 
 	// Schedules are the cohorts' schedules expanded for this pass (ExpandSchedules), by
-	// cohort name, so that each is expanded once however many steps read it. Evaluate
+	// cohort name, so that each is expanded once however many steps read it. Decide
 	// expands a scheduled cohort missing here itself.
 	Schedules map[string]*Schedule
 
-	// Gatherings are what the gatherings step recorded for each cohort, by cohort
-	// name; the evaluation reports the occurrences it skipped. The step itself writes
-	// status.gatherings, which the evaluation carries over unchanged.
-	Gatherings map[string]GatheringRecord
+	// Taken are the names, among those the cohorts' schedules generate
+	// (ScheduledNames), that an event outside the unit holds: the schedule skips them,
+	// as it skips a name a person's event of the unit holds.
+	Taken map[string]bool
+}
 
-	// Failures are the steps before the evaluation that failed for a cohort, by cohort
-	// name; the evaluation reports them on that cohort.
+// Decision is what a pass decides before it writes anything: the writes it asks of the
+// controller, and every status as the unit stands once they are made.
+type Decision struct {
+	// Gatherings are the writes of each cohort's generated gatherings, by cohort name.
+	// A cohort that is missing here (its schedule is invalid, or planning it failed)
+	// writes none and keeps its record. A suspended cohort's plan writes nothing.
+	Gatherings map[string]GatheringPlan
+
+	// Publications are what each cohort grants and publishes, keyed by cohort name.
+	Publications map[string]Publication
+
+	// u is the decided unit; out its statuses before the facts complete them.
+	u   *unit
+	out Outcome
+}
+
+// Facts are what the controller's writes of a decision found.
+type Facts struct {
+	// Gatherings are the cohorts' records of generated gatherings (status.gatherings)
+	// as the gatherings step wrote them, by cohort name; a cohort missing here keeps
+	// its record.
+	Gatherings map[string][]learningv1alpha1.GeneratedGathering
+
+	// Failures are the writes that failed for a cohort, by cohort name, in the order
+	// they ran; the cohort reports them and the unit is retried.
 	Failures map[string][]*StepFailure
+
+	// Provisioned is how applying each cohort's services went, by cohort name; a
+	// cohort missing here was not provisioned in this pass (it is frozen, suspended
+	// without changes, or being deleted) and keeps its Provisioned condition.
+	Provisioned map[string]Provisioning
+
+	// CommunityProvisioned is how binding the community's approvers went; nil when it
+	// was not done.
+	CommunityProvisioned *Provisioning
 }
 
 // Outcome is the evaluated state of a unit: the status every object should have, keyed
-// by object name, and when to evaluate again.
+// by object name, the Events their changes record, and when to evaluate again.
 type Outcome struct {
 	// Community is the community's status; nil when the snapshot has no community.
 	Community   *learningv1alpha1.CommunityOfPracticeStatus
@@ -85,20 +125,88 @@ type Outcome struct {
 	// alone (a term or phase boundary, an event starting or ending); zero when none.
 	Next time.Time
 
-	// Failures are the failed steps the cohort statuses report, the snapshot's
-	// included, by cohort name, in the order the steps ran.
+	// Failures are the failed steps the cohort statuses report, the facts' included,
+	// in the order the steps ran.
 	Failures []*StepFailure
+
+	// Transitions are the Events each object's change of status records, emitted once
+	// after the status write that records it.
+	Transitions map[ObjectKey][]Transition
 }
 
-// Evaluate decides every rule of the unit at s.Now. It does not modify the snapshot.
-func Evaluate(s Snapshot) Outcome {
+// ObjectKey names an object of the unit by kind (Membership, LearningEvent,
+// ActionPlan) and name.
+type ObjectKey struct {
+	Kind, Name string
+}
+
+// Decide decides every rule of the unit at s.Now: the gatherings each cohort's
+// schedule wants (the unit is then judged with them in place, as the writes will leave
+// it), seats, terms, attendance, composition, approvals, plans, and what each cohort
+// grants and publishes. It does not modify the snapshot.
+func Decide(s Snapshot) *Decision {
+	schedules := make(map[string]*Schedule, len(s.Cohorts))
+	for _, c := range s.Cohorts {
+		if sched, ok := s.Schedules[c.Name]; ok {
+			schedules[c.Name] = sched
+		} else if c.Spec.Schedule != nil {
+			schedules[c.Name] = ExpandSchedule(c, s.Now)
+		}
+	}
+	s.Schedules = schedules
+	plans, events, failures := planGatherings(s)
+	s.Events = events
 	u := newUnit(s)
+	for _, cv := range u.cohorts {
+		cv.failures = append(cv.failures, failures[cv.obj.Name]...)
+		if plan, ok := plans[cv.obj.Name]; ok {
+			cv.skipped = plan.Skipped
+		}
+	}
 	u.resolveCohorts()
 	u.resolveMembers()
 	u.allocateSeats()
 	u.judgeAttendance()
 	u.judgePlans()
-	return u.outcome()
+	out := u.outcome()
+	return &Decision{Gatherings: plans, Publications: out.Publications, u: u, out: out}
+}
+
+// Evaluate decides the unit and reports it as if every write of the decision
+// succeeded and no cohort was provisioned: Decide(s).Outcome(Facts{}).
+func Evaluate(s Snapshot) Outcome {
+	return Decide(s).Outcome(Facts{})
+}
+
+// Outcome reports the decision: every status, completed with what the writes found
+// (the gatherings records, the failed writes, the Provisioned conditions), and the
+// Events of the changes. It is called once per decision.
+func (d *Decision) Outcome(f Facts) Outcome {
+	u, out := d.u, d.out
+	for _, cv := range u.cohorts {
+		name := cv.obj.Name
+		status, ok := out.Cohorts[name]
+		if !ok {
+			continue
+		}
+		if record, ok := f.Gatherings[name]; ok {
+			status.Gatherings = record
+		}
+		cv.failures = append(cv.failures, f.Failures[name]...)
+		if len(cv.failures) > 0 {
+			u.reportFailures(&status, cv)
+			out.Failures = append(out.Failures, cv.failures...)
+		}
+		if p, ok := f.Provisioned[name]; ok {
+			SetProvisioned(&status.Conditions, cv.obj.Status.Conditions, cv.obj.Generation, u.now, p)
+		}
+		out.Cohorts[name] = status
+	}
+	if c, p := u.community, f.CommunityProvisioned; c != nil && out.Community != nil && p != nil {
+		SetProvisioned(&out.Community.Conditions, c.Status.Conditions, c.Generation, u.now, *p)
+	}
+	out.Transitions = u.transitions(out)
+	return out
 }
 
 // unit is the working state of one evaluation.
@@ -120,10 +228,7 @@ type unit struct {
 func newUnit(s Snapshot) *unit {
 	u := &unit{now: s.Now, community: s.Community, cohortOf: map[string]*cohortView{}, policyMissing: s.ApprovalPolicyMissing, neighbours: slices.Sorted(slices.Values(s.Neighbours))}
 	for _, c := range s.Cohorts {
-		cv := &cohortView{obj: c, schedule: s.Schedules[c.Name], failures: slices.Clone(s.Failures[c.Name])}
-		if record, ok := s.Gatherings[c.Name]; ok {
-			cv.gatherings = &record
-		}
+		cv := &cohortView{obj: c, schedule: s.Schedules[c.Name]}
 		u.cohorts = append(u.cohorts, cv)
 		u.cohortOf[c.Name] = cv
 	}
@@ -202,14 +307,33 @@ func (u *unit) outcome() Outcome {
 		out.Community = &status
 	}
 	out.Publications = u.publications(&out)
-	for _, cv := range u.cohorts {
-		if len(cv.failures) > 0 {
-			status := out.Cohorts[cv.obj.Name]
-			u.reportFailures(&status, cv)
-			out.Cohorts[cv.obj.Name] = status
-			out.Failures = append(out.Failures, cv.failures...)
-		}
-	}
 	out.Next = u.next
 	return out
+}
+
+// transitions lists the Events of the status changes of out, against the statuses the
+// snapshot held.
+func (u *unit) transitions(out Outcome) map[ObjectKey][]Transition {
+	all := map[ObjectKey][]Transition{}
+	add := func(kind, name string, t []Transition) {
+		if len(t) > 0 {
+			all[ObjectKey{Kind: kind, Name: name}] = t
+		}
+	}
+	for _, m := range u.members {
+		if status, ok := out.Memberships[m.obj.Name]; ok {
+			add("Membership", m.obj.Name, MembershipTransitions(&m.obj.Status, &status))
+		}
+	}
+	for _, e := range u.events {
+		if status, ok := out.Events[e.obj.Name]; ok {
+			add("LearningEvent", e.obj.Name, EventTransitions(e.obj, &e.obj.Status, &status))
+		}
+	}
+	for _, p := range u.plans {
+		if status, ok := out.Plans[p.obj.Name]; ok {
+			add("ActionPlan", p.obj.Name, PlanTransitions(&p.obj.Status, &status))
+		}
+	}
+	return all
 }

@@ -147,13 +147,12 @@ func TestSchedulePanicStaysInItsCohort(t *testing.T) {
 	assertPromoted(t, out, "alpha")
 }
 
-func TestSnapshotFailuresAreReportedOnTheirCohort(t *testing.T) {
+func TestFailedWritesAreReportedOnTheirCohort(t *testing.T) {
 	alpha, beta := cohort("alpha", "2026-01-01", 12), cohort("beta", "2026-01-01", 12)
-	out := Evaluate(Snapshot{
+	out := Decide(Snapshot{
 		Now: now, Community: community(role("Member", 0, 1)), Cohorts: []*learningv1alpha1.Cohort{alpha, beta},
 		Memberships: withdrawnSeatAndWaiter("beta"),
-		Failures:    map[string][]*StepFailure{"alpha": {{Cohort: "alpha", Step: StepGatherings, Err: errString("the API server is unavailable")}}},
-	})
+	}).Outcome(Facts{Failures: map[string][]*StepFailure{"alpha": {{Cohort: "alpha", Step: StepGatherings, Err: errString("the API server is unavailable")}}}})
 	ready := verdictOf(out.Cohorts["alpha"].Conditions, learningv1alpha1.ReadyCondition)
 	if ready.Status != metav1.ConditionFalse || ready.Reason != learningv1alpha1.ApplyFailedReason || !strings.Contains(ready.Message, StepGatherings) {
 		t.Errorf("alpha Ready = %+v, want False/ApplyFailed naming the step", ready)
@@ -169,7 +168,9 @@ type errString string
 func (e errString) Error() string { return string(e) }
 
 // TestEachScheduleExpandedOncePerPass follows a pass as the reconciler makes it:
-// expand, plan the gatherings, evaluate. Every cohort's schedule is walked once.
+// expand, name the gatherings to look up, decide (which plans the gatherings), report.
+// Every cohort's schedule is walked once; a decision without expansions walks each
+// once too.
 func TestEachScheduleExpandedOncePerPass(t *testing.T) {
 	walks := map[string]int{}
 	defer func(original func(learningv1alpha1.Schedule, time.Time, time.Time, time.Time, int) (calendar.Expansion, error)) {
@@ -189,14 +190,22 @@ func TestEachScheduleExpandedOncePerPass(t *testing.T) {
 	snap := Snapshot{Now: now, Community: community(role("Member", 0, 5)), Cohorts: cohorts}
 	snap.Schedules = ExpandSchedules(snap.Cohorts, snap.Now)
 	for _, c := range snap.Cohorts {
-		if _, err := PlanScheduledGatherings(c, snap.Schedules[c.Name], snap.Events, snap.Now); err != nil {
-			t.Fatal(err)
-		}
+		ScheduledNames(c, snap.Schedules[c.Name])
 	}
-	out := Evaluate(snap)
+	decision := Decide(snap)
+	if len(decision.Gatherings["alpha"].Apply) == 0 || len(decision.Gatherings["beta"].Apply) == 0 {
+		t.Errorf("the decision plans no gatherings: %v", decision.Gatherings)
+	}
+	out := decision.Outcome(Facts{})
 	want := map[string]int{"FREQ=WEEKLY;BYDAY=TU": 1, "FREQ=MONTHLY;BYDAY=2TU": 1}
 	if !equalCounts(walks, want) {
 		t.Errorf("walks per schedule = %v, want %v", walks, want)
+	}
+	clear(walks)
+	snap.Schedules = nil
+	Evaluate(snap)
+	if !equalCounts(walks, want) {
+		t.Errorf("without expansions in the snapshot, walks per schedule = %v, want %v", walks, want)
 	}
 	if out.Cohorts["alpha"].NextEvent == nil || out.Cohorts["beta"].NextEvent == nil {
 		t.Errorf("next events %v, %v: the evaluation did not read the expansions", out.Cohorts["alpha"].NextEvent, out.Cohorts["beta"].NextEvent)

@@ -1,6 +1,7 @@
 package program
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -172,8 +173,9 @@ func TestEventTransitions(t *testing.T) {
 	}
 }
 
-// TestTransitionsOfAnEvaluation: the transitions between two evaluations of a unit are
-// the ones a person expects, and evaluating an unchanged unit again gives none.
+// TestTransitionsOfAnEvaluation: the transitions an outcome lists (Outcome.Transitions)
+// between two evaluations of a unit are the ones a person expects, and evaluating an
+// unchanged unit again gives none.
 func TestTransitionsOfAnEvaluation(t *testing.T) {
 	s := Snapshot{
 		Now: now, Community: community(role("Member", 0, 1)),
@@ -185,10 +187,12 @@ func TestTransitionsOfAnEvaluation(t *testing.T) {
 	}
 	reasons := func(before []*learningv1alpha1.Membership, out Outcome) map[string][]string {
 		got := map[string][]string{}
-		for _, m := range before {
-			after := out.Memberships[m.Name]
-			for _, tr := range MembershipTransitions(&m.Status, &after) {
-				got[m.Name] = append(got[m.Name], tr.Reason)
+		for key, transitions := range out.Transitions {
+			if key.Kind != "Membership" || !slices.ContainsFunc(before, func(m *learningv1alpha1.Membership) bool { return m.Name == key.Name }) {
+				t.Errorf("transitions of %v, which is not a membership of the unit", key)
+			}
+			for _, tr := range transitions {
+				got[key.Name] = append(got[key.Name], tr.Reason)
 			}
 		}
 		return got
