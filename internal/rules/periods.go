@@ -194,3 +194,40 @@ func JudgeKPI(m Measure, target int64, direction Direction, previous *Measure) J
 	}
 	return j
 }
+
+// KPI names a figure a program reports per period. Flow figures count what happened in
+// the period (attendance at the gatherings that ended in it, gatherings held, external
+// events approved); state figures are the unit as it stands when the report is
+// computed (seats, waitlist, organizations, plans).
+type KPI string
+
+const (
+	// AttendanceRate is the percentage of the expected attendance at the counting
+	// events that ended in the period (Late weighted by the policy, Excused left out).
+	AttendanceRate KPI = "AttendanceRate"
+	// SeatsFilled counts the seated memberships (of one role, with a qualifier).
+	SeatsFilled KPI = "SeatsFilled"
+	// WaitlistLength counts the memberships waiting for a seat.
+	WaitlistLength KPI = "WaitlistLength"
+	// Organizations counts the organizations with a seated member.
+	Organizations KPI = "Organizations"
+	// GatheringsHeld counts the events that ended in the period, not cancelled (of
+	// one type, with a qualifier).
+	GatheringsHeld KPI = "GatheringsHeld"
+	// ExternalEventsApproved counts the External events approved in the period.
+	ExternalEventsApproved KPI = "ExternalEventsApproved"
+	// ApprovalHours is the median time from an External event's creation to its
+	// approval, in whole hours, over those approved in the period.
+	ApprovalHours KPI = "ApprovalHours"
+	// PlansCurrent is the percentage of ActionPlans that are current.
+	PlansCurrent KPI = "PlansCurrent"
+	// ActionsDone is the percentage of the plans' actions that are Done.
+	ActionsDone KPI = "ActionsDone"
+)
+
+// FigureKey names one figure: a KPI and its qualifier (a role for SeatsFilled, an
+// event type for GatheringsHeld; empty for the whole unit).
+type FigureKey struct {
+	KPI       KPI
+	Qualifier string
+}
