@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -54,9 +55,18 @@ func main() {
 	flag.StringVar(&options.ApproverClusterRole, "approver-cluster-role", controllers.DefaultApproverClusterRole, "Name of the ClusterRole bound to each community's approvers.")
 	flag.StringVar(&ingressCIDRs, "portal-ingress-cidrs", "", "Comma-separated CIDRs the portals' NetworkPolicy admits; the API server's addresses (its service proxy) when empty.")
 	opts := zap.Options{}
+	memoryLimitRatio := flag.Float64("go-memory-limit-ratio", defaultGoMemoryLimitRatio, "Share of the container's memory limit (MEMORY_LIMIT, in bytes) set as the Go runtime's soft memory limit, unless GOMEMLIMIT is set.")
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
+	switch limit, err := goMemoryLimit(os.Getenv("GOMEMLIMIT"), os.Getenv("MEMORY_LIMIT"), *memoryLimitRatio); {
+	case err != nil:
+		ctrl.Log.Error(err, "invalid memory limit")
+		os.Exit(2)
+	case limit > 0:
+		debug.SetMemoryLimit(limit)
+		ctrl.Log.Info("Go memory limit set from the container's", "bytes", limit, "ratio", *memoryLimitRatio)
+	}
 
 	portal := controllers.PortalConfig{Image: portalImage, ImagePullSecrets: splitList(pullSecrets)}
 	if ingressCIDRs != "" {

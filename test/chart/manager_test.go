@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // startManager runs the manager binary as a release's Deployment would run it: with the
@@ -47,7 +49,7 @@ func startManager(t *testing.T, release, namespace string) *runningManager {
 	env, _ := container["env"].([]any)
 	for _, e := range env {
 		if e, ok := e.(map[string]any); ok {
-			cmd.Env = append(cmd.Env, fmt.Sprintf("%v=%v", e["name"], e["value"]))
+			cmd.Env = append(cmd.Env, fmt.Sprintf("%v=%v", e["name"], kubeletEnvValue(t, container, e)))
 		}
 	}
 	cmd.Stdout, cmd.Stderr = log, log
@@ -113,4 +115,26 @@ func refusals(logPath string) []string {
 		}
 	}
 	return refused
+}
+
+// kubeletEnvValue is an environment variable of the container as the kubelet sets it: its
+// value, or the container's memory limit in bytes for a resourceFieldRef to
+// limits.memory (the only reference the chart makes).
+func kubeletEnvValue(t *testing.T, container, e map[string]any) string {
+	t.Helper()
+	from, ok := e["valueFrom"].(map[string]any)
+	if !ok {
+		return fmt.Sprint(e["value"])
+	}
+	ref, _ := from["resourceFieldRef"].(map[string]any)
+	if ref["resource"] != "limits.memory" {
+		t.Fatalf("env %v: the test resolves only a resourceFieldRef to limits.memory", e)
+	}
+	resources, _ := container["resources"].(map[string]any)
+	limits, _ := resources["limits"].(map[string]any)
+	q, err := resource.ParseQuantity(fmt.Sprint(limits["memory"]))
+	if err != nil {
+		t.Fatalf("the container's memory limit %v: %v", limits["memory"], err)
+	}
+	return fmt.Sprint(q.Value())
 }

@@ -1,0 +1,37 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// defaultGoMemoryLimitRatio is the share of the container's memory limit the manager
+// gives the Go runtime as its soft limit: the rest is for what the runtime does not
+// count (stacks of exiting goroutines, the binary, the kernel's page cache of it).
+const defaultGoMemoryLimitRatio = 0.9
+
+// goMemoryLimit is the soft memory limit (runtime/debug.SetMemoryLimit) the manager
+// sets: ratio of containerLimit, the container's memory limit in bytes as the
+// downward API gives it (the chart and config/manager pass limits.memory in
+// MEMORY_LIMIT). Without it, Go collects only when the heap doubles (GOGC=100), so a
+// manager whose live heap is over half its limit is OOM-killed before it collects.
+//
+// It returns 0, to leave the runtime's default, when GOMEMLIMIT is set (the
+// operator's own choice wins, and the runtime has read it already) or no limit is
+// given. A limit that is not a whole number of bytes, or a ratio outside (0, 1], is
+// an error that names the setting.
+func goMemoryLimit(gomemlimit, containerLimit string, ratio float64) (int64, error) {
+	if gomemlimit != "" || strings.TrimSpace(containerLimit) == "" {
+		return 0, nil
+	}
+	if !(ratio > 0 && ratio <= 1) {
+		return 0, fmt.Errorf("--go-memory-limit-ratio=%v: must be more than 0 and at most 1", ratio)
+	}
+	limit, err := strconv.ParseInt(strings.TrimSpace(containerLimit), 10, 64)
+	if err != nil || limit <= 0 {
+		return 0, fmt.Errorf("MEMORY_LIMIT=%q: want the container's memory limit in bytes (the downward API's limits.memory)", containerLimit)
+	}
+	return int64(math.Floor(float64(limit) * ratio)), nil
+}
