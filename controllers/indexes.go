@@ -20,7 +20,15 @@ const (
 	// planHolderIndex keys an ActionPlan by what it belongs to: "membership/<name>" for
 	// a personal plan, "cohort/<name>" for a team plan.
 	planHolderIndex = "plan.holder"
+	// reportProgramIndex keys a ProgramReport by its program: "CommunityOfPractice/<name>"
+	// or "Cohort/<name>".
+	reportProgramIndex = "spec.program"
 )
+
+// reportProgramKey is the reportProgramIndex value of the reports of a program.
+func reportProgramKey(kind learningv1alpha1.ProgramKind, name string) string {
+	return string(kind) + "/" + name
+}
 
 // planHolderKey is the planHolderIndex value of a personal plan of the named
 // membership (kind "membership") or of a team plan of the named cohort ("cohort").
@@ -53,6 +61,10 @@ func setupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 		}},
 		{&learningv1alpha1.ActionPlan{}, planHolderIndex, func(o client.Object) []string {
 			return planHolders(o.(*learningv1alpha1.ActionPlan))
+		}},
+		{&learningv1alpha1.ProgramReport{}, reportProgramIndex, func(o client.Object) []string {
+			ref := o.(*learningv1alpha1.ProgramReport).Spec.Program
+			return []string{reportProgramKey(ref.Kind, string(ref.Name))}
 		}},
 	}
 	for _, ix := range indexes {

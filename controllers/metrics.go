@@ -1,6 +1,8 @@
 package controllers
 
 import (
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -10,6 +12,7 @@ import (
 
 	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
 	"github.com/cohort-dev/cohort-operator/internal/program"
+	"github.com/cohort-dev/cohort-operator/internal/rules"
 )
 
 // Metrics served on the manager's metrics endpoint, refreshed on every evaluation of a
@@ -57,6 +60,14 @@ var (
 		Name: "cohort_actions_overdue",
 		Help: "Actions of a cohort's ActionPlans that are neither Done nor Dropped after their due day.",
 	}, []string{"namespace", "cohort"})
+	reportKPIMetric = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "cohort_report_kpi_value",
+		Help: "A KPI's figure in its program's newest frozen ProgramReport (a percentage, a count or hours); no series when that report has none (NoData, Suppressed).",
+	}, []string{"namespace", "program_kind", "program", "kpi", "qualifier"})
+	reportBelowMetric = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "cohort_report_kpi_below_periods",
+		Help: "How many periods in a row, up to the newest frozen ProgramReport of its program, a KPI was Below its target; 0 when the newest met it or had no figure.",
+	}, []string{"namespace", "program_kind", "program", "kpi", "qualifier"})
 	childWritesMetric = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "cohort_provisioned_object_writes_total",
 		Help: "Objects provisioned for cohorts that were applied (created, or repaired after drift) or removed, by kind and operation.",
@@ -65,7 +76,7 @@ var (
 
 func init() {
 	metrics.Registry.MustRegister(membersMetric, waitlistMetric, attendanceMetric, belowAttendanceMetric, evaluationsMetric, childWritesMetric, approvalsPendingMetric, approvalWaitMetric,
-		plansMetric, plansMissingMetric, actionsOverdueMetric)
+		plansMetric, plansMissingMetric, actionsOverdueMetric, reportKPIMetric, reportBelowMetric)
 }
 
 // recordMetrics replaces the series of the unit's cohorts with the evaluated outcome.
@@ -187,4 +198,48 @@ func recordApprovalMetrics(key unitKey, snap program.Snapshot, out program.Outco
 		return
 	}
 	approvalWaitMetric.WithLabelValues(key.Namespace, name).Set(float64(oldest.UnixNano()) / 1e9)
+}
+
+// recordReportMetrics replaces the KPI series of the unit's programs with their frozen
+// periodic reports: the newest one's figures, and how many periods in a row each KPI
+// has been Below its target.
+func recordReportMetrics(namespace string, snap program.Snapshot) {
+	frozen := map[learningv1alpha1.ProgramReference][]*learningv1alpha1.ProgramReport{}
+	for _, r := range snap.Reports {
+		if r.Spec.Figures != nil && r.Spec.Period != learningv1alpha1.RunPeriod {
+			frozen[r.Spec.Program] = append(frozen[r.Spec.Program], r)
+		}
+	}
+	programs := []learningv1alpha1.ProgramReference{}
+	if c := snap.Community; c != nil {
+		programs = append(programs, learningv1alpha1.ProgramReference{Kind: learningv1alpha1.CommunityProgram, Name: learningv1alpha1.ObjectName(c.Name)})
+	}
+	for _, c := range snap.Cohorts {
+		programs = append(programs, learningv1alpha1.ProgramReference{Kind: learningv1alpha1.CohortProgram, Name: learningv1alpha1.ObjectName(c.Name)})
+	}
+	for _, p := range programs {
+		labels := prometheus.Labels{"namespace": namespace, "program_kind": string(p.Kind), "program": string(p.Name)}
+		reportKPIMetric.DeletePartialMatch(labels)
+		reportBelowMetric.DeletePartialMatch(labels)
+		reports := frozen[p]
+		if len(reports) == 0 {
+			continue
+		}
+		slices.SortFunc(reports, func(a, b *learningv1alpha1.ProgramReport) int { return strings.Compare(b.Spec.Period, a.Spec.Period) })
+		for _, k := range reports[0].Spec.Figures.KPIs {
+			series := []string{namespace, string(p.Kind), string(p.Name), string(k.Name), k.Qualifier}
+			if k.Value != nil {
+				reportKPIMetric.WithLabelValues(series...).Set(float64(*k.Value))
+			}
+			below := 0
+			for _, r := range reports {
+				i := slices.IndexFunc(r.Spec.Figures.KPIs, func(o learningv1alpha1.KPIResult) bool { return o.Name == k.Name && o.Qualifier == k.Qualifier })
+				if i < 0 || r.Spec.Figures.KPIs[i].Verdict != learningv1alpha1.KPIVerdict(rules.Below) {
+					break
+				}
+				below++
+			}
+			reportBelowMetric.WithLabelValues(series...).Set(float64(below))
+		}
+	}
 }

@@ -100,6 +100,13 @@ func changedStatuses(snap program.Snapshot, out program.Outcome) []statusWrite {
 			writes = append(writes, statusWrite{before: p, next: next, events: out.Transitions[program.ObjectKey{Kind: "ActionPlan", Name: p.Name}]})
 		}
 	}
+	for _, p := range snap.Reports {
+		if status, ok := out.Reports[p.Name]; ok && !equality.Semantic.DeepEqual(p.Status, status) {
+			next := p.DeepCopy()
+			next.Status = status
+			writes = append(writes, statusWrite{before: p, next: next})
+		}
+	}
 	return writes
 }
 

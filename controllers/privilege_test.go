@@ -256,8 +256,8 @@ func TestShippedRolesGrantNoPlans(t *testing.T) {
 }
 
 // TestLeastPrivilegeApproverRole: the approvers' ClusterRole is one ClusterRole that
-// grants approve on learningevents, every rule of it stays on learningevents with the
-// verbs an approval needs, and it is aggregated into no other role.
+// grants approve on learningevents and programreports, every rule of it stays on one of
+// those with the verbs an approval needs, and it is aggregated into no other role.
 func TestLeastPrivilegeApproverRole(t *testing.T) {
 	var approvers []roleUnderTest
 	for _, r := range shippedRoles(t) {
@@ -275,14 +275,14 @@ func TestLeastPrivilegeApproverRole(t *testing.T) {
 			t.Errorf("%s: label %s=%s aggregates approve into a built-in role; approvers are bound by the operator only", role.where, key, value)
 		}
 	}
-	grantsApprove := false
+	approves := map[string]bool{}
 	for i, rule := range role.rules {
 		where := fmt.Sprintf("%s: rule %d %s", role.where, i, ruleString(rule))
 		if diff := cmp.Diff([]string{learningv1alpha1.GroupVersion.Group}, rule.APIGroups); diff != "" {
 			t.Errorf("%s: apiGroups must be only %s (-want +got):\n%s", where, learningv1alpha1.GroupVersion.Group, diff)
 		}
-		if diff := cmp.Diff([]string{"learningevents"}, rule.Resources); diff != "" {
-			t.Errorf("%s: resources must be only learningevents (-want +got):\n%s", where, diff)
+		if len(rule.Resources) != 1 || (rule.Resources[0] != "learningevents" && rule.Resources[0] != "programreports") {
+			t.Errorf("%s: each rule must be on learningevents or on programreports alone, not %q", where, rule.Resources)
 		}
 		if len(rule.NonResourceURLs) > 0 {
 			t.Errorf("%s: grants nonResourceURLs", where)
@@ -292,10 +292,16 @@ func TestLeastPrivilegeApproverRole(t *testing.T) {
 				t.Errorf("%s: grants the verb %s; an approver needs only %q", where, verb, approverVerbs)
 			}
 		}
-		grantsApprove = grantsApprove || slices.Contains(rule.Verbs, "approve")
+		if slices.Contains(rule.Verbs, "approve") {
+			for _, r := range rule.Resources {
+				approves[r] = true
+			}
+		}
 	}
-	if !grantsApprove {
-		t.Errorf("%s: grants no approve on learningevents, so no approver can approve", role.where)
+	for _, resource := range []string{"learningevents", "programreports"} {
+		if !approves[resource] {
+			t.Errorf("%s: grants no approve on %s, so no approver can approve them", role.where, resource)
+		}
 	}
 }
 

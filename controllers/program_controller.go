@@ -50,6 +50,8 @@ type ProgramReconciler struct {
 // +kubebuilder:rbac:groups=learning.cohort.dev,resources=cohorts,verbs=update;patch
 // +kubebuilder:rbac:groups=learning.cohort.dev,resources=cohorts/finalizers,verbs=update
 // +kubebuilder:rbac:groups=learning.cohort.dev,resources=learningevents,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=learning.cohort.dev,resources=programreports,verbs=get;list;watch;create;patch;freeze
+// +kubebuilder:rbac:groups=learning.cohort.dev,resources=programreports/status,verbs=get;update;patch
 
 // conflictRetry is how soon a unit whose status writes met newer objects is evaluated
 // again.
@@ -88,8 +90,9 @@ func (r *ProgramReconciler) Reconcile(ctx context.Context, key unitKey) (ctrl.Re
 		Provisioned: map[string]program.Provisioning{},
 	}
 	gatheringsErr := r.writeGatherings(ctx, key, &snap, decision, &facts)
+	reportsErr := r.writeReports(ctx, key, &snap, decision, &facts)
 	recheck, provisionErr := r.provisionUnit(ctx, key, snap, decision, &facts)
-	provisionErr = errors.Join(gatheringsErr, provisionErr)
+	provisionErr = errors.Join(gatheringsErr, reportsErr, provisionErr)
 	outcome := decision.Outcome(facts)
 	logFailures(ctx, snap, outcome.Failures)
 	if err := r.applyOutcome(ctx, key, snap, outcome); err != nil {
@@ -107,6 +110,7 @@ func (r *ProgramReconciler) Reconcile(ctx context.Context, key unitKey) (ctrl.Re
 	}
 	recordMetrics(snap, outcome)
 	recordApprovalMetrics(key, snap, outcome)
+	recordReportMetrics(key.Namespace, snap)
 	ctrl.LoggerFrom(ctx).V(1).Info("evaluated", "memberships", len(snap.Memberships), "events", len(snap.Events), "took", time.Since(start).String())
 	result := requeueAt(outcome.Next, snap.Now, r.MaxRequeueAfter)
 	if recheck && (result.RequeueAfter == 0 || result.RequeueAfter > nameConflictRecheck) {
@@ -155,7 +159,14 @@ func (r *ProgramReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			predicate.TypedGenerationChangedPredicate[*learningv1alpha1.LearningEvent]{})).
 		WatchesRawSource(source.TypedKind(cache, &learningv1alpha1.ActionPlan{},
 			handler.TypedEnqueueRequestsFromMapFunc(r.unitsOfPlan),
-			predicate.TypedGenerationChangedPredicate[*learningv1alpha1.ActionPlan]{}))
+			predicate.TypedGenerationChangedPredicate[*learningv1alpha1.ActionPlan]{})).
+		// A report's creation, deletion and spec changes (its narrative, its frozen
+		// figures, an approval) and its labels.
+		WatchesRawSource(source.TypedKind(cache, &learningv1alpha1.ProgramReport{},
+			handler.TypedEnqueueRequestsFromMapFunc(r.unitsOfReport),
+			predicate.Or[*learningv1alpha1.ProgramReport](
+				predicate.TypedGenerationChangedPredicate[*learningv1alpha1.ProgramReport]{},
+				predicate.TypedLabelChangedPredicate[*learningv1alpha1.ProgramReport]{})))
 	// The echo of the reconciler's own apply of a child starts no evaluation: the pass
 	// that applied it decided everything it shows (one evaluation per change).
 	notEcho := predicate.Funcs{

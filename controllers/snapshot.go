@@ -63,6 +63,14 @@ func (r *ProgramReconciler) readUnit(ctx context.Context, key unitKey) (snap pro
 		if err := r.readCohortObjects(ctx, &snap, key.Namespace, name); err != nil {
 			return snap, false, err
 		}
+		if err := r.readReports(ctx, &snap, key.Namespace, learningv1alpha1.CohortProgram, name); err != nil {
+			return snap, false, err
+		}
+	}
+	if key.Community != "" {
+		if err := r.readReports(ctx, &snap, key.Namespace, learningv1alpha1.CommunityProgram, key.Community); err != nil {
+			return snap, false, err
+		}
 	}
 	if key.Community != "" {
 		events := &learningv1alpha1.LearningEventList{}
@@ -115,6 +123,19 @@ func (r *ProgramReconciler) readPlans(ctx context.Context, snap *program.Snapsho
 	}
 	for i := range plans.Items {
 		snap.Plans = append(snap.Plans, &plans.Items[i])
+	}
+	return nil
+}
+
+// readReports adds the ProgramReports of one program to the snapshot.
+func (r *ProgramReconciler) readReports(ctx context.Context, snap *program.Snapshot, namespace string, kind learningv1alpha1.ProgramKind, name string) error {
+	reports := &learningv1alpha1.ProgramReportList{}
+	if err := r.Client.List(ctx, reports, client.InNamespace(namespace), readOnly,
+		client.MatchingFields{reportProgramIndex: reportProgramKey(kind, name)}); err != nil {
+		return fmt.Errorf("listing reports of %s %s: %w", kind, name, err)
+	}
+	for i := range reports.Items {
+		snap.Reports = append(snap.Reports, &reports.Items[i])
 	}
 	return nil
 }

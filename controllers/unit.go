@@ -61,6 +61,14 @@ func unitOfCohortNamed(ctx context.Context, c client.Reader, namespace, name str
 	return unitKey{Namespace: namespace, Cohort: name}
 }
 
+// unitsOfReport maps a ProgramReport to the unit of its program.
+func (r *ProgramReconciler) unitsOfReport(ctx context.Context, p *learningv1alpha1.ProgramReport) []unitKey {
+	if p.Spec.Program.Kind == learningv1alpha1.CommunityProgram {
+		return []unitKey{{Namespace: p.Namespace, Community: string(p.Spec.Program.Name)}}
+	}
+	return []unitKey{unitOfCohortNamed(ctx, r.Client, p.Namespace, string(p.Spec.Program.Name))}
+}
+
 // unitsOfMembership maps a Membership to the unit of its cohort.
 func (r *ProgramReconciler) unitsOfMembership(ctx context.Context, m *learningv1alpha1.Membership) []unitKey {
 	return []unitKey{unitOfCohortNamed(ctx, r.Client, m.Namespace, string(m.Spec.CohortRef.Name))}

@@ -59,7 +59,8 @@ step "installing the CRDs and RBAC (config/local)"
 kubectl apply --server-side -k config/local > /dev/null
 kubectl wait --for=condition=Established --timeout=60s crd \
   communityofpractices.learning.cohort.dev cohorts.learning.cohort.dev \
-  memberships.learning.cohort.dev learningevents.learning.cohort.dev actionplans.learning.cohort.dev
+  memberships.learning.cohort.dev learningevents.learning.cohort.dev actionplans.learning.cohort.dev \
+  programreports.learning.cohort.dev
 
 step "starting the manager as system:serviceaccount:cohort-system:cohort-controller-manager"
 "$bin/manager" --kubeconfig "$dir/manager.kubeconfig" \
@@ -227,6 +228,53 @@ echo "  the approver $approver approves it as themselves (the operator bound the
 approve "$approver" "$approver"
 kubectl wait -n "$namespace" --timeout=30s --for=condition=Approved "lev/$talk" > /dev/null
 echo "  $talk: Approved=$(kubectl get -n "$namespace" lev "$talk" -o jsonpath='{.status.conditions[?(@.type=="Approved")].status}'); in the calendar: $(kubectl get -n "$namespace" cm "$cohort-calendar" -o jsonpath='{.data.calendar\.ics}' | tr -d '\r\n ' | grep -c "$talk" || true)"
+
+step "program reports: the community turns reporting on (monthly; graceDays 0 so that last month is final today)"
+kubectl patch -n "$namespace" cop allyship --type=merge -p '{"spec":{"reporting":{"cadence":"Monthly","graceDays":0,"kpis":[
+  {"name":"AttendanceRate","target":80,"direction":"AtLeast"},
+  {"name":"SeatsFilled","qualifier":"Member","target":15,"direction":"AtLeast"},
+  {"name":"GatheringsHeld","target":1,"direction":"AtLeast"},
+  {"name":"ExternalEventsApproved","target":1,"direction":"AtLeast"},
+  {"name":"Withdrawals","target":1,"direction":"AtMost"},
+  {"name":"PlansCurrent","target":75,"direction":"AtLeast"}]}}}' | sed 's/^/  /'
+this_month=$(date -u +%Y-%m)
+last_month=$(date -u -d "$(date -u +%Y-%m-01) -1 day" +%Y-%m)
+last_report="community-allyship-$last_month"
+for _ in $(seq 1 60); do
+  kubectl get -n "$namespace" preport "$last_report" "community-allyship-$this_month" > /dev/null 2>&1 && break
+  sleep 0.5
+done
+kubectl wait -n "$namespace" --timeout=30s --for=jsonpath='{.status.phase}'=Frozen "preport/$last_report" > /dev/null
+kubectl wait -n "$namespace" --timeout=30s --for=jsonpath='{.status.phase}'=Open "preport/community-allyship-$this_month" > /dev/null
+echo "  one report per month since the cohort began, the months before this one frozen at once (created after they closed):"
+kubectl get -n "$namespace" preport | sed 's/^/  /'
+owner=program-owner@example.org
+kubectl create rolebinding program-owner -n "$namespace" --clusterrole=cohort-editor-role --user="$owner" > /dev/null
+echo "  the program owner $owner, a namespace editor (the shipped editor role, aggregated into edit), writes last month's narrative:"
+kubectl patch -n "$namespace" preport "$last_report" --type=merge --as "$owner" -p '{"spec":{"narrative":{
+  "successes":"Members led two listening sessions at their own organizations.",
+  "challenges":"Attendance dips in the weeks before the holidays.",
+  "bestPractices":"Pairing new members with an accountability partner from the start.",
+  "nextSteps":"Recruit a second co-lead; move the December gathering online."}}}' | sed 's/^/    /'
+echo "  editors may update reports but not create or delete them, nor write their figures (the admission policy refuses):"
+printf '    create: %s, delete: %s\n' "$(kubectl auth can-i -n "$namespace" --as "$owner" create programreports.learning.cohort.dev 2>/dev/null || true)" \
+  "$(kubectl auth can-i -n "$namespace" --as "$owner" delete programreports.learning.cohort.dev 2>/dev/null || true)"
+kubectl patch -n "$namespace" preport "community-allyship-$this_month" --type=merge --as "$owner" \
+  -p '{"spec":{"figures":{"frozenAt":"2026-01-01T00:00:00Z","kpis":[]}}}' 2>&1 | fold -s -w 110 | sed 's/^/    /' || true
+kubectl wait -n "$namespace" --timeout=30s --for=jsonpath='{.status.observedGeneration}'=2 "preport/$last_report" > /dev/null
+report_hash=$(kubectl get -n "$namespace" preport "$last_report" -o jsonpath='{.status.contentHash}')
+echo "  the approver $approver approves the frozen figures and the narrative as themselves (content hash $report_hash):"
+kubectl patch -n "$namespace" preport "$last_report" --type=merge --as "$approver" \
+  -p "{\"spec\":{\"approval\":{\"approver\":\"$approver\",\"contentHash\":\"$report_hash\"}}}" | sed 's/^/    /'
+kubectl wait -n "$namespace" --timeout=30s --for=condition=Approved "preport/$last_report" > /dev/null
+
+step "kubectl cohort report allyship --period $last_month (approved; Markdown for people, -o csv for spreadsheets)"
+cohort_plugin report allyship --period "$last_month" | sed 's/^/  /'
+step "kubectl cohort report allyship (this month's draft: open, awaiting its freeze and approval)"
+cohort_plugin report allyship | sed 's/^/  /'
+echo "  Approved: $(kubectl get -n "$namespace" preport "community-allyship-$this_month" -o jsonpath='{.status.conditions[?(@.type=="Approved")].reason}: {.status.conditions[?(@.type=="Approved")].message}')"
+step "every program's latest KPIs at a glance: kubectl get programreports -A -l learning.cohort.dev/latest=true"
+kubectl get programreports -A -l learning.cohort.dev/latest=true | sed 's/^/  /'
 
 if [[ "${DEMO_KEEP:-}" == "1" ]]; then
   step "the local cluster and the manager keep running; press Ctrl-C to stop them"

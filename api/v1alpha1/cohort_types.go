@@ -10,6 +10,7 @@ import (
 // +kubebuilder:validation:XValidation:rule="!has(self.endDate) || self.endDate > self.startDate",message="spec.endDate must be after spec.startDate"
 // +kubebuilder:validation:XValidation:rule="has(self.communityRef) || (has(self.policy) && has(self.policy.roles) && size(self.policy.roles) > 0 && self.policy.roles.all(r, has(r.maxMembers)))",message="spec.policy.roles with maxMembers for every role is required when spec.communityRef is not set"
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.communityRef) || (has(self.communityRef) && self.communityRef.name == oldSelf.communityRef.name)",message="spec.communityRef is immutable once set"
+// +kubebuilder:validation:XValidation:rule="!has(self.reporting) || !has(self.communityRef)",message="spec.reporting is set on the community of a cohort that has a communityRef: its reports cover all its cohorts"
 type CohortSpec struct {
 	// communityRef names the CommunityOfPractice the cohort runs under, in the same
 	// namespace. Its policy is the default for this cohort. A cohort without one is
@@ -67,6 +68,12 @@ type CohortSpec struct {
 	// roster and calendar.
 	// +optional
 	Services *CohortServices `json:"services,omitempty"`
+
+	// reporting, when set on a standalone cohort, makes the operator keep a
+	// ProgramReport of the cohort's KPIs for every period. A cohort of a community
+	// reports with its community.
+	// +optional
+	Reporting *ReportingPolicy `json:"reporting,omitempty"`
 
 	// suspend stops provisioning changes and event generation without deleting
 	// anything. Status is still reported.

@@ -42,6 +42,11 @@ type CommunityOfPracticeSpec struct {
 	// +kubebuilder:validation:MaxItems=32
 	Approvers []Approver `json:"approvers,omitempty"`
 
+	// reporting, when set, makes the operator keep a ProgramReport of the community's
+	// KPIs for every period.
+	// +optional
+	Reporting *ReportingPolicy `json:"reporting,omitempty"`
+
 	// eligibleOrganizations, when set, lists the only organizations whose people may
 	// hold a seat in the community's cohorts.
 	// +optional

@@ -163,6 +163,9 @@ const (
 	// ApprovedReason marks an External event approved for its current content.
 	ApprovedReason = "Approved"
 
+	// NotFrozenReason: a report is approved only once its figures are frozen.
+	NotFrozenReason = "NotFrozen"
+
 	// AwaitingApprovalReason marks an External event that has no approval yet.
 	AwaitingApprovalReason = "AwaitingApproval"
 

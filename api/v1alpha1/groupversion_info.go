@@ -1,5 +1,5 @@
 // Package v1alpha1 contains the v1alpha1 API of the learning.cohort.dev group:
-// CommunityOfPractice, Cohort, Membership, LearningEvent and ActionPlan.
+// CommunityOfPractice, Cohort, Membership, LearningEvent, ActionPlan and ProgramReport.
 //
 // +kubebuilder:object:generate=true
 // +groupName=learning.cohort.dev
@@ -29,6 +29,7 @@ func addKnownTypes(s *runtime.Scheme) error {
 		&Membership{}, &MembershipList{},
 		&LearningEvent{}, &LearningEventList{},
 		&ActionPlan{}, &ActionPlanList{},
+		&ProgramReport{}, &ProgramReportList{},
 	)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil

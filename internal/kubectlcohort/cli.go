@@ -47,6 +47,8 @@ type options struct {
 	expectHash string
 	// checkIn is what checkin records.
 	checkIn checkIn
+	// period and programKind choose the report that report prints.
+	period, programKind string
 }
 
 // session is what a subcommand runs with: a client authenticated as the caller, the
@@ -65,6 +67,8 @@ type session struct {
 // subcommand is one verb of the plugin.
 type subcommand struct {
 	name, arg, short, long, example string
+	// formats are the -o formats it takes besides json and yaml.
+	formats []string
 	// flags binds the subcommand's own flags besides the common ones.
 	flags func(fs *pflag.FlagSet, o *options)
 	run   func(ctx context.Context, s *session, name string) error
@@ -176,6 +180,30 @@ policy admits it only with you as its author.`,
 		run: runCheckIn,
 	},
 	{
+		name: "report", arg: "PROGRAM", short: "A program's report for a period: its KPIs against their targets and the leads' narrative",
+		long: `Print the ProgramReport of a community or a standalone cohort (PROGRAM is its name)
+for its newest period, or for --period (2026-11, 2026-q4, or run for a cohort's whole
+run): the figures judged against their targets (Met, Below, no data, or suppressed
+when they describe fewer than five people), the change from the previous period, and
+the narrative the leads wrote. A frozen report shows its frozen figures; an open one
+its figures so far. It says who approved it while it is approved for its current
+content.
+
+The default output is Markdown for people; -o csv gives one row per KPI for
+spreadsheets (cells that a spreadsheet would read as a formula are quoted); -o json and
+-o yaml give the same data. Reports hold aggregates only: no person's name or
+attendance.`,
+		example: `  kubectl cohort report allyship -n programs
+  kubectl cohort report allyship --period 2026-11 -o csv > allyship-2026-11.csv
+  kubectl cohort report oe-2026 --kind Cohort --period run -o json`,
+		formats: []string{outputMarkdown, outputCSV},
+		flags: func(fs *pflag.FlagSet, o *options) {
+			fs.StringVar(&o.period, "period", "", "The period: 2026-11, 2026-q4, or run; the newest when unset.")
+			fs.StringVar(&o.programKind, "kind", "", "CommunityOfPractice or Cohort, when a community and a cohort share the name.")
+		},
+		run: runReport,
+	},
+	{
 		name: "status", arg: "COHORT", short: "The cohort's conditions explained in words, with what to do next",
 		long: `Explain a cohort's status: its phase, seats, waitlist, attendance and next event, and
 each condition (Ready, Stalled, Staffed, CompositionValid, Provisioned,
@@ -216,7 +244,7 @@ func (c Command) Run(ctx context.Context, args []string) int {
 		c.subcommandUsage(c.Stdout, sub)
 		return 0
 	}
-	if err := validOutput(opts.output); err != nil {
+	if err := validOutput(opts.output); err != nil && !slices.Contains(sub.formats, opts.output) {
 		return c.fail(sub.name, err)
 	}
 	if fs.NArg() != 1 {
@@ -242,7 +270,7 @@ func lookup(name string) *subcommand {
 }
 
 // valueFlags are the flags that take a value, so that splitCommand skips it.
-var valueFlags = []string{"--kubeconfig", "--context", "--namespace", "-n", "--output", "-o", "--wait", "--expect-hash",
+var valueFlags = []string{"--kubeconfig", "--context", "--namespace", "-n", "--output", "-o", "--wait", "--expect-hash", "--period", "--kind",
 	"--learned", "--adjust", "--progress", "--event", "--id", "--as"}
 
 // splitCommand finds the subcommand in args: the first argument that is neither a

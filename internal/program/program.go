@@ -52,6 +52,9 @@ type Snapshot struct {
 	// membership or cohort the unit is named after, if any.
 	Plans []*learningv1alpha1.ActionPlan
 
+	// Reports are the ProgramReports of the unit's community and cohorts.
+	Reports []*learningv1alpha1.ProgramReport
+
 	// ApprovalPolicyMissing, when not empty, says why the admission policy that
 	// verifies approvers cannot be relied on (it or its binding is not installed).
 	// Approvals are then not trusted: no External event is Approved (fail closed).
@@ -82,6 +85,9 @@ type Decision struct {
 	// Publications are what each cohort grants and publishes, keyed by cohort name.
 	Publications map[string]Publication
 
+	// Reports are the ProgramReports to create, label or freeze.
+	Reports []ReportWrite
+
 	// u is the decided unit; out its statuses before the facts complete them.
 	u   *unit
 	out Outcome
@@ -106,6 +112,10 @@ type Facts struct {
 	// CommunityProvisioned is how binding the community's approvers went; nil when it
 	// was not done.
 	CommunityProvisioned *Provisioning
+
+	// ReportFailures are the report writes that failed, by report name: a report whose
+	// figures could not be frozen stays Open, and the unit is retried.
+	ReportFailures map[string]error
 }
 
 // Outcome is the evaluated state of a unit: the status every object should have, keyed
@@ -117,6 +127,7 @@ type Outcome struct {
 	Memberships map[string]learningv1alpha1.MembershipStatus
 	Events      map[string]learningv1alpha1.LearningEventStatus
 	Plans       map[string]learningv1alpha1.ActionPlanStatus
+	Reports     map[string]learningv1alpha1.ProgramReportStatus
 
 	// Publications are what each cohort grants and publishes, keyed by cohort name.
 	Publications map[string]Publication
@@ -168,8 +179,10 @@ func Decide(s Snapshot) *Decision {
 	u.allocateSeats()
 	u.judgeAttendance()
 	u.judgePlans()
-	out := u.outcome()
-	return &Decision{Gatherings: plans, Publications: out.Publications, u: u, out: out}
+	d := &Decision{Gatherings: plans, u: u, out: u.outcome()}
+	d.decideReports(s.Reports)
+	d.Publications = d.out.Publications
+	return d
 }
 
 // Evaluate decides the unit and reports it as if every write of the decision
@@ -201,6 +214,12 @@ func (d *Decision) Outcome(f Facts) Outcome {
 			SetProvisioned(&status.Conditions, cv.obj.Status.Conditions, cv.obj.Generation, u.now, p)
 		}
 		out.Cohorts[name] = status
+	}
+	for name := range f.ReportFailures {
+		if status, ok := out.Reports[name]; ok && status.Phase == learningv1alpha1.ReportFrozen && !d.frozenBefore(name) {
+			status.Phase = learningv1alpha1.ReportOpen
+			out.Reports[name] = status
+		}
 	}
 	if c, p := u.community, f.CommunityProvisioned; c != nil && out.Community != nil && p != nil {
 		SetProvisioned(&out.Community.Conditions, c.Status.Conditions, c.Generation, u.now, *p)

@@ -16,7 +16,16 @@ import (
 // aggregates: no figure names a person, and rules.JudgeKPI suppresses those over fewer
 // than rules.MinPopulation people.
 func (d *Decision) PeriodFigures(p rules.Period) map[rules.FigureKey]rules.Measure {
+	return d.figures(p, nil)
+}
+
+// figures are PeriodFigures over the whole unit, or over one cohort when only is not
+// nil (a report on the cohort's run).
+func (d *Decision) figures(p rules.Period, only *cohortView) map[rules.FigureKey]rules.Measure {
 	u, out := d.u, d.out
+	inScope := func(cohorts ...*cohortView) bool {
+		return only == nil || slices.Contains(cohorts, only)
+	}
 	figures := map[rules.FigureKey]rules.Measure{}
 	count := func(kpi rules.KPI, qualifier string, n int) {
 		key := rules.FigureKey{KPI: kpi, Qualifier: qualifier}
@@ -29,8 +38,16 @@ func (d *Decision) PeriodFigures(p rules.Period) map[rules.FigureKey]rules.Measu
 	// State: seats, waitlist and organizations.
 	count(rules.SeatsFilled, "", 0)
 	count(rules.WaitlistLength, "", 0)
+	count(rules.Withdrawals, "", 0)
 	organizations := map[string]bool{}
 	for _, m := range u.members {
+		if m.cohort == nil || !inScope(m.cohort) {
+			continue
+		}
+		if seated := apimeta.FindStatusCondition(out.Memberships[m.obj.Name].Conditions, learningv1alpha1.SeatedCondition); m.obj.Spec.Withdrawn && !m.seatedSince.IsZero() &&
+			seated != nil && seated.Reason == learningv1alpha1.WithdrawnReason && p.Contains(seated.LastTransitionTime.Time) {
+			count(rules.Withdrawals, "", 1) // left a seat in the period
+		}
 		switch {
 		case m.seated:
 			count(rules.SeatsFilled, "", 1)
@@ -54,7 +71,7 @@ func (d *Decision) PeriodFigures(p rules.Period) map[rules.FigureKey]rules.Measu
 	present := map[string]bool{}
 	for _, e := range u.events {
 		end := e.record.End
-		if e.record.Cancelled || !p.Contains(end) || end.After(u.now) {
+		if e.record.Cancelled || !p.Contains(end) || end.After(u.now) || !inScope(e.cohorts...) {
 			continue
 		}
 		count(rules.GatheringsHeld, "", 1)
@@ -64,7 +81,7 @@ func (d *Decision) PeriodFigures(p rules.Period) map[rules.FigureKey]rules.Measu
 		}
 		for name, status := range e.record.Status {
 			m := members[name]
-			if m == nil || m.cohort == nil || !slices.Contains(e.cohorts, m.cohort) {
+			if m == nil || m.cohort == nil || !slices.Contains(e.cohorts, m.cohort) || !inScope(m.cohort) {
 				continue // reported on the event; not a member of the cohorts it counts for
 			}
 			switch status {
@@ -88,7 +105,7 @@ func (d *Decision) PeriodFigures(p rules.Period) map[rules.FigureKey]rules.Measu
 	count(rules.ExternalEventsApproved, "", 0)
 	var hours []int64
 	for _, e := range u.events {
-		if e.obj.Spec.Audience != learningv1alpha1.ExternalAudience {
+		if e.obj.Spec.Audience != learningv1alpha1.ExternalAudience || !inScope(e.cohorts...) {
 			continue
 		}
 		approved := apimeta.FindStatusCondition(out.Events[e.obj.Name].Conditions, learningv1alpha1.ApprovedCondition)
@@ -106,7 +123,7 @@ func (d *Decision) PeriodFigures(p rules.Period) map[rules.FigureKey]rules.Measu
 	// State: plans current and actions done.
 	var plans, current, actions, done int
 	for _, pv := range u.plans {
-		if pv.cohort == nil {
+		if pv.cohort == nil || !inScope(pv.cohort) {
 			continue
 		}
 		plans++

@@ -13,7 +13,7 @@ import (
 	"github.com/cohort-dev/cohort-operator/internal/testutil"
 )
 
-// TestPeriodFigures: a January of six seated members and one waiting. The flow
+// TestPeriodFigures: a January of six seated members, one waiting and one withdrawn. The flow
 // figures count only what ended in January (not the cancelled gathering, not
 // February's), attendance weighs Late by the policy and leaves Excused and
 // non-members out; the state figures (seats, waitlist, organizations, plans) are the
@@ -28,6 +28,13 @@ func TestPeriodFigures(t *testing.T) {
 		m.Spec.Organization = learningv1alpha1.OrganizationName([]string{"", "north", "north", "north", "south", "", "", "west"}[i])
 		members = append(members, m)
 	}
+	// m8 left its seat in January.
+	gone := member("m8", "alpha", "p8", "Member", day("2025-12-01"))
+	gone.Spec.Withdrawn = true
+	gone.Status.SeatedSince = &metav1.Time{Time: day("2025-12-01")}
+	gone.Status.Conditions = []metav1.Condition{{Type: learningv1alpha1.SeatedCondition, Status: metav1.ConditionFalse, Reason: learningv1alpha1.WithdrawnReason,
+		LastTransitionTime: metav1.NewTime(instant("2026-01-15T09:00:00Z")), ObservedGeneration: 1}}
+	members = append(members, gone)
 	late := testutil.Attended("m5", learningv1alpha1.AttendanceLate)
 	excused := testutil.Attended("m6", learningv1alpha1.AttendanceExcused)
 	talk := event("ext", "", instant("2026-03-05T18:00:00Z"), ofCommunity(), typed(learningv1alpha1.SpeakerSeriesEvent), externalAudience(), approvedBy("pillar-lead"))
@@ -65,6 +72,7 @@ func TestPeriodFigures(t *testing.T) {
 		{KPI: rules.SeatsFilled}:                                counted(6),
 		{KPI: rules.SeatsFilled, Qualifier: "Member"}:           counted(6),
 		{KPI: rules.WaitlistLength}:                             counted(1),
+		{KPI: rules.Withdrawals}:                                counted(1),
 		{KPI: rules.Organizations}:                              counted(2), // west waits
 		{KPI: rules.GatheringsHeld}:                             counted(3),
 		{KPI: rules.GatheringsHeld, Qualifier: "Gathering"}:     counted(2),
@@ -91,6 +99,9 @@ func TestPeriodFigures(t *testing.T) {
 	}
 	if m, ok := got[rules.FigureKey{KPI: rules.ApprovalHours}]; ok {
 		t.Errorf("February has an approval time %+v, with no approval in it", m)
+	}
+	if m := got[rules.FigureKey{KPI: rules.Withdrawals}]; m != counted(0) {
+		t.Errorf("February's withdrawals = %+v, want a known 0", m)
 	}
 	if m := got[rules.FigureKey{KPI: rules.ExternalEventsApproved}]; m != counted(0) {
 		t.Errorf("February's approvals = %+v, want a known 0", m)

@@ -223,7 +223,34 @@ const (
 	PlansCurrent KPI = "PlansCurrent"
 	// ActionsDone is the percentage of the plans' actions that are Done.
 	ActionsDone KPI = "ActionsDone"
+	// Withdrawals counts the memberships that held a seat and were withdrawn in the
+	// period.
+	Withdrawals KPI = "Withdrawals"
 )
+
+// State reports whether a KPI measures the program as it stands (seats, waitlist,
+// organizations, plans) rather than what happened in the period. A state figure of
+// a period is the one computed before the period closed: the records cannot tell it
+// afterwards.
+func (k KPI) State() bool {
+	switch k {
+	case SeatsFilled, WaitlistLength, Organizations, PlansCurrent, ActionsDone:
+		return true
+	}
+	return false
+}
+
+// Unit is what a KPI's figure counts in: "%" for a percentage, "hours", or "" for a
+// count.
+func (k KPI) Unit() string {
+	switch k {
+	case AttendanceRate, PlansCurrent, ActionsDone:
+		return "%"
+	case ApprovalHours:
+		return "hours"
+	}
+	return ""
+}
 
 // FigureKey names one figure: a KPI and its qualifier (a role for SeatsFilled, an
 // event type for GatheringsHeld; empty for the whole unit).

@@ -374,7 +374,8 @@ func TestMembershipAdmission(t *testing.T)          { runCases(t, membershipCase
 func TestLearningEventAdmission(t *testing.T)       { runCases(t, eventCases) }
 
 // allCases holds the cases of every kind.
-var allCases = [][]admissionCase{communityCases, cohortCases, membershipCases, eventCases, actionPlanCases, dateCases, textCases, actionPlanTextCases}
+var allCases = [][]admissionCase{communityCases, cohortCases, membershipCases, eventCases, actionPlanCases, dateCases, textCases, actionPlanTextCases,
+	communityReportingCases, cohortReportingCases, reportCases}
 
 func TestAtLeastThirtyRejections(t *testing.T) {
 	n := 0

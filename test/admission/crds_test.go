@@ -27,8 +27,8 @@ type crd struct {
 func loadCRDs(t testing.TB) []crd {
 	t.Helper()
 	files, err := filepath.Glob(testutil.Path("config", "crd", "bases", "*.yaml"))
-	if err != nil || len(files) != 5 {
-		t.Fatalf("want 5 CRDs, found %d (%v)", len(files), err)
+	if err != nil || len(files) != 6 {
+		t.Fatalf("want 6 CRDs, found %d (%v)", len(files), err)
 	}
 	out := make([]crd, 0, len(files))
 	for _, f := range files {

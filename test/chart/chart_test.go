@@ -263,6 +263,7 @@ var kustomizeCounterpart = map[string]string{
 	"CustomResourceDefinition/learningevents.learning.cohort.dev":       "CustomResourceDefinition/learningevents.learning.cohort.dev",
 	"CustomResourceDefinition/communityofpractices.learning.cohort.dev": "CustomResourceDefinition/communityofpractices.learning.cohort.dev",
 	"CustomResourceDefinition/actionplans.learning.cohort.dev":          "CustomResourceDefinition/actionplans.learning.cohort.dev",
+	"CustomResourceDefinition/programreports.learning.cohort.dev":       "CustomResourceDefinition/programreports.learning.cohort.dev",
 	"ValidatingAdmissionPolicy/cohort-action-plans":                     "ValidatingAdmissionPolicy/cohort-action-plans",
 	"ValidatingAdmissionPolicyBinding/cohort-action-plans":              "ValidatingAdmissionPolicyBinding/cohort-action-plans",
 	// Helm does not own the namespace it installs into (helm install --create-namespace).

@@ -62,6 +62,7 @@ func TestReleaseLifecycle(t *testing.T) {
 	applySamples(t, programs)
 	mgr := startManager(t, defaultRelease, defaultNamespace)
 	waitReconciled(t, programs)
+	turnReportingOn(t, programs)
 	checkAlertMetricsExported(t, mgr.MetricsURL)
 	mgr.Stop()
 	if got := mustKubectl(t, "get", "rolebindings", "-n", programs, "-o", "jsonpath={.items[*].roleRef.name}"); !strings.Contains(got, "cohort-approver") {
@@ -193,6 +194,26 @@ func applySamples(t *testing.T, namespace string) {
 		if out, err := kubectlApply(plans[owner], "-n", namespace, "--as", owner, "--as-group", "system:masters"); err != nil {
 			t.Fatalf("applying the plans of %s as them: %v\n%s", owner, err, out)
 		}
+	}
+}
+
+// turnReportingOn sets a monthly reporting policy on the allyship community, as a
+// program owner would once the program runs, and waits for the operator to freeze the
+// reports of the months since its cohort began, which the report metrics describe.
+func turnReportingOn(t *testing.T, namespace string) {
+	t.Helper()
+	mustKubectl(t, "patch", "-n", namespace, "cop", "allyship", "--type=merge", "-p",
+		`{"spec":{"reporting":{"kpis":[{"name":"AttendanceRate","target":80,"direction":"AtLeast"},{"name":"SeatsFilled","qualifier":"Member","target":15,"direction":"AtLeast"}]}}}`)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		out, _ := kubectl("get", "preport", "-n", namespace, "-o", "jsonpath={.items[*].status.phase}")
+		if strings.Contains(out, "Frozen") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no report of %s was frozen within a minute: phases %q", namespace, out)
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 }
 

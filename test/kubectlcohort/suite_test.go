@@ -156,6 +156,10 @@ func create(t *testing.T, obj client.Object) {
 		o.Status = saved.(*learningv1alpha1.ActionPlan).Status
 		o.Status.ObservedGeneration = gen
 		stampConditions(o.Status.Conditions, gen)
+	case *learningv1alpha1.ProgramReport:
+		o.Status = saved.(*learningv1alpha1.ProgramReport).Status
+		o.Status.ObservedGeneration = gen
+		stampConditions(o.Status.Conditions, gen)
 	default:
 		return
 	}

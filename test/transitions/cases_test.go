@@ -1,6 +1,10 @@
 package transitions
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/cohort-dev/cohort-operator/internal/testutil"
+)
 
 // edit sets one field of a spec.
 type edit struct {
@@ -151,6 +155,7 @@ func transitions() []transition {
 		{field: "LearningEvent spec.cancelled", object: "LearningEvent/townhall", valid: e("spec.cancelled", true), invalid: e("spec.cancelled", "no"), want: "spec.cancelled"},
 	}
 	cases = append(cases, planTransitions()...)
+	cases = append(cases, reportTransitions()...)
 	// The community's Lead role and the cohort's Member override have every field of a
 	// role set. Raising the cohort's Member seats promotes the waitlisted member, who
 	// keeps the seat when the seats are lowered again.
@@ -204,5 +209,68 @@ func planTransitions() []transition {
 		{field: "ActionPlan spec.checkIns[].adjust", object: "ActionPlan/plan-a", valid: e(ci+".adjust", "Listen longer."), invalid: e(ci+".adjust", long(2001)), want: ci + ".adjust"},
 		// The reflections become private to the owner and the partner.
 		{field: "ActionPlan spec.checkIns[].shared", object: "ActionPlan/plan-a", valid: e(ci+".shared", false), invalid: e(ci+".shared", "yes"), want: ci + ".shared"},
+	}
+}
+
+// reportTransitions are the transitions of a reporting policy (on the community; a
+// cohort of a community may not have one) and of the ProgramReport fields, on October's
+// report, which the operator created frozen.
+func reportTransitions() []transition {
+	const c, k, r = "CommunityOfPractice/cop", "spec.reporting.kpis[0]", "ProgramReport/community-cop-2026-10"
+	cohortOnly := "a cohort of a community reports with its community: spec.reporting is refused on it"
+	kpi := func(fields map[string]any) map[string]any {
+		out := map[string]any{"name": "AttendanceRate", "target": int64(80), "direction": "AtLeast"}
+		for key, v := range fields {
+			out[key] = v
+		}
+		return out
+	}
+	onCohort := func(field string, policy map[string]any) transition {
+		if _, ok := policy["kpis"]; !ok {
+			policy["kpis"] = []any{kpi(nil)}
+		}
+		return transition{field: "Cohort spec.reporting." + field, object: "Cohort/spring", noValid: cohortOnly, invalid: e("spec.reporting", policy), want: fieldName(field)}
+	}
+	frozen := "written once by the operator when the report freezes; the CRD keeps them unchanged"
+	notDeclared := "ProgramReports are created by the operator, not declared: the workload's final spec holds none"
+	figure := "spec.figures.kpis[0]"
+	return []transition{
+		{field: "CommunityOfPractice spec.reporting.cadence", object: c, valid: e("spec.reporting.cadence", "Quarterly"), invalid: e("spec.reporting.cadence", "Weekly"), want: "spec.reporting.cadence"},
+		{field: "CommunityOfPractice spec.reporting.timeZone", object: c, valid: e("spec.reporting.timeZone", "America/Chicago"), invalid: e("spec.reporting.timeZone", "chicago"), want: "spec.reporting.timeZone"},
+		{field: "CommunityOfPractice spec.reporting.graceDays", object: c, valid: e("spec.reporting.graceDays", int64(3)), invalid: e("spec.reporting.graceDays", int64(63)), want: "spec.reporting.graceDays"},
+		{field: "CommunityOfPractice spec.reporting.kpis[].name", object: c, valid: e(k+".name", "GatheringsHeld"), invalid: e(k+".name", "Happiness"), want: "spec.reporting.kpis[0].name"},
+		{field: "CommunityOfPractice spec.reporting.kpis[].qualifier", object: c, valid: e("spec.reporting.kpis[1].qualifier", "Lead"), invalid: e(k+".qualifier", "Member"), want: "reporting.kpis[].qualifier is a role for SeatsFilled"},
+		{field: "CommunityOfPractice spec.reporting.kpis[].target", object: c, valid: e(k+".target", int64(90)), invalid: e(k+".target", int64(120)), want: "reporting.kpis[].target of a percentage KPI must be at most 100"},
+		{field: "CommunityOfPractice spec.reporting.kpis[].direction", object: c, valid: e(k+".direction", "AtMost"), invalid: e(k+".direction", "Around"), want: "spec.reporting.kpis[0].direction"},
+
+		onCohort("cadence", map[string]any{"cadence": "Weekly"}),
+		onCohort("timeZone", map[string]any{"timeZone": "chicago"}),
+		onCohort("graceDays", map[string]any{"graceDays": int64(63)}),
+		onCohort("kpis[].name", map[string]any{"kpis": []any{kpi(map[string]any{"name": "Happiness"})}}),
+		onCohort("kpis[].qualifier", map[string]any{"kpis": []any{kpi(map[string]any{"qualifier": "Member"})}}),
+		onCohort("kpis[].target", map[string]any{"kpis": []any{kpi(map[string]any{"target": int64(120)})}}),
+		onCohort("kpis[].direction", map[string]any{"kpis": []any{kpi(map[string]any{"direction": "Around"})}}),
+
+		{field: "ProgramReport spec.program.kind", object: r, noValid: "immutable: a report stays with its program", invalid: e("spec.program.kind", "Team"), want: "spec.program.kind"},
+		{field: "ProgramReport spec.program.name", object: r, noValid: "immutable: a report stays with its program", invalid: e("spec.program.name", "Not A Name"), want: "spec.program.name"},
+		{field: "ProgramReport spec.period", object: r, noValid: "immutable: a report stays with its period", invalid: e("spec.period", "2026-09"), want: "spec.program and spec.period are immutable"},
+		{field: "ProgramReport spec.figures.frozenAt", object: r, noValid: frozen, invalid: e("spec.figures.frozenAt", "yesterday"), want: "spec.figures.frozenAt"},
+		{field: "ProgramReport spec.figures.kpis[].name", object: r, noValid: frozen, invalid: e(figure+".name", "Happiness"), want: figure + ".name"},
+		{field: "ProgramReport spec.figures.kpis[].qualifier", object: r, noValid: frozen, invalid: e(figure+".qualifier", long(64)), want: figure + ".qualifier"},
+		{field: "ProgramReport spec.figures.kpis[].target", object: r, noValid: frozen, invalid: e(figure+".target", "eighty"), want: figure + ".target"},
+		{field: "ProgramReport spec.figures.kpis[].direction", object: r, noValid: frozen, invalid: e(figure+".direction", "Around"), want: figure + ".direction"},
+		{field: "ProgramReport spec.figures.kpis[].verdict", object: r, noValid: frozen, invalid: e(figure+".verdict", "Great"), want: figure + ".verdict"},
+		{field: "ProgramReport spec.figures.kpis[].value", object: r, noValid: frozen, invalid: e(figure+".value", "high"), want: figure + ".value"},
+		{field: "ProgramReport spec.figures.kpis[].change", object: r, noValid: frozen, invalid: e(figure+".change", "up"), want: figure + ".change"},
+		{field: "ProgramReport spec.narrative.successes", object: r, valid: e("spec.narrative.successes", "Everyone came."), invalid: e("spec.narrative.successes", long(4001)), want: "spec.narrative.successes", noFinal: notDeclared},
+		{field: "ProgramReport spec.narrative.challenges", object: r, valid: e("spec.narrative.challenges", "Winter."), invalid: e("spec.narrative.challenges", long(4001)), want: "spec.narrative.challenges", noFinal: notDeclared},
+		{field: "ProgramReport spec.narrative.bestPractices", object: r, valid: e("spec.narrative.bestPractices", "Partners."), invalid: e("spec.narrative.bestPractices", long(4001)), want: "spec.narrative.bestPractices", noFinal: notDeclared},
+		{field: "ProgramReport spec.narrative.nextSteps", object: r, valid: e("spec.narrative.nextSteps", "Recruit."), invalid: e("spec.narrative.nextSteps", long(4001)), want: "spec.narrative.nextSteps", noFinal: notDeclared},
+		// The approver approves as themselves (see write); a name that is not theirs is
+		// refused by the admission policy.
+		{field: "ProgramReport spec.approval.approver", object: r, valid: e("spec.approval", map[string]any{"approver": testutil.ApproverUser, "contentHash": staleHash}),
+			invalid: e("spec.approval", map[string]any{"approver": "someone-else@example.org", "contentHash": staleHash}), want: "spec.approval.approver", noFinal: notDeclared},
+		{field: "ProgramReport spec.approval.contentHash", object: r, valid: e("spec.approval", map[string]any{"approver": testutil.ApproverUser, "contentHash": staleHash}),
+			invalid: e("spec.approval", map[string]any{"approver": testutil.ApproverUser, "contentHash": "sha256:abc"}), want: "spec.approval.contentHash", noFinal: notDeclared},
 	}
 }

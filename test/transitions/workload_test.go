@@ -19,7 +19,9 @@ func (o object) key() string { return o.kind + "/" + o.name }
 
 // baseWorkload is the program every transition starts from, on the managers' clock
 // (2026-11-22): a community with three roles, two approvers, a charter, a composition
-// policy and personal ActionPlans required; an 18-month cohort that overrides the
+// policy, personal ActionPlans required and monthly reports of two KPIs (so the
+// operator keeps a ProgramReport per month since January, October's frozen); an
+// 18-month cohort that overrides the
 // Member seats (two) and when a plan is due, with a monthly schedule and a portal; a
 // lead, two seated members and, created a second later, a waitlisted one; a past
 // gathering with attendance, an approved External event of the cohort and a
@@ -67,6 +69,12 @@ approvers:
 - {kind: User, name: ap-approver@example.org}
 - {kind: Group, name: ap-pillar-leads}
 eligibleOrganizations: [Northstar, Lakeside]
+reporting:
+  cadence: Monthly
+  graceDays: 7
+  kpis:
+  - {name: AttendanceRate, target: 80, direction: AtLeast}
+  - {name: SeatsFilled, qualifier: Member, target: 2, direction: AtLeast}
 `),
 		parse("Cohort", "spring", `
 communityRef: {name: cop}

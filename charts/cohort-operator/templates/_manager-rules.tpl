@@ -76,6 +76,7 @@
   - communityofpractices/status
   - learningevents/status
   - memberships/status
+  - programreports/status
   verbs:
   - get
   - patch
@@ -117,6 +118,17 @@
   - list
   - patch
   - update
+  - watch
+- apiGroups:
+  - learning.cohort.dev
+  resources:
+  - programreports
+  verbs:
+  - create
+  - freeze
+  - get
+  - list
+  - patch
   - watch
 - apiGroups:
   - networking.k8s.io
@@ -213,6 +225,7 @@
   - communityofpractices/status
   - learningevents/status
   - memberships/status
+  - programreports/status
   verbs:
   - get
   - patch
@@ -254,6 +267,17 @@
   - list
   - patch
   - update
+  - watch
+- apiGroups:
+  - learning.cohort.dev
+  resources:
+  - programreports
+  verbs:
+  - create
+  - freeze
+  - get
+  - list
+  - patch
   - watch
 - apiGroups:
   - networking.k8s.io
