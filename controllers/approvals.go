@@ -89,7 +89,7 @@ func approvalPolicyDiffers(shipped approvalPolicyObjects, policy *admissionregis
 		want, have any
 	}{
 		{policyKind, "does not fail closed (spec.failurePolicy)", want.FailurePolicy, have.FailurePolicy},
-		{policyKind, "does not match every LearningEvent and CommunityOfPractice (spec.matchConstraints)", want.MatchConstraints, have.MatchConstraints},
+		{policyKind, "does not match every LearningEvent, CommunityOfPractice, Cohort and ProgramReport (spec.matchConstraints)", want.MatchConstraints, have.MatchConstraints},
 		{policyKind, "checks other requests (spec.matchConditions)", want.MatchConditions, have.MatchConditions},
 		{policyKind, "computes its checks differently (spec.variables)", want.Variables, have.Variables},
 		{policyKind, "validates differently (spec.validations)", want.Validations, have.Validations},
@@ -225,26 +225,30 @@ var shippedApprovalPolicy = sync.OnceValues(func() (approvalPolicyObjects, error
 	return objs, nil
 })
 
-// approversBinding grants the community's approvers the approvers' ClusterRole in the
-// community's namespace: reading LearningEvents and the verb approve, which the
-// admission policy checks. Owned by the community, so removing the community removes
-// it; removing someone from spec.approvers removes them from its subjects.
-func approversBinding(community *learningv1alpha1.CommunityOfPractice, clusterRole string) *rbacv1.RoleBinding {
-	subjects := make([]rbacv1.Subject, 0, len(community.Spec.Approvers))
-	for _, a := range community.Spec.Approvers {
+// approversBinding grants a program's approvers (a community's, or a standalone
+// cohort's) the approvers' ClusterRole in the program's namespace: reading
+// LearningEvents and ProgramReports and the verb approve, which the admission policy
+// checks. Owned by the program, so removing it removes the binding; removing someone
+// from spec.approvers removes them from its subjects. A cohort's binding carries no
+// cohort label: it is not one of the cohort's services, which provisionCohort prunes.
+func approversBinding(owner client.Object, kind string, approvers []learningv1alpha1.Approver, clusterRole string) *rbacv1.RoleBinding {
+	subjects := make([]rbacv1.Subject, 0, len(approvers))
+	for _, a := range approvers {
 		subjects = append(subjects, rbacv1.Subject{APIGroup: rbacv1.GroupName, Kind: string(a.Kind), Name: a.Name})
 	}
 	b := &rbacv1.RoleBinding{
 		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: clusterRole},
 		Subjects: subjects,
 	}
-	b.Name = names.Derive(community.Name, "approvers", names.ObjectLimit)
-	b.Namespace = community.Namespace
+	b.Name = names.Derive(owner.GetName(), "approvers", names.ObjectLimit)
+	b.Namespace = owner.GetNamespace()
 	b.Labels = map[string]string{
 		ManagedByLabel: ManagedBy,
-		CommunityLabel: names.Derive(community.Name, "", names.LabelLimit),
 		ComponentLabel: componentApprovals,
 	}
-	b.OwnerReferences = []metav1.OwnerReference{controllerRef(community, "CommunityOfPractice")}
+	if kind == "CommunityOfPractice" {
+		b.Labels[CommunityLabel] = names.Derive(owner.GetName(), "", names.LabelLimit)
+	}
+	b.OwnerReferences = []metav1.OwnerReference{controllerRef(owner, kind)}
 	return b
 }

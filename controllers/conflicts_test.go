@@ -165,7 +165,7 @@ func TestApprovalPolicyDiffers(t *testing.T) {
 		}, want: "spec.failurePolicy"},
 		"CommunityOfPractice no longer matched": {change: func(p *admissionregistrationv1.ValidatingAdmissionPolicy, _ *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
 			p.Spec.MatchConstraints.ResourceRules[0].Resources = []string{"learningevents"}
-		}, want: "does not match every LearningEvent and CommunityOfPractice"},
+		}, want: "does not match every LearningEvent, CommunityOfPractice, Cohort and ProgramReport"},
 		"UPDATE no longer matched": {change: func(p *admissionregistrationv1.ValidatingAdmissionPolicy, _ *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
 			p.Spec.MatchConstraints.ResourceRules[0].Operations = []admissionregistrationv1.OperationType{admissionregistrationv1.Create}
 		}, want: "spec.matchConstraints"},

@@ -473,7 +473,7 @@ func TestLeastPrivilegeOperatorBindings(t *testing.T) {
 			{Kind: learningv1alpha1.GroupSubject, Name: "pillar-leaders"},
 		}},
 	}
-	b := approversBinding(community, DefaultApproverClusterRole)
+	b := approversBinding(community, "CommunityOfPractice", community.Spec.Approvers, DefaultApproverClusterRole)
 	wantRef := rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: DefaultApproverClusterRole}
 	if b.RoleRef != wantRef {
 		t.Errorf("approversBinding: RoleBinding %s: roleRef %+v; want only the approvers' ClusterRole %+v", b.Name, b.RoleRef, wantRef)
@@ -489,7 +489,7 @@ func TestLeastPrivilegeOperatorBindings(t *testing.T) {
 		t.Errorf("approversBinding: RoleBinding %s: subjects must be exactly spec.approvers (-want +got):\n%s", b.Name, diff)
 	}
 	community.Spec.Approvers = nil
-	if b := approversBinding(community, DefaultApproverClusterRole); len(b.Subjects) != 0 {
+	if b := approversBinding(community, "CommunityOfPractice", community.Spec.Approvers, DefaultApproverClusterRole); len(b.Subjects) != 0 {
 		t.Errorf("approversBinding: RoleBinding %s of a community without approvers binds %+v", b.Name, b.Subjects)
 	}
 }
@@ -799,7 +799,7 @@ func TestPrivilegeOwnerReferences(t *testing.T) {
 		}
 	}
 	community := &learningv1alpha1.CommunityOfPractice{ObjectMeta: metav1.ObjectMeta{Namespace: childrenNamespace, Name: "allyship", UID: "5d0c-community-uid"}}
-	children := append(buildChildren(t, childrenCohort("spring", true), childrenPublication(), childrenPortal), approversBinding(community, DefaultApproverClusterRole))
+	children := append(buildChildren(t, childrenCohort("spring", true), childrenPublication(), childrenPortal), approversBinding(community, "CommunityOfPractice", community.Spec.Approvers, DefaultApproverClusterRole))
 	seen := map[string]bool{}
 	for _, child := range children {
 		for _, ref := range child.GetOwnerReferences() {

@@ -98,7 +98,7 @@ const nameConflictRecheck = time.Minute
 func (r *ProgramReconciler) provisionUnit(ctx context.Context, key unitKey, snap program.Snapshot, decision *program.Decision, facts *program.Facts) (recheck bool, err error) {
 	var errs []error
 	if c := snap.Community; c != nil && c.DeletionTimestamp.IsZero() {
-		p, err := r.provisionCommunity(ctx, key, c, snap.ApprovalPolicyMissing)
+		p, err := r.provisionApprovers(ctx, key, c, "CommunityOfPractice", c.Spec.Approvers, true, snap.ApprovalPolicyMissing)
 		errs = append(errs, err)
 		recheck = p.Reason == learningv1alpha1.NameConflictReason
 		facts.CommunityProvisioned = &p
@@ -124,6 +124,15 @@ func (r *ProgramReconciler) provisionUnit(ctx context.Context, key unitKey, snap
 	})
 	for j, i := range todo {
 		p := verdicts[j]
+		// A standalone cohort binds its own approvers; a failure to is its
+		// Provisioned condition's.
+		if cohort := snap.Cohorts[i]; cohort.Spec.CommunityRef == nil && p.Status == metav1.ConditionTrue {
+			a, err := r.provisionApprovers(ctx, key, cohort, "Cohort", cohort.Spec.Approvers, false, snap.ApprovalPolicyMissing)
+			errs = append(errs, err)
+			if a.Status != metav1.ConditionTrue {
+				p = a
+			}
+		}
 		recheck = recheck || p.Reason == learningv1alpha1.NameConflictReason
 		facts.Provisioned[snap.Cohorts[i].Name] = p
 	}
@@ -131,20 +140,25 @@ func (r *ProgramReconciler) provisionUnit(ctx context.Context, key unitKey, snap
 	return recheck, errors.Join(errs...)
 }
 
-// provisionCommunity binds the community's approvers to the approvers' ClusterRole in
-// its namespace. Appointing is as sensitive as approving, so while the approval policy
-// is not installed as shipped (policyMissing says why) nobody is added: the binding is
-// not created, and an existing one keeps only those of its subjects who are still
-// approvers (removals always apply). The community then reports PolicyMissing.
-func (r *ProgramReconciler) provisionCommunity(ctx context.Context, key unitKey, community *learningv1alpha1.CommunityOfPractice, policyMissing string) (program.Provisioning, error) {
-	binding := approversBinding(community, r.ApproverClusterRole)
+// provisionApprovers binds a program's approvers (a community's, or a standalone
+// cohort's) to the approvers' ClusterRole in its namespace. Appointing is as sensitive
+// as approving, so while the approval policy is not installed as shipped
+// (policyMissing says why) nobody is added: the binding is not created, and an
+// existing one keeps only those of its subjects who are still approvers (removals
+// always apply). The program then reports PolicyMissing. Without approvers, the
+// binding is kept empty, or, unless always, not created.
+func (r *ProgramReconciler) provisionApprovers(ctx context.Context, key unitKey, owner client.Object, kind string, approvers []learningv1alpha1.Approver, always bool, policyMissing string) (program.Provisioning, error) {
+	binding := approversBinding(owner, kind, approvers, r.ApproverClusterRole)
 	live, errs := r.lookupChildren(ctx, []client.Object{binding})
 	if len(errs) > 0 {
 		return provisioningVerdict(nil, live.failed(), nil, errs, ""), errors.Join(errs...)
 	}
 	var keep *rbacv1.RoleBinding
-	if b, ok := live.of(binding).(*rbacv1.RoleBinding); ok && metav1.IsControlledBy(b, community) {
+	if b, ok := live.of(binding).(*rbacv1.RoleBinding); ok && metav1.IsControlledBy(b, owner) {
 		keep = b
+	}
+	if !always && len(approvers) == 0 && keep == nil {
+		return program.Provisioning{Status: metav1.ConditionTrue, Reason: learningv1alpha1.ProvisionedReason}, nil
 	}
 	if _, added := withoutNewApprovers(binding, keep); policyMissing == "" && len(added) > 0 {
 		// The cache may not have seen the policy or its binding go yet while the API
@@ -163,10 +177,10 @@ func (r *ProgramReconciler) provisionCommunity(ctx context.Context, key unitKey,
 	if policyMissing != "" && keep == nil {
 		desired = nil // nobody to keep, and nobody may be added
 	}
-	conflicts, failed, _, errs := r.applyChildren(ctx, key, community, desired, live, func(_, _ client.Object) bool { return true })
+	conflicts, failed, _, errs := r.applyChildren(ctx, key, owner, desired, live, func(_, _ client.Object) bool { return true })
 	p := provisioningVerdict(conflicts, failed, nil, errs,
 		fmt.Sprintf("%d approvers bound to ClusterRole %s by RoleBinding %s", len(binding.Subjects), r.ApproverClusterRole, binding.Name))
-	if p.Status == metav1.ConditionTrue && policyMissing != "" && len(community.Spec.Approvers) > 0 {
+	if p.Status == metav1.ConditionTrue && policyMissing != "" && len(approvers) > 0 {
 		p = program.Provisioning{Status: metav1.ConditionFalse, Reason: learningv1alpha1.PolicyMissingReason, Message: approversHeldMessage(policyMissing, binding, held)}
 	}
 	return p, errors.Join(errs...)

@@ -388,3 +388,69 @@ func TestProgramReports(t *testing.T) {
 		}
 	}
 }
+
+// TestStandaloneCohortReports: a standalone cohort reports on its own and appoints its
+// own approvers, whom the operator binds (the policy installed as shipped); one of them
+// approves the frozen October report as themselves, and removing them from
+// spec.approvers removes them from the binding.
+func TestStandaloneCohortReports(t *testing.T) {
+	ctx := context.Background()
+	fakeClock.SetTime(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
+	ns := testutil.Namespace(t, k8s)
+	cohort := testutil.StandaloneCohort(ns, "solo", "2026-10-01", 6, learningv1alpha1.ProgramPolicy{Roles: []learningv1alpha1.RolePolicy{testutil.Role("Member", 0, 8)}})
+	cohort.Spec.Approvers = []learningv1alpha1.Approver{{Kind: learningv1alpha1.UserSubject, Name: "u-director"}}
+	cohort.Spec.Reporting = &learningv1alpha1.ReportingPolicy{Cadence: learningv1alpha1.MonthlyReports, GraceDays: 7,
+		KPIs: []learningv1alpha1.KPITarget{{Name: "GatheringsHeld", Target: 1, Direction: "AtLeast"}}}
+	create(t, cohort)
+
+	const october = "cohort-solo-2026-10"
+	eventually(t, "October's report is frozen", func() error {
+		r := programReport(ns, october)
+		if err := get(r); err != nil {
+			return err
+		}
+		if r.Status.Phase != learningv1alpha1.ReportFrozen || r.Status.ContentHash == "" {
+			return fmt.Errorf("phase %q, hash %q", r.Status.Phase, r.Status.ContentHash)
+		}
+		return wantKPI(r.Status.KPIs, "GatheringsHeld", "", "Below", testutil.Ptr[int64](0))
+	})
+	eventually(t, "the cohort's approvers are bound", func() error {
+		b := &rbacv1.RoleBinding{}
+		if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "solo-approvers"}, b); err != nil {
+			return err
+		}
+		if len(b.Subjects) != 1 || b.Subjects[0].Name != "u-director" || b.RoleRef.Name != testutil.ApproverClusterRole {
+			return fmt.Errorf("binding %+v to %s", b.Subjects, b.RoleRef.Name)
+		}
+		return nil
+	})
+	director := impersonating(t, "u-director")
+	allowed(t, "the cohort's approver approving October", func() error {
+		r := programReport(ns, october)
+		if err := director.Get(ctx, client.ObjectKeyFromObject(r), r); err != nil {
+			return err
+		}
+		before := r.DeepCopy()
+		r.Spec.Approval = &learningv1alpha1.Approval{Approver: "u-director", ContentHash: r.Status.ContentHash}
+		return director.Patch(ctx, r, client.MergeFrom(before))
+	})
+	eventually(t, "October is approved", func() error {
+		r := programReport(ns, october)
+		if err := get(r); err != nil {
+			return err
+		}
+		return hasCondition(r.Status.Conditions, learningv1alpha1.ApprovedCondition, metav1.ConditionTrue, learningv1alpha1.ApprovedReason)
+	})
+
+	update(t, &learningv1alpha1.Cohort{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "solo"}}, func(c *learningv1alpha1.Cohort) { c.Spec.Approvers = nil })
+	eventually(t, "the removed approver is unbound", func() error {
+		b := &rbacv1.RoleBinding{}
+		if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "solo-approvers"}, b); err != nil {
+			return err
+		}
+		if len(b.Subjects) != 0 {
+			return fmt.Errorf("still binds %+v", b.Subjects)
+		}
+		return nil
+	})
+}

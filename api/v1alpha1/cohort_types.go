@@ -11,6 +11,7 @@ import (
 // +kubebuilder:validation:XValidation:rule="has(self.communityRef) || (has(self.policy) && has(self.policy.roles) && size(self.policy.roles) > 0 && self.policy.roles.all(r, has(r.maxMembers)))",message="spec.policy.roles with maxMembers for every role is required when spec.communityRef is not set"
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.communityRef) || (has(self.communityRef) && self.communityRef.name == oldSelf.communityRef.name)",message="spec.communityRef is immutable once set"
 // +kubebuilder:validation:XValidation:rule="!has(self.reporting) || !has(self.communityRef)",message="spec.reporting is set on the community of a cohort that has a communityRef: its reports cover all its cohorts"
+// +kubebuilder:validation:XValidation:rule="!has(self.approvers) || size(self.approvers) == 0 || !has(self.communityRef)",message="spec.approvers is set on the community of a cohort that has a communityRef: its approvers approve for all its cohorts"
 type CohortSpec struct {
 	// communityRef names the CommunityOfPractice the cohort runs under, in the same
 	// namespace. Its policy is the default for this cohort. A cohort without one is
@@ -74,6 +75,17 @@ type CohortSpec struct {
 	// reports with its community.
 	// +optional
 	Reporting *ReportingPolicy `json:"reporting,omitempty"`
+
+	// approvers, on a standalone cohort, may approve its external communications
+	// (External LearningEvents) and its ProgramReports. The operator grants them the
+	// approve verb in this namespace, as a community's. A cohort of a community has its
+	// community's approvers.
+	// +optional
+	// +listType=map
+	// +listMapKey=kind
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=32
+	Approvers []Approver `json:"approvers,omitempty"`
 
 	// suspend stops provisioning changes and event generation without deleting
 	// anything. Status is still reported.

@@ -52,6 +52,9 @@ type seen struct {
 	AgendaFor    string   `json:"agendaFor"`
 	Reflections  []string `json:"reflections"`
 	PlanNote     string   `json:"planNote"`
+	ReportRows   []string `json:"reportRows"`
+	TrendRows    []string `json:"trendRows"`
+	ReportText   bool     `json:"reportText"`
 }
 
 const readPage = `(() => {
@@ -83,6 +86,9 @@ const readPage = `(() => {
     agendaFor: text(document.querySelector('#agenda-heading')),
     reflections: [...document.querySelectorAll('.reflection')].map(text),
     planNote: text(document.querySelector('.plans .card .note')),
+    reportRows: [...document.querySelectorAll('table.kpis:not(.trend) tbody tr')].map(r => [...r.cells].map(text).join(' | ')),
+    trendRows: [...document.querySelectorAll('table.trend tr')].map(r => [...r.cells].map(text).join(' | ')),
+    reportText: [...document.querySelectorAll('.narrative')].some(e => e.textContent === '<script>alert(1)</script><b>bold</b>'),
   };
 })()`
 
@@ -192,5 +198,25 @@ func checkWhatAPersonSees(t *testing.T, got seen) {
 	}
 	if got.PlanNote != "20 of 22 required plans written · 17 current · 2 overdue · 2 without a recent check-in" {
 		t.Errorf("plans note = %q", got.PlanNote)
+	}
+	wantRows := []string{
+		"AttendanceRate | at least 80% | 86% | Met | +4%",
+		"SeatsFilled (Member) | at least 15 | 12 | Below | -3",
+		"PlansCurrent | at least 75% | suppressed (fewer than 5 people) | Suppressed | ",
+	}
+	if strings.Join(got.ReportRows, "\n") != strings.Join(wantRows, "\n") {
+		t.Errorf("October's KPIs = %q, want %q", got.ReportRows, wantRows)
+	}
+	wantTrend := []string{
+		"KPI | 2026-09 | 2026-10",
+		"AttendanceRate | 82% (Met) | 86% (Met)",
+		"SeatsFilled (Member) | 15 (Below) | 12 (Below)",
+		"PlansCurrent | not reported | suppressed (fewer than 5 people) (Suppressed)",
+	}
+	if strings.Join(got.TrendRows, "\n") != strings.Join(wantTrend, "\n") {
+		t.Errorf("the trend = %q, want %q", got.TrendRows, wantTrend)
+	}
+	if !got.ReportText {
+		t.Error("the markup in the report's narrative is not shown as text")
 	}
 }

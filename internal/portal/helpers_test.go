@@ -106,7 +106,29 @@ func allyshipDocuments() Documents {
 			},
 		},
 	}
+	overview.Reports = allyshipReports()
 	return Documents{Roster: roster, Overview: overview, Calendar: []byte(sampleCalendar)}
+}
+
+// allyshipReports are the community's approved reports for October and September,
+// newest first; October's narrative holds markup, which must stay text.
+func allyshipReports() []publish.Report {
+	kpi := func(name, qualifier, direction, unit string, target int64, verdict string, value, change *int64) publish.ReportKPI {
+		return publish.ReportKPI{Name: name, Qualifier: qualifier, Direction: direction, Target: target, Unit: unit, Verdict: verdict, Value: value, Change: change}
+	}
+	report := func(period, from, until string, kpis ...publish.ReportKPI) publish.Report {
+		return publish.Report{Unit: "CommunityOfPractice allyship", Title: "Allyship Community of Practice", Period: period, From: from, Until: until,
+			Phase: "Frozen", ApprovedBy: "allyship-pillar-lead", KPIs: kpis}
+	}
+	october := report("2026-10", "2026-10-01", "2026-10-31",
+		kpi("AttendanceRate", "", "AtLeast", "%", 80, "Met", ptr[int64](86), ptr[int64](4)),
+		kpi("SeatsFilled", "Member", "AtLeast", "", 15, "Below", ptr[int64](12), ptr[int64](-3)),
+		kpi("PlansCurrent", "", "AtLeast", "%", 75, "Suppressed", nil, nil))
+	october.Narrative = publish.ReportNarrative{Successes: "Members led two listening sessions.\nBoth were full.", Challenges: markupTitle}
+	september := report("2026-09", "2026-09-01", "2026-09-30",
+		kpi("AttendanceRate", "", "AtLeast", "%", 80, "Met", ptr[int64](82), nil),
+		kpi("SeatsFilled", "Member", "AtLeast", "", 15, "Below", ptr[int64](15), nil))
+	return []publish.Report{october, september}
 }
 
 // secondTuesday is the day of the month's second Tuesday.

@@ -14,6 +14,7 @@ const (
 	routeIndex    = "index"
 	routeCalendar = "calendar"
 	routeRoster   = "roster"
+	routeReport   = "report"
 	routeHealthz  = "healthz"
 	routeReadyz   = "readyz"
 	routeMetrics  = "metrics"

@@ -45,6 +45,10 @@ type page struct {
 	Plans  *plansView
 	Agenda *agendaView
 
+	// Reports are the program's approved reports: the newest in full and each KPI's
+	// trend over the periods published; nil when none is approved.
+	Reports *reportsView
+
 	Organizations []organizationView
 	MemberCount   int
 	SeatedCount   int
@@ -213,6 +217,7 @@ func buildPage(docs Documents, loadedAt, now time.Time) page {
 		p.Chart = &c
 	}
 	p.Plans = plansOf(ov.Plans)
+	p.Reports = reportsOf(ov.Reports)
 	p.Agenda = agendaOf(ov.Agenda, cohortLoc)
 	p.Organizations = organizations(docs.Roster.Members, ov.Roles, ov.RequiredPercent, len(ov.Attendance) > 0)
 	for _, o := range p.Organizations {
@@ -490,6 +495,119 @@ func agendaOf(a *publish.Agenda, loc *time.Location) *agendaView {
 			Learned: r.Learned, Adjust: r.Adjust,
 			Progress: fmt.Sprintf("%d of %d %s done", r.ActionsDone, r.Actions, plural(int(r.Actions), "action", "actions")),
 		})
+	}
+	return v
+}
+
+// reportsView is the reports section: the newest approved report and the trend.
+type reportsView struct {
+	Latest reportView
+	// Periods are the trend's columns, oldest first; Trend its rows, one per KPI of
+	// the newest report.
+	Periods []string
+	Trend   []trendRow
+	// Older are the other published reports, newest first, for their downloads.
+	Older []reportLink
+}
+
+// reportView is one report in full.
+type reportView struct {
+	reportLink
+	Title, From, Until, ApprovedBy string
+	Met, Below, Without            int
+	KPIs                           []kpiView
+	Narrative                      []narrativeView
+}
+
+// reportLink names a report's period and its downloads.
+type reportLink struct {
+	Period        string
+	Markdown, CSV string
+}
+
+type kpiView struct {
+	Label, Target, Figure, Verdict, Class, Change string
+}
+
+type narrativeView struct{ Title, Text string }
+
+type trendRow struct {
+	Label string
+	Cells []trendCell
+}
+
+type trendCell struct{ Figure, Verdict, Class string }
+
+// verdictClass picks a verdict's badge colours.
+func verdictClass(v string) string {
+	switch v {
+	case "Met":
+		return "ok"
+	case "Below":
+		return "warn"
+	}
+	return "muted"
+}
+
+func linkOf(period string) reportLink {
+	return reportLink{Period: period, Markdown: "reports/" + period + ".md", CSV: "reports/" + period + ".csv"}
+}
+
+// reportsOf builds the reports section from the overview's approved reports, newest
+// first; nil when there is none.
+func reportsOf(reports []publish.Report) *reportsView {
+	if len(reports) == 0 {
+		return nil
+	}
+	latest := reports[0]
+	v := &reportsView{Latest: reportView{reportLink: linkOf(latest.Period), Title: latest.Title, From: day(latest.From), Until: day(latest.Until), ApprovedBy: latest.ApprovedBy}}
+	for _, k := range latest.KPIs {
+		v.Latest.KPIs = append(v.Latest.KPIs, kpiView{Label: k.Label(), Target: k.TargetText(), Figure: k.Figure(), Verdict: k.Verdict, Class: verdictClass(k.Verdict), Change: k.ChangeText()})
+		switch k.Verdict {
+		case "Met":
+			v.Latest.Met++
+		case "Below":
+			v.Latest.Below++
+		default:
+			v.Latest.Without++
+		}
+	}
+	for _, n := range []narrativeView{
+		{"Successes", latest.Narrative.Successes}, {"Challenges", latest.Narrative.Challenges},
+		{"Best practices", latest.Narrative.BestPractices}, {"Next steps", latest.Narrative.NextSteps},
+	} {
+		if strings.TrimSpace(n.Text) != "" {
+			v.Latest.Narrative = append(v.Latest.Narrative, n)
+		}
+	}
+	// The trend: the periodic reports (a cohort's run stands alone), oldest first.
+	var periodic []publish.Report
+	for _, r := range reports {
+		if r.Period != "run" {
+			periodic = append(periodic, r)
+		}
+	}
+	slices.Reverse(periodic)
+	for _, r := range periodic {
+		v.Periods = append(v.Periods, r.Period)
+	}
+	for _, k := range latest.KPIs {
+		row := trendRow{Label: k.Label()}
+		for _, r := range periodic {
+			cell := trendCell{Figure: "not reported", Class: "muted"}
+			if i := slices.IndexFunc(r.KPIs, func(o publish.ReportKPI) bool { return o.Name == k.Name && o.Qualifier == k.Qualifier }); i >= 0 {
+				o := r.KPIs[i]
+				cell = trendCell{Figure: o.Figure(), Verdict: o.Verdict, Class: verdictClass(o.Verdict)}
+			}
+			row.Cells = append(row.Cells, cell)
+		}
+		v.Trend = append(v.Trend, row)
+	}
+	if len(v.Periods) < 2 {
+		v.Periods, v.Trend = nil, nil // one period is no trend
+	}
+	for _, r := range reports[1:] {
+		v.Older = append(v.Older, linkOf(r.Period))
 	}
 	return v
 }

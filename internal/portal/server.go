@@ -11,6 +11,8 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -202,6 +204,7 @@ func (s *Server) Handler() http.Handler {
 	route("GET /{$}", routeIndex, s.serveIndex)
 	route("GET /calendar.ics", routeCalendar, s.serveCalendar)
 	route("GET /roster.json", routeRoster, s.serveRoster)
+	route("GET /reports/{file}", routeReport, s.serveReport)
 	route("GET /healthz", routeHealthz, serveHealthz)
 	route("GET /readyz", routeReadyz, s.serveReadyz)
 	mux.Handle("GET /metrics", s.metrics.instrument(routeMetrics, s.metrics.handler()))
@@ -248,6 +251,37 @@ func (s *Server) serveRoster(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	serveDocument(w, r, snap.rosterETag, snap.rosterJSON)
+}
+
+// serveReport serves an approved report of the overview, as Markdown
+// (/reports/2026-11.md) or CSV (/reports/2026-11.csv).
+func (s *Server) serveReport(w http.ResponseWriter, r *http.Request) {
+	snap := s.current.Load()
+	if snap == nil {
+		notLoaded(w)
+		return
+	}
+	file := r.PathValue("file")
+	period, format, _ := strings.Cut(file, ".")
+	i := slices.IndexFunc(snap.docs.Overview.Reports, func(rep publish.Report) bool { return rep.Period == period })
+	if i < 0 || (format != "md" && format != "csv") {
+		plain(w, http.StatusNotFound, "no approved report of that period is published")
+		return
+	}
+	report := snap.docs.Overview.Reports[i]
+	body, contentType := publish.RenderReportMarkdown(report), "text/markdown; charset=utf-8"
+	if format == "csv" {
+		var err error
+		if body, err = publish.RenderReportCSV(report); err != nil {
+			http.Error(w, "The report could not be rendered.", http.StatusInternalServerError)
+			return
+		}
+		contentType = "text/csv; charset=utf-8"
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": s.cohort + "-report-" + file}))
+	sum := sha256.Sum256(body)
+	serveDocument(w, r, `"`+hex.EncodeToString(sum[:16])+`"`, body)
 }
 
 // serveDocument serves a document with its ETag, so that clients can revalidate

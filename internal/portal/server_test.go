@@ -104,6 +104,32 @@ func TestRoutes(t *testing.T) {
 	}
 }
 
+// TestReportDownloads serves each approved report as Markdown and CSV, and no other.
+func TestReportDownloads(t *testing.T) {
+	srv, _ := newLoadedServer(t, allyshipDocuments())
+	h := srv.Handler()
+	md := get(t, h, http.MethodGet, "/reports/2026-10.md")
+	if md.code != http.StatusOK || !strings.HasPrefix(md.header.Get("Content-Type"), "text/markdown") {
+		t.Fatalf("/reports/2026-10.md: %d %s", md.code, md.header.Get("Content-Type"))
+	}
+	mustContain(t, "the Markdown report", md.body, "# Allyship Community of Practice: report for 2026-10", "Approved by allyship-pillar-lead.",
+		"| AttendanceRate | at least 80% | 86% | Met | +4% |", "&lt;script&gt;")
+	mustNotContain(t, "the Markdown report", md.body, "<script>")
+	csv := get(t, h, http.MethodGet, "/reports/2026-09.csv")
+	if csv.code != http.StatusOK || !strings.HasPrefix(csv.header.Get("Content-Type"), "text/csv") {
+		t.Fatalf("/reports/2026-09.csv: %d %s", csv.code, csv.header.Get("Content-Type"))
+	}
+	mustContain(t, "the CSV report", csv.body, "period,kpi,qualifier,direction,target,unit,verdict,value,change\n2026-09,AttendanceRate,,AtLeast,80,%,Met,82,\n")
+	if d := csv.header.Get("Content-Disposition"); !strings.Contains(d, "report-2026-09.csv") {
+		t.Errorf("Content-Disposition %q", d)
+	}
+	for _, path := range []string{"/reports/2026-08.md", "/reports/2026-10.pdf", "/reports/2026-10", "/reports/"} {
+		if r := get(t, h, http.MethodGet, path); r.code != http.StatusNotFound {
+			t.Errorf("%s: %d, want 404", path, r.code)
+		}
+	}
+}
+
 func TestRosterJSONRoundTrips(t *testing.T) {
 	docs := allyshipDocuments()
 	s, _ := newLoadedServer(t, docs)

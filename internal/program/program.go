@@ -181,7 +181,10 @@ func Decide(s Snapshot) *Decision {
 	u.judgePlans()
 	d := &Decision{Gatherings: plans, u: u, out: u.outcome()}
 	d.decideReports(s.Reports)
+	// The cohorts' documents carry the reports as approved in this pass.
+	d.out.Publications = u.publications(&d.out)
 	d.Publications = d.out.Publications
+	d.out.Next = u.next
 	return d
 }
 
@@ -242,10 +245,12 @@ type unit struct {
 	policyMissing string
 	// neighbours is Snapshot.Neighbours.
 	neighbours []string
+	// reports is Snapshot.Reports.
+	reports []*learningv1alpha1.ProgramReport
 }
 
 func newUnit(s Snapshot) *unit {
-	u := &unit{now: s.Now, community: s.Community, cohortOf: map[string]*cohortView{}, policyMissing: s.ApprovalPolicyMissing, neighbours: slices.Sorted(slices.Values(s.Neighbours))}
+	u := &unit{now: s.Now, community: s.Community, cohortOf: map[string]*cohortView{}, policyMissing: s.ApprovalPolicyMissing, neighbours: slices.Sorted(slices.Values(s.Neighbours)), reports: s.Reports}
 	for _, c := range s.Cohorts {
 		cv := &cohortView{obj: c, schedule: s.Schedules[c.Name]}
 		u.cohorts = append(u.cohorts, cv)
@@ -325,7 +330,6 @@ func (u *unit) outcome() Outcome {
 		status := u.communityStatus()
 		out.Community = &status
 	}
-	out.Publications = u.publications(&out)
 	out.Next = u.next
 	return out
 }

@@ -270,6 +270,7 @@ func (u *unit) overview(cv *cohortView, out *Outcome) publish.Overview {
 		RequiredPercent:   int32(cv.policy.Attendance.RequiredPercent), //nolint:gosec // bounded by the API (0-100)
 		Upcoming:          []publish.Event{},
 		Attendance:        []publish.EventAttendance{},
+		Reports:           u.approvedReports(cv, out),
 	}
 	if c := u.community; c != nil && cv.obj.Spec.CommunityRef != nil {
 		o.Community = &publish.Community{Name: c.Name, DisplayName: cmp.Or(c.Spec.DisplayName, c.Name)}

@@ -453,3 +453,41 @@ func PublishedReport(r *learningv1alpha1.ProgramReport, title string) publish.Re
 	}
 	return out
 }
+
+// approvedReports are the reports a cohort's documents publish: the approved reports
+// of its community (or, standalone, its own) and of its run, as approved in this
+// pass, newest period first (a run after the periods it spans), at most
+// publish.ReportLimit.
+func (u *unit) approvedReports(cv *cohortView, out *Outcome) []publish.Report {
+	var programs []learningv1alpha1.ProgramReference
+	if c := u.community; c != nil && cv.obj.Spec.CommunityRef != nil {
+		programs = append(programs, learningv1alpha1.ProgramReference{Kind: learningv1alpha1.CommunityProgram, Name: learningv1alpha1.ObjectName(c.Name)})
+	}
+	programs = append(programs, learningv1alpha1.ProgramReference{Kind: learningv1alpha1.CohortProgram, Name: learningv1alpha1.ObjectName(cv.obj.Name)})
+	var approved []*learningv1alpha1.ProgramReport
+	for _, r := range u.reports {
+		status, ok := out.Reports[r.Name]
+		if !ok || !slices.Contains(programs, r.Spec.Program) || !apimeta.IsStatusConditionTrue(status.Conditions, learningv1alpha1.ApprovedCondition) {
+			continue
+		}
+		decided := *r
+		decided.Status = status
+		approved = append(approved, &decided)
+	}
+	slices.SortFunc(approved, func(a, b *learningv1alpha1.ProgramReport) int {
+		return cmp.Or(cmp.Compare(b.Status.Until, a.Status.Until), cmp.Compare(a.Spec.Period, b.Spec.Period))
+	})
+	title := cmp.Or(cv.obj.Spec.DisplayName, cv.obj.Name)
+	if c := u.community; c != nil && cv.obj.Spec.CommunityRef != nil {
+		title = cmp.Or(c.Spec.DisplayName, c.Name)
+	}
+	var published []publish.Report
+	for _, r := range approved[:min(len(approved), publish.ReportLimit)] {
+		t := title
+		if r.Spec.Period == learningv1alpha1.RunPeriod {
+			t = cmp.Or(cv.obj.Spec.DisplayName, cv.obj.Name)
+		}
+		published = append(published, PublishedReport(r, t))
+	}
+	return published
+}

@@ -12,6 +12,9 @@ import (
 	"github.com/cohort-dev/cohort-operator/internal/testutil"
 )
 
+// staleReportHash is a well-formed content hash of no report.
+const staleReportHash = "v1:sha256:0000000000000000000000000000000000000000000000000000000000000000"
+
 // reporting is a policy reporting attendance and Member seats, monthly in UTC with
 // seven days of grace.
 func reporting() *learningv1alpha1.ReportingPolicy {
@@ -116,6 +119,22 @@ func TestReportsOpenFreezeAndMove(t *testing.T) {
 	if out.Reports["community-equity-2026-10"].Phase != learningv1alpha1.ReportFrozen {
 		t.Errorf("October is %s", out.Reports["community-equity-2026-10"].Phase)
 	}
+
+	if got := second.Publications["alpha"].Overview.Reports; len(got) != 0 {
+		t.Errorf("the cohort publishes %d reports before any is approved", len(got))
+	}
+	// October approved for its content: the cohort's documents publish it.
+	snap.Reports[0].Spec.Approval = &learningv1alpha1.Approval{Approver: "pillar-lead", ContentHash: out.Reports["community-equity-2026-10"].ContentHash}
+	snap.Reports[0].Status = out.Reports["community-equity-2026-10"]
+	published := Decide(snap).Publications["alpha"].Overview.Reports
+	if len(published) != 1 || published[0].Period != "2026-10" || published[0].ApprovedBy != "pillar-lead" || published[0].Phase != "Frozen" || len(published[0].KPIs) != 2 {
+		t.Errorf("published reports %+v, want October approved by pillar-lead", published)
+	}
+	snap.Reports[0].Spec.Approval.ContentHash = staleReportHash
+	if got := Decide(snap).Publications["alpha"].Overview.Reports; len(got) != 0 {
+		t.Errorf("a report approved for other content is published: %+v", got)
+	}
+	snap.Reports[0].Spec.Approval = nil
 
 	// December 8: two members left their seats in December; November keeps the six
 	// seats it had when it closed.

@@ -79,7 +79,8 @@ func MergeRoster(parts []Roster) Roster {
 // SplitOverview renders the overview in parts of at most budget bytes each. The first
 // part is the overview with the first share of the attendance list; later parts hold
 // the cohort's summary and the following shares only. Only the attendance list grows
-// with the cohort's history; the rest is bounded.
+// with the cohort's history; the rest is bounded (the approved reports, which the
+// first part carries, to ReportLimit reports of at most 77,312 bytes each).
 func SplitOverview(o Overview, budget int) (Document, error) {
 	return split(o.Attendance, budget, listEntry, func(share []EventAttendance, first bool) any {
 		if first {

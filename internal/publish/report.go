@@ -55,8 +55,8 @@ type ReportNarrative struct {
 	NextSteps     string `json:"nextSteps,omitempty"`
 }
 
-// label is the KPI as a reader names it: "SeatsFilled (Co-lead)".
-func (k ReportKPI) label() string {
+// Label is the KPI as a reader names it: "SeatsFilled (Co-lead)".
+func (k ReportKPI) Label() string {
 	if k.Qualifier == "" {
 		return k.Name
 	}
@@ -74,16 +74,17 @@ func (k ReportKPI) amount(v int64) string {
 	return strconv.FormatInt(v, 10) + " " + k.Unit
 }
 
-// target says what meets the KPI: "at least 80%".
-func (k ReportKPI) target() string {
+// TargetText says what meets the KPI: "at least 80%".
+func (k ReportKPI) TargetText() string {
 	if k.Direction == "AtMost" {
 		return "at most " + k.amount(k.Target)
 	}
 	return "at least " + k.amount(k.Target)
 }
 
-// shown is the figure as the Markdown table shows it.
-func (k ReportKPI) shown() string {
+// Figure is the figure as a reader sees it: with its unit, "suppressed (fewer than 5
+// people)" or "no data".
+func (k ReportKPI) Figure() string {
 	switch {
 	case k.Value != nil:
 		return k.amount(*k.Value)
@@ -93,8 +94,8 @@ func (k ReportKPI) shown() string {
 	return "no data"
 }
 
-// change is the change from the previous period with its sign, or "".
-func (k ReportKPI) change() string {
+// ChangeText is the change from the previous period with its sign, or "".
+func (k ReportKPI) ChangeText() string {
 	if k.Change == nil {
 		return ""
 	}
@@ -149,7 +150,7 @@ func RenderReportMarkdown(r Report) []byte {
 	if len(r.KPIs) > 0 {
 		b.WriteString("| KPI | Target | Figure | Verdict | Change |\n| --- | --- | --- | --- | --- |\n")
 		for _, k := range r.KPIs {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", markdownText(k.label()), k.target(), k.shown(), k.Verdict, k.change())
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", markdownText(k.Label()), k.TargetText(), k.Figure(), k.Verdict, k.ChangeText())
 		}
 		b.WriteString("\n")
 	}

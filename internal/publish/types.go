@@ -82,7 +82,15 @@ type Overview struct {
 	Agenda *Agenda `json:"agenda,omitempty"`
 	// Attendance is the attendance at each ended event that counts, oldest first.
 	Attendance []EventAttendance `json:"attendance"`
+	// Reports are the approved ProgramReports of the cohort's program (its community's,
+	// or its own) and of its run, newest period first, at most ReportLimit: aggregates
+	// and the leads' narrative only.
+	Reports []Report `json:"reports,omitempty"`
 }
+
+// ReportLimit is how many approved reports an overview carries: half a year of
+// monthly reports, the trend the portal shows.
+const ReportLimit = 6
 
 // PlanProgress counts the cohort's ActionPlans and their actions.
 type PlanProgress struct {

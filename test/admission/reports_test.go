@@ -51,7 +51,28 @@ durationMonths: 6
 policy: {roles: [{name: Member, maxMembers: 8}]}`),
 	admissionCase{name: "reporting on a cohort of a community", kind: "Cohort", spec: cohortBase + `
 durationMonths: 6` + reportingKPIs,
-		want: "spec.reporting is set on the community of a cohort that has a communityRef: its reports cover all its cohorts"})
+		want: "spec.reporting is set on the community of a cohort that has a communityRef: its reports cover all its cohorts"},
+	admissionCase{name: "approvers of a standalone cohort", kind: "Cohort", spec: `
+startDate: "2026-07-01"
+durationMonths: 6
+policy: {roles: [{name: Member, maxMembers: 8}]}
+approvers: [{kind: User, name: u-director}, {kind: Group, name: board}]`},
+	admissionCase{name: "approvers on a cohort of a community", kind: "Cohort", spec: cohortBase + `
+durationMonths: 6
+approvers: [{kind: User, name: u-director}]`,
+		want: "spec.approvers is set on the community of a cohort that has a communityRef: its approvers approve for all its cohorts"},
+	admissionCase{name: "a system group approving a cohort", kind: "Cohort", spec: `
+startDate: "2026-07-01"
+durationMonths: 6
+policy: {roles: [{name: Member, maxMembers: 8}]}
+approvers: [{kind: Group, name: "system:authenticated"}]`,
+		want: "spec.approvers[].name must not be a system: user or group"},
+	admissionCase{name: "an approver with a line break", kind: "Cohort", spec: `
+startDate: "2026-07-01"
+durationMonths: 6
+policy: {roles: [{name: Member, maxMembers: 8}]}
+approvers: [{kind: User, name: "u-\ndirector"}]`,
+		want: "must be one line of text: no control characters (tab and line breaks included) and no bidirectional controls"})
 
 const reportBase = `
 program: {kind: CommunityOfPractice, name: allyship}

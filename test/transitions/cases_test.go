@@ -243,6 +243,10 @@ func reportTransitions() []transition {
 		{field: "CommunityOfPractice spec.reporting.kpis[].target", object: c, valid: e(k+".target", int64(90)), invalid: e(k+".target", int64(120)), want: "reporting.kpis[].target of a percentage KPI must be at most 100"},
 		{field: "CommunityOfPractice spec.reporting.kpis[].direction", object: c, valid: e(k+".direction", "AtMost"), invalid: e(k+".direction", "Around"), want: "spec.reporting.kpis[0].direction"},
 
+		{field: "Cohort spec.approvers[].kind", object: "Cohort/spring", noValid: "a cohort of a community has its community's approvers: spec.approvers is refused on it",
+			invalid: e("spec.approvers", []any{map[string]any{"kind": "Robot", "name": "r2"}}), want: "spec.approvers[0].kind"},
+		{field: "Cohort spec.approvers[].name", object: "Cohort/spring", noValid: "a cohort of a community has its community's approvers: spec.approvers is refused on it",
+			invalid: e("spec.approvers", []any{map[string]any{"kind": "Group", "name": "system:authenticated"}}), want: "spec.approvers[].name must not be a system: user or group"},
 		onCohort("cadence", map[string]any{"cadence": "Weekly"}),
 		onCohort("timeZone", map[string]any{"timeZone": "chicago"}),
 		onCohort("graceDays", map[string]any{"graceDays": int64(63)}),
