@@ -168,6 +168,11 @@ func accessChildren(cohort *learningv1alpha1.Cohort, n childNames, pub program.P
 	if len(pub.OwnEvents) > 0 {
 		edit = append(edit, rbacv1.PolicyRule{APIGroups: []string{learningv1alpha1.GroupVersion.Group}, Resources: []string{"learningevents"}, ResourceNames: pub.OwnEvents, Verbs: []string{"get", "update", "patch"}})
 	}
+	// Leads write the narrative of their program's reports; the admission policy
+	// keeps the figures the operator's and the approval the approvers'.
+	if len(pub.Reports) > 0 {
+		edit = append(edit, rbacv1.PolicyRule{APIGroups: []string{learningv1alpha1.GroupVersion.Group}, Resources: []string{"programreports"}, ResourceNames: pub.Reports, Verbs: []string{"get", "update", "patch"}})
+	}
 	objs := []client.Object{
 		&rbacv1.Role{ObjectMeta: n.meta(cohort, n.Read, componentAccess), Rules: read},
 		&rbacv1.Role{ObjectMeta: n.meta(cohort, n.Edit, componentAccess), Rules: edit},

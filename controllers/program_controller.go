@@ -50,7 +50,9 @@ type ProgramReconciler struct {
 // +kubebuilder:rbac:groups=learning.cohort.dev,resources=cohorts,verbs=update;patch
 // +kubebuilder:rbac:groups=learning.cohort.dev,resources=cohorts/finalizers,verbs=update
 // +kubebuilder:rbac:groups=learning.cohort.dev,resources=learningevents,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=learning.cohort.dev,resources=programreports,verbs=get;list;watch;create;patch;freeze
+// The manager holds update on programreports only because it grants it to cohorts'
+// leads (their narrative): RBAC lets it grant no more than it holds.
+// +kubebuilder:rbac:groups=learning.cohort.dev,resources=programreports,verbs=get;list;watch;create;update;patch;freeze
 // +kubebuilder:rbac:groups=learning.cohort.dev,resources=programreports/status,verbs=get;update;patch
 
 // conflictRetry is how soon a unit whose status writes met newer objects is evaluated

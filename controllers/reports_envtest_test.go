@@ -90,7 +90,9 @@ func TestProgramReports(t *testing.T) {
 	ctx := context.Background()
 	fakeClock.SetTime(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
 	ns := testutil.Namespace(t, k8s)
-	community := testutil.Community(ns, "cop", testutil.Role("Member", 0, 10))
+	leadRole := testutil.Role("Lead", 0, 1)
+	leadRole.Access = learningv1alpha1.AccessEdit
+	community := testutil.Community(ns, "cop", testutil.Role("Member", 0, 10), leadRole)
 	community.Spec.Reporting = &learningv1alpha1.ReportingPolicy{
 		Cadence: learningv1alpha1.MonthlyReports, GraceDays: 7,
 		KPIs: []learningv1alpha1.KPITarget{
@@ -115,6 +117,7 @@ func TestProgramReports(t *testing.T) {
 		}
 		mostly = append(mostly, testutil.Attended(name, status))
 	}
+	create(t, testutil.Membership(ns, "co-lead", "fall", "u-co-lead", "Lead"))
 	create(t,
 		testutil.Gathering(ns, "oct-13", "fall", time.Date(2026, 10, 13, 17, 0, 0, 0, time.UTC), everyone...),
 		testutil.Gathering(ns, "nov-10", "fall", time.Date(2026, 11, 10, 17, 0, 0, 0, time.UTC), mostly...))
@@ -213,6 +216,32 @@ func TestProgramReports(t *testing.T) {
 		return lead.Create(ctx, r)
 	})
 	denied(t, "a lead deleting a report", func() error { return lead.Delete(ctx, programReport(ns, october)) })
+
+	// The cohort's seated lead (a role with Edit access) writes the narrative of the
+	// community's reports too, granted by name; a seated member (Read) may not; neither
+	// can forge the figures.
+	coLead, member := impersonating(t, "u-co-lead"), impersonating(t, "u-m1")
+	allowed(t, "the cohort's lead writing the narrative", func() error {
+		r := programReport(ns, november)
+		if err := coLead.Get(ctx, client.ObjectKeyFromObject(r), r); err != nil {
+			return err
+		}
+		before := r.DeepCopy()
+		r.Spec.Narrative.NextSteps = "Invite the spring cohort's leads."
+		return coLead.Patch(ctx, r, client.MergeFrom(before))
+	})
+	denied(t, "a seated member reading a report", func() error {
+		return member.Get(ctx, client.ObjectKeyFromObject(programReport(ns, november)), programReport(ns, november))
+	})
+	denied(t, "the cohort's lead writing the figures", func() error {
+		r := programReport(ns, november)
+		if err := coLead.Get(ctx, client.ObjectKeyFromObject(r), r); err != nil {
+			return err
+		}
+		before := r.DeepCopy()
+		r.Spec.Figures = &learningv1alpha1.FrozenFigures{FrozenAt: metav1.Now(), KPIs: []learningv1alpha1.KPIResult{}}
+		return coLead.Patch(ctx, r, client.MergeFrom(before))
+	})
 
 	// Frozen figures are frozen for everyone, the administrator included.
 	frozen := programReport(ns, october)

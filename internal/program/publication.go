@@ -34,6 +34,11 @@ type Publication struct {
 	// gets an event, since attendance notes hold reasons for absences. Sorted.
 	OwnEvents []string
 
+	// Reports are the names of the ProgramReports the cohort's leads (Edit) may read
+	// and write the narrative of: its community's (or, standalone, its own) and its
+	// run's. Their figures and approval are the admission policy's to guard. Sorted.
+	Reports []string
+
 	// Plans are the seated members' access to the cohort's ActionPlans, one grant per
 	// member with any, ordered by membership. Access to plans follows the seat like
 	// the rest: a member who withdraws, whose term ends or who is waitlisted keeps none.
@@ -138,6 +143,7 @@ func (u *unit) publication(cv *cohortView, out *Outcome) Publication {
 			p.OwnEvents = append(p.OwnEvents, e.obj.Name)
 		}
 	}
+	p.Reports = u.reportNames(cv)
 	p.Plans = planGrants(cv)
 	p.Roster = u.roster(cv, out)
 	p.Overview = u.overview(cv, out)

@@ -454,16 +454,35 @@ func PublishedReport(r *learningv1alpha1.ProgramReport, title string) publish.Re
 	return out
 }
 
+// cohortPrograms are the programs whose reports concern a cohort: its community (or,
+// standalone, itself) and its run.
+func (u *unit) cohortPrograms(cv *cohortView) []learningv1alpha1.ProgramReference {
+	var programs []learningv1alpha1.ProgramReference
+	if c := u.community; c != nil && cv.obj.Spec.CommunityRef != nil {
+		programs = append(programs, learningv1alpha1.ProgramReference{Kind: learningv1alpha1.CommunityProgram, Name: learningv1alpha1.ObjectName(c.Name)})
+	}
+	return append(programs, learningv1alpha1.ProgramReference{Kind: learningv1alpha1.CohortProgram, Name: learningv1alpha1.ObjectName(cv.obj.Name)})
+}
+
+// reportNames are the names of the reports of the cohort's programs that exist.
+func (u *unit) reportNames(cv *cohortView) []string {
+	programs := u.cohortPrograms(cv)
+	var out []string
+	for _, r := range u.reports {
+		if slices.Contains(programs, r.Spec.Program) {
+			out = append(out, r.Name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // approvedReports are the reports a cohort's documents publish: the approved reports
 // of its community (or, standalone, its own) and of its run, as approved in this
 // pass, newest period first (a run after the periods it spans), at most
 // publish.ReportLimit.
 func (u *unit) approvedReports(cv *cohortView, out *Outcome) []publish.Report {
-	var programs []learningv1alpha1.ProgramReference
-	if c := u.community; c != nil && cv.obj.Spec.CommunityRef != nil {
-		programs = append(programs, learningv1alpha1.ProgramReference{Kind: learningv1alpha1.CommunityProgram, Name: learningv1alpha1.ObjectName(c.Name)})
-	}
-	programs = append(programs, learningv1alpha1.ProgramReference{Kind: learningv1alpha1.CohortProgram, Name: learningv1alpha1.ObjectName(cv.obj.Name)})
+	programs := u.cohortPrograms(cv)
 	var approved []*learningv1alpha1.ProgramReport
 	for _, r := range u.reports {
 		status, ok := out.Reports[r.Name]

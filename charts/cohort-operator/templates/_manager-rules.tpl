@@ -129,6 +129,7 @@
   - get
   - list
   - patch
+  - update
   - watch
 - apiGroups:
   - networking.k8s.io
@@ -278,6 +279,7 @@
   - get
   - list
   - patch
+  - update
   - watch
 - apiGroups:
   - networking.k8s.io
