@@ -123,3 +123,57 @@ func TestPlanMetrics(t *testing.T) {
 		t.Error("autumn, without plan figures, has plan series")
 	}
 }
+
+// TestReportMetrics: a KPI's figure comes from the newest frozen periodic report, and
+// the periods it has been Below in a row count back from it, stopping at the first it
+// met; an open report and a cohort's run report count for neither.
+func TestReportMetrics(t *testing.T) {
+	const ns = "report-metrics-test"
+	community := &learningv1alpha1.CommunityOfPractice{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "allyship"}}
+	t.Cleanup(func() {
+		reportKPIMetric.DeletePartialMatch(map[string]string{"namespace": ns})
+		reportBelowMetric.DeletePartialMatch(map[string]string{"namespace": ns})
+	})
+	value := func(v int64) *int64 { return &v }
+	report := func(period string, frozen bool, attendance string, v int64) *learningv1alpha1.ProgramReport {
+		r := &learningv1alpha1.ProgramReport{Spec: learningv1alpha1.ProgramReportSpec{
+			Program: learningv1alpha1.ProgramReference{Kind: learningv1alpha1.CommunityProgram, Name: "allyship"}, Period: period}}
+		kpis := []learningv1alpha1.KPIResult{
+			{Name: "AttendanceRate", Target: 80, Direction: "AtLeast", Verdict: learningv1alpha1.KPIVerdict(attendance), Value: value(v)},
+			{Name: "SeatsFilled", Qualifier: "Member", Target: 15, Direction: "AtLeast", Verdict: "NoData"},
+		}
+		if frozen {
+			r.Spec.Figures = &learningv1alpha1.FrozenFigures{KPIs: kpis}
+		} else {
+			r.Status.KPIs = kpis
+		}
+		return r
+	}
+	snap := program.Snapshot{Community: community, Reports: []*learningv1alpha1.ProgramReport{
+		report("2026-08", true, "Below", 70),
+		report("2026-10", true, "Below", 75), // listed out of order
+		report("2026-09", true, "Met", 85),
+		report("2026-12", false, "Met", 90), // open: not counted
+		report("run", true, "Below", 10),    // a run: not a period
+	}}
+	recordReportMetrics(ns, snap)
+	series := []string{ns, "CommunityOfPractice", "allyship", "AttendanceRate", ""}
+	if got := testutil.ToFloat64(reportKPIMetric.WithLabelValues(series...)); got != 75 {
+		t.Errorf("cohort_report_kpi_value = %v, want October's 75", got)
+	}
+	if got := testutil.ToFloat64(reportBelowMetric.WithLabelValues(series...)); got != 1 {
+		t.Errorf("cohort_report_kpi_below_periods = %v, want 1 (September met)", got)
+	}
+	snap.Reports = append(snap.Reports, report("2026-11", true, "Below", 72))
+	recordReportMetrics(ns, snap)
+	if got := testutil.ToFloat64(reportBelowMetric.WithLabelValues(series...)); got != 2 {
+		t.Errorf("cohort_report_kpi_below_periods = %v, want 2 (October and November)", got)
+	}
+	seats := []string{ns, "CommunityOfPractice", "allyship", "SeatsFilled", "Member"}
+	if reportKPIMetric.DeleteLabelValues(seats...) {
+		t.Error("seats have a value series, with no figure")
+	}
+	if got := testutil.ToFloat64(reportBelowMetric.WithLabelValues(seats...)); got != 0 {
+		t.Errorf("seats below for %v periods, want 0", got)
+	}
+}
