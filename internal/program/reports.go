@@ -168,16 +168,35 @@ func (d *Decision) decideReports(existing []*learningv1alpha1.ProgramReport) {
 	}
 	d.out.Reports = map[string]learningv1alpha1.ProgramReportStatus{}
 	for _, r := range u.reporters() {
+		ref := learningv1alpha1.ProgramReference{Kind: r.kind, Name: learningv1alpha1.ObjectName(r.name)}
 		// previous are the KPIs of the period before, as reported: frozen, so far, or
 		// decided in this pass for a report created with it.
 		var previous []learningv1alpha1.KPIResult
+		decided := map[string]bool{}
 		for _, w := range r.wanted(u.now) {
 			have := byName[w.name]
-			if have != nil && (have.Spec.Program != (learningv1alpha1.ProgramReference{Kind: r.kind, Name: learningv1alpha1.ObjectName(r.name)}) || have.Spec.Period != w.periodName) {
+			decided[w.name] = true
+			if have != nil && (have.Spec.Program != ref || have.Spec.Period != w.periodName) {
 				previous = nil
 				continue // the name holds another report: not the operator's to change
 			}
 			previous = d.decideReport(w, have, previous)
+		}
+		if r.run != nil {
+			continue
+		}
+		// The program's other periodic reports (of another cadence, before the policy
+		// changed, or older than the history created) still freeze on time and lose
+		// the latest label.
+		for _, have := range existing {
+			if have.Spec.Program != ref || have.Spec.Period == learningv1alpha1.RunPeriod || decided[have.Name] {
+				continue
+			}
+			p, err := rules.ParsePeriod(have.Spec.Period, r.loc)
+			if err != nil || have.Name != ReportName(r.kind, r.name, have.Spec.Period) {
+				continue
+			}
+			d.decideReport(wantedReport{reporter: r, period: p, name: have.Name, periodName: have.Spec.Period}, have, nil)
 		}
 	}
 	d.out.Next = u.next

@@ -195,6 +195,27 @@ func TestReportsQuarterlyInTheProgramsZone(t *testing.T) {
 	}
 }
 
+// TestReportsOfAnotherCadence: the community switched from monthly to quarterly
+// reports on November 22. October's monthly report, open and labelled latest, loses the
+// label to the fourth quarter's and still freezes on time.
+func TestReportsOfAnotherCadence(t *testing.T) {
+	c := community(role("Member", 0, 10))
+	c.Spec.Reporting = reporting()
+	c.Spec.Reporting.Cadence = learningv1alpha1.QuarterlyReports
+	c.CreationTimestamp = metav1.NewTime(instant("2026-10-02T00:00:00Z"))
+	october := &learningv1alpha1.ProgramReport{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "community-equity-2026-10", Generation: 1,
+		Labels: map[string]string{LatestReportLabel: "true"}},
+		Spec: learningv1alpha1.ProgramReportSpec{Program: learningv1alpha1.ProgramReference{Kind: "CommunityOfPractice", Name: "equity"}, Period: "2026-10"}}
+	d := Decide(Snapshot{Now: instant("2026-11-22T12:00:00Z"), Community: c, Reports: []*learningv1alpha1.ProgramReport{october}})
+	want := []string{"+community-equity-2026-q4 latest", "community-equity-2026-10 frozen"}
+	if got := writes(d); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("writes %q, want %q", got, want)
+	}
+	if got := d.Outcome(Facts{}).Reports["community-equity-2026-10"]; got.Phase != learningv1alpha1.ReportFrozen || got.Until != "2026-10-31" {
+		t.Errorf("October is %s until %s", got.Phase, got.Until)
+	}
+}
+
 // TestReportNameHeldByAnotherProgram: a report the operator would create is already
 // held by an object about another program; the operator leaves it alone.
 func TestReportNameHeldByAnotherProgram(t *testing.T) {
