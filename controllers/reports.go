@@ -16,7 +16,7 @@ import (
 // existing report is patched with the resourceVersion it was decided from, so figures
 // are never frozen from a stale read, and takes the place of the cached copy in snap,
 // so that its status is written over the version just written. A failed write is
-// reported in the facts; the report stays Open and the unit is retried.
+// reported in the facts: the report keeps its status (Open) and the unit is retried.
 func (r *ProgramReconciler) writeReports(ctx context.Context, key unitKey, snap *program.Snapshot, decision *program.Decision, facts *program.Facts) error {
 	var errs []error
 	for _, w := range decision.Reports {

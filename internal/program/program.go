@@ -113,8 +113,9 @@ type Facts struct {
 	// was not done.
 	CommunityProvisioned *Provisioning
 
-	// ReportFailures are the report writes that failed, by report name: a report whose
-	// figures could not be frozen stays Open, and the unit is retried.
+	// ReportFailures are the report writes that failed, by report name: the report
+	// keeps its status (a report whose figures could not be frozen stays Open), and
+	// the unit is retried.
 	ReportFailures map[string]error
 }
 
@@ -218,11 +219,10 @@ func (d *Decision) Outcome(f Facts) Outcome {
 		}
 		out.Cohorts[name] = status
 	}
+	// A report whose write failed keeps the status it has: its figures are not
+	// frozen (nor its labels moved) until a pass writes them.
 	for name := range f.ReportFailures {
-		if status, ok := out.Reports[name]; ok && status.Phase == learningv1alpha1.ReportFrozen && !d.frozenBefore(name) {
-			status.Phase = learningv1alpha1.ReportOpen
-			out.Reports[name] = status
-		}
+		delete(out.Reports, name)
 	}
 	if c, p := u.community, f.CommunityProvisioned; c != nil && out.Community != nil && p != nil {
 		SetProvisioned(&out.Community.Conditions, c.Status.Conditions, c.Generation, u.now, *p)

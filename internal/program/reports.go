@@ -387,16 +387,6 @@ func amendments(frozen []learningv1alpha1.KPIResult, live map[rules.FigureKey]ru
 	return out
 }
 
-// frozenBefore reports whether the snapshot already held the named report frozen.
-func (d *Decision) frozenBefore(name string) bool {
-	for _, w := range d.Reports {
-		if w.Report.Name == name {
-			return w.Existing != nil && w.Existing.Spec.Figures != nil
-		}
-	}
-	return true // not written in this pass
-}
-
 // ReportContentHash is the hash an approver of a report signs off: its frozen figures
 // and its narrative.
 //
