@@ -245,8 +245,10 @@ type unit struct {
 	policyMissing string
 	// neighbours is Snapshot.Neighbours.
 	neighbours []string
-	// reports is Snapshot.Reports.
-	reports []*learningv1alpha1.ProgramReport
+	// reports is Snapshot.Reports; keptReports the names of the reports each
+	// program's policy keeps, as decideReports found them.
+	reports     []*learningv1alpha1.ProgramReport
+	keptReports map[learningv1alpha1.ProgramReference][]string
 }
 
 func newUnit(s Snapshot) *unit {

@@ -35,8 +35,9 @@ type Publication struct {
 	OwnEvents []string
 
 	// Reports are the names of the ProgramReports the cohort's leads (Edit) may read
-	// and write the narrative of: its community's (or, standalone, its own) and its
-	// run's. Their figures and approval are the admission policy's to guard. Sorted.
+	// and write the narrative of: those the reporting policies of its community (or,
+	// standalone, its own) and of its run keep. Their figures and approval are the
+	// admission policy's to guard. Sorted.
 	Reports []string
 
 	// Plans are the seated members' access to the cohort's ActionPlans, one grant per

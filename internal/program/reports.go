@@ -167,6 +167,7 @@ func (d *Decision) decideReports(existing []*learningv1alpha1.ProgramReport) {
 		byName[r.Name] = r
 	}
 	d.out.Reports = map[string]learningv1alpha1.ProgramReportStatus{}
+	u.keptReports = map[learningv1alpha1.ProgramReference][]string{}
 	for _, r := range u.reporters() {
 		ref := learningv1alpha1.ProgramReference{Kind: r.kind, Name: learningv1alpha1.ObjectName(r.name)}
 		// previous are the KPIs of the period before, as reported: frozen, so far, or
@@ -180,6 +181,7 @@ func (d *Decision) decideReports(existing []*learningv1alpha1.ProgramReport) {
 				previous = nil
 				continue // the name holds another report: not the operator's to change
 			}
+			u.keptReports[ref] = append(u.keptReports[ref], w.name)
 			previous = d.decideReport(w, have, previous)
 		}
 		if r.run != nil {
@@ -473,14 +475,14 @@ func (u *unit) cohortPrograms(cv *cohortView) []learningv1alpha1.ProgramReferenc
 	return append(programs, learningv1alpha1.ProgramReference{Kind: learningv1alpha1.CohortProgram, Name: learningv1alpha1.ObjectName(cv.obj.Name)})
 }
 
-// reportNames are the names of the reports of the cohort's programs that exist.
+// reportNames are the names of the reports the policies of the cohort's programs
+// keep (Decision.decideReports), whether or not they exist yet: what its leads may
+// write the narrative of. They follow from the specs alone, so a cohort's Edit Role
+// does not depend on the reports history left behind.
 func (u *unit) reportNames(cv *cohortView) []string {
-	programs := u.cohortPrograms(cv)
 	var out []string
-	for _, r := range u.reports {
-		if slices.Contains(programs, r.Spec.Program) {
-			out = append(out, r.Name)
-		}
+	for _, p := range u.cohortPrograms(cv) {
+		out = append(out, u.keptReports[p]...)
 	}
 	slices.Sort(out)
 	return out
