@@ -75,7 +75,7 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(membersMetric, waitlistMetric, attendanceMetric, belowAttendanceMetric, evaluationsMetric, childWritesMetric, approvalsPendingMetric, approvalWaitMetric,
+	metrics.Registry.MustRegister(eventsMetric, membersMetric, waitlistMetric, attendanceMetric, belowAttendanceMetric, evaluationsMetric, childWritesMetric, approvalsPendingMetric, approvalWaitMetric,
 		plansMetric, plansMissingMetric, actionsOverdueMetric, reportKPIMetric, reportBelowMetric)
 }
 

@@ -192,7 +192,14 @@ func TestActionPlans(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "the plan of a deleted membership", planCurrent(ns, "cal-plan", "", metav1.ConditionFalse, learningv1alpha1.MembershipNotFoundReason))
+	// Events are posted asynchronously: wait for each, then require exactly one.
 	for _, e := range []struct{ object, reason string }{{"ann-plan", "PlanOverdue"}, {"bea-plan", "PlanStale"}, {"bea", "ActionPlanMissing"}} {
+		eventually(t, e.reason+" Event for "+e.object, func() error {
+			if n := countEvents(t, ns, e.object, e.reason); n == 0 {
+				return fmt.Errorf("no %s Event for %s yet", e.reason, e.object)
+			}
+			return nil
+		})
 		if n := countEvents(t, ns, e.object, e.reason); n != 1 {
 			t.Errorf("%d %s Events for %s, want 1", n, e.reason, e.object)
 		}

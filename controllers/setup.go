@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
+	eventsv1client "k8s.io/client-go/kubernetes/typed/events/v1"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/events"
@@ -87,12 +88,20 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 	if err := setupIndexes(ctx, mgr); err != nil {
 		return err
 	}
+	eventsClient, err := eventsv1client.NewForConfigAndClient(mgr.GetConfig(), mgr.GetHTTPClient())
+	if err != nil {
+		return fmt.Errorf("creating the Events client: %w", err)
+	}
+	recorder := NewEventPoster(eventsClient, mgr.GetScheme(), clock.RealClock{}, "cohort-operator")
+	if err := mgr.Add(recorder); err != nil {
+		return fmt.Errorf("adding the Event poster: %w", err)
+	}
 	r := &ProgramReconciler{
 		Deps: Deps{
 			Client:          mgr.GetClient(),
 			APIReader:       mgr.GetAPIReader(),
 			Clock:           opts.Clock,
-			Recorder:        mgr.GetEventRecorder("cohort-operator"),
+			Recorder:        recorder,
 			MaxRequeueAfter: opts.MaxRequeueAfter,
 		},
 		Workers:             opts.Workers,
