@@ -17,8 +17,12 @@ import (
 )
 
 // portalMain runs the portal mode: a read-only web overview of one cohort, served from
-// the ConfigMaps the manager renders for it.
+// the ConfigMaps the manager renders for it; with --shared, of every cohort of a
+// namespace (sharedPortalMain).
 func portalMain(args []string) int {
+	if shared, rest := sharedFlag(args); shared {
+		return sharedPortalMain(rest)
+	}
 	fs := flag.NewFlagSet("portal", flag.ContinueOnError)
 	var opts portal.Options
 	var impersonate string

@@ -7,6 +7,11 @@
 // The page is usually reached through the API server's service proxy
 // (/api/v1/namespaces/NS/services/NAME:http/proxy/), so every link it holds is relative.
 // When a refresh fails the portal keeps serving the last documents it loaded.
+//
+// The shared portal (SharedServer, RunShared) serves every cohort of a namespace under
+// /cohorts/<cohort>/ from one Deployment, to the people the API server identifies (a
+// bearer token for the portal's audience, or an authenticating proxy's headers on a
+// verified TLS connection) and allows to get the cohort's overview ConfigMap.
 package portal
 
 import (

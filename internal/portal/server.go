@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"mime"
 	"net"
@@ -122,16 +121,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, refresh time.Durati
 	}
 	log := ctrl.LoggerFrom(ctx).WithValues("cohort", s.cohort)
 	ctx = logr.NewContext(ctx, log)
-	srv := &http.Server{
-		Handler:           s.Handler(),
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-		// Requests in flight keep their context during the graceful shutdown.
-		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
+	srv := newHTTPServer(ctx, s.Handler())
 	pollCtx, stopPolling := context.WithCancel(ctx)
 	defer stopPolling()
 	polled := make(chan struct{})
@@ -139,25 +129,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, refresh time.Durati
 		defer close(polled)
 		s.poll(pollCtx, refresh)
 	}()
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
 	log.Info("serving the cohort portal", "address", ln.Addr().String(), "refresh", refresh.String())
-
-	var err error
-	select {
-	case err = <-served:
-		err = fmt.Errorf("serving the portal: %w", err)
-	case <-ctx.Done():
-		// The parent context is done; give requests in flight a moment to finish.
-		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
-		defer cancel()
-		if shutdownErr := srv.Shutdown(shutdownCtx); shutdownErr != nil {
-			err = fmt.Errorf("shutting the portal down: %w", shutdownErr)
-		}
-		if serveErr := <-served; !errors.Is(serveErr, http.ErrServerClosed) && err == nil {
-			err = fmt.Errorf("serving the portal: %w", serveErr)
-		}
-	}
+	err := serveUntilDone(ctx, srv, func() error { return srv.Serve(ln) })
 	stopPolling()
 	<-polled
 	return err
