@@ -2,16 +2,13 @@ package controllers
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"reflect"
 	"slices"
 	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -47,10 +44,12 @@ type childRef struct {
 	namespace, name string
 }
 
-// ownApply is a child as the reconciler last applied it (nil when it deleted it), and
-// when.
+// ownApply is a child as the reconciler last applied it, by its labels and the digest
+// of its content (contentDigest), or its deletion; and when.
 type ownApply struct {
-	desired client.Object
+	labels  map[string]string
+	digest  string
+	deleted bool
 	at      time.Time
 }
 
@@ -73,23 +72,8 @@ func (c *cacheLag) applying(desired client.Object) {
 			delete(c.own, ref)
 		}
 	}
-	c.own[refOf(desired)] = ownApply{desired: compared(desired), at: now}
-}
-
-// compared is the form of a child that echoes compares: a ConfigMap's documents by
-// their SHA-256 rather than in full, so that a minute of applies keeps no second copy
-// of them in memory; every other child as it is (they are small).
-func compared(obj client.Object) client.Object {
-	cm, ok := obj.(*corev1.ConfigMap)
-	if !ok {
-		return obj
-	}
-	thin := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: cm.Namespace, Name: cm.Name, Labels: cm.Labels}, Data: make(map[string]string, len(cm.Data))}
-	for k, v := range cm.Data {
-		sum := sha256.Sum256([]byte(v))
-		thin.Data[k] = hex.EncodeToString(sum[:])
-	}
-	return thin
+	// The digest alone, so that a minute of applies keeps no second copy of them.
+	c.own[refOf(desired)] = ownApply{labels: desired.GetLabels(), digest: contentDigest(desired), at: now}
 }
 
 // deleting records, before the deletion, that the reconciler deletes obj.
@@ -99,16 +83,24 @@ func (c *cacheLag) deleting(obj client.Object) {
 	if c.own == nil {
 		c.own = map[childRef]ownApply{}
 	}
-	c.own[refOf(obj)] = ownApply{at: time.Now()}
+	c.own[refOf(obj)] = ownApply{deleted: true, at: time.Now()}
 }
 
-// echoes reports whether obj, a child as a watch event shows it, holds exactly what
-// the reconciler last applied to it (childMatches): the event echoes its own apply.
+// echoes reports whether obj, a child as a watch event shows it (slimmed by the
+// cache), holds exactly what the reconciler last applied to it, written by the
+// operator alone: the event echoes its own apply.
 func (c *cacheLag) echoes(obj client.Object) bool {
 	c.mu.Lock()
 	a, ok := c.own[refOf(obj)]
 	c.mu.Unlock()
-	return ok && a.desired != nil && time.Since(a.at) <= cacheLagLimit && childMatches(a.desired, compared(obj))
+	if !ok || a.deleted || time.Since(a.at) > cacheLagLimit {
+		return false
+	}
+	digest, slimmed := cachedDigest(obj)
+	if !slimmed {
+		digest = contentDigest(obj)
+	}
+	return digest == a.digest && equality.Semantic.DeepDerivative(a.labels, obj.GetLabels())
 }
 
 // echoesDeletion reports whether the deletion of obj is the reconciler's own.
@@ -116,7 +108,7 @@ func (c *cacheLag) echoesDeletion(obj client.Object) bool {
 	c.mu.Lock()
 	a, ok := c.own[refOf(obj)]
 	c.mu.Unlock()
-	return ok && a.desired == nil && time.Since(a.at) <= cacheLagLimit
+	return ok && a.deleted && time.Since(a.at) <= cacheLagLimit
 }
 
 // objectRef names one object of a unit's namespace.

@@ -124,8 +124,9 @@ func TestEchoesOfOwnApplies(t *testing.T) {
 		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{"spring-roster"}, Verbs: []string{"get"}}},
 	}
 	var lag cacheLag
-	live := desired.DeepCopy()
-	live.ResourceVersion = "42"
+	// Watch events show the cache's slimmed copies.
+	live := cachedAs(t, desired, desired, fieldOwner)
+	live.SetResourceVersion("42")
 	if lag.echoes(live) {
 		t.Error("an echo before any apply")
 	}
@@ -133,35 +134,33 @@ func TestEchoesOfOwnApplies(t *testing.T) {
 	if !lag.echoes(live) {
 		t.Error("the child as applied is not taken for the echo of the apply")
 	}
-	edited := live.DeepCopy()
-	edited.Rules[0].Resources = []string{"secrets"}
-	if lag.echoes(edited) {
+	handEdited := desired.DeepCopy()
+	handEdited.Rules[0].Resources = []string{"secrets"}
+	if lag.echoes(cachedAs(t, desired, handEdited, fieldOwner, "kubectl-edit")) {
 		t.Error("a hand edit of the rules is taken for an echo: it would not be repaired")
 	}
-	other := live.DeepCopy()
-	other.Name = "spring-edit"
+	other := live.DeepCopyObject().(client.Object)
+	other.SetName("spring-edit")
 	if lag.echoes(other) {
 		t.Error("another child is taken for the echo")
 	}
-	lag.own[refOf(desired)] = ownApply{desired: desired, at: time.Now().Add(-cacheLagLimit - time.Second)}
+	lag.own[refOf(desired)] = ownApply{labels: desired.Labels, digest: contentDigest(desired), at: time.Now().Add(-cacheLagLimit - time.Second)}
 	if lag.echoes(live) {
 		t.Error("an apply older than cacheLagLimit still silences events")
 	}
 
-	// A ConfigMap is compared by its documents' digests: the same documents echo, an
-	// edited one does not.
-	doc := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "spring-roster"}, Data: map[string]string{"roster.json": `{"members":[]}`}}
+	// A ConfigMap's documents are remembered by their digest alone: the same
+	// documents echo, a document edited by hand does not.
+	doc := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "spring-roster", Labels: map[string]string{ManagedByLabel: ManagedBy}},
+		Data: map[string]string{"roster.json": `{"members":[]}`}}
 	lag.applying(doc)
-	if applied := lag.own[refOf(doc)].desired.(*corev1.ConfigMap); applied.Data["roster.json"] == doc.Data["roster.json"] {
-		t.Error("the applied ConfigMap is kept in full")
-	}
-	liveDoc := doc.DeepCopy()
-	liveDoc.ResourceVersion = "7"
+	liveDoc := cachedAs(t, doc, doc, fieldOwner)
 	if !lag.echoes(liveDoc) {
 		t.Error("the ConfigMap as applied is not taken for the echo of the apply")
 	}
-	liveDoc.Data["roster.json"] = `{"members":[{"displayName":"Mallory"}]}`
-	if lag.echoes(liveDoc) {
+	forged := doc.DeepCopy()
+	forged.Data["roster.json"] = `{"members":[{"displayName":"Mallory"}]}`
+	if lag.echoes(cachedAs(t, doc, forged, fieldOwner, "kubectl-edit")) {
 		t.Error("an edited document is taken for an echo: it would not be repaired")
 	}
 

@@ -5,6 +5,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
 )
@@ -34,6 +35,9 @@ func slim(obj any) {
 	if !ok {
 		return
 	}
+	if child, ok := obj.(client.Object); ok {
+		slimChild(child) // before managedFields go: it reads them
+	}
 	m.SetManagedFields(nil)
 	if a := m.GetAnnotations(); a != nil {
 		if _, ok := a[lastAppliedAnnotation]; ok {
@@ -41,6 +45,7 @@ func slim(obj any) {
 			m.SetAnnotations(a)
 		}
 	}
+	internMeta(m)
 	switch o := obj.(type) {
 	case *learningv1alpha1.CommunityOfPractice:
 		internConditions(o.Status.Conditions)
@@ -58,7 +63,33 @@ func slim(obj any) {
 		}
 		internConditions(o.Status.Conditions)
 	case *learningv1alpha1.ActionPlan:
+		if o.Spec.MembershipRef != nil {
+			o.Spec.MembershipRef.Name = intern(o.Spec.MembershipRef.Name)
+		}
 		internConditions(o.Status.Conditions)
+	case *learningv1alpha1.ProgramReport:
+		internConditions(o.Status.Conditions)
+	}
+}
+
+// internMeta makes the metadata strings that repeat across objects (the namespace,
+// label keys and values, owner references, finalizers) share one copy.
+func internMeta(m metav1.Object) {
+	m.SetNamespace(intern(m.GetNamespace()))
+	if labels := m.GetLabels(); labels != nil {
+		interned := make(map[string]string, len(labels))
+		for k, v := range labels {
+			interned[intern(k)] = intern(v)
+		}
+		m.SetLabels(interned)
+	}
+	refs := m.GetOwnerReferences()
+	for i := range refs {
+		refs[i].APIVersion, refs[i].Kind, refs[i].Name = intern(refs[i].APIVersion), intern(refs[i].Kind), intern(refs[i].Name)
+	}
+	finalizers := m.GetFinalizers()
+	for i := range finalizers {
+		finalizers[i] = intern(finalizers[i])
 	}
 }
 

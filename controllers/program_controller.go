@@ -43,6 +43,8 @@ type ProgramReconciler struct {
 
 	// lag holds each unit back until the cache shows its last evaluation's writes.
 	lag cacheLag
+	// verified are the children others also wrote that a full read found as declared.
+	verified verifiedChildren
 }
 
 // +kubebuilder:rbac:groups=learning.cohort.dev,resources=communityofpractices;cohorts;memberships;actionplans,verbs=get;list;watch

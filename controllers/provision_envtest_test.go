@@ -255,6 +255,24 @@ func TestProvisionRepairsDrift(t *testing.T) {
 		return nil
 	})
 
+	// The cache keeps children as metadata and the digest the operator applied,
+	// trusting it only while managedFields show the operator alone wrote the content:
+	// a write that also clears managedFields is a change too.
+	read := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: f.names.Read}}
+	update(t, read, func(b *rbacv1.RoleBinding) {
+		b.Subjects = append(b.Subjects, rbacv1.Subject{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: "intruder"})
+		b.ManagedFields = []metav1.ManagedFieldsEntry{{}}
+	})
+	eventually(t, "a subject added by a write that cleared managedFields is removed", func() error {
+		if err := get(read); err != nil {
+			return err
+		}
+		if slices.ContainsFunc(read.Subjects, func(s rbacv1.Subject) bool { return s.Name == "intruder" }) {
+			return fmt.Errorf("subjects = %v", read.Subjects)
+		}
+		return nil
+	})
+
 	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: f.names.Portal}}
 	update(t, d, func(d *appsv1.Deployment) { d.Spec.Replicas = testutil.Ptr[int32](4) })
 	eventually(t, "the portal's replicas are restored", func() error {
