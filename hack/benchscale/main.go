@@ -39,10 +39,19 @@ func run() int {
 		noFsync     = flag.Bool("etcd-no-fsync", true, "Run etcd without fsync, so that the figures measure the API server and the operator rather than the disk.")
 		gogc        = flag.Int("control-plane-gogc", 400, "GOGC of etcd and kube-apiserver (the manager keeps Go's default); 0 leaves it unset.")
 		timeout     = flag.Duration("timeout", 15*time.Minute, "Bound of each convergence.")
+		values      = flag.String("chart-values", "charts/cohort-operator/values.yaml", "The chart values whose resources.limits.memory the manager is told as its container's limit; empty tells it none.")
 	)
 	flag.Parse()
 	opts := benchscale.Options{Root: ".", Assets: *assets, Manager: *manager, Dir: *dir, Workers: *workers, Scale: benchscale.Fraction(*scale),
 		Idle: *idle, Changes: *changes, Timeout: *timeout, EtcdNoFsync: *noFsync, Progress: os.Stderr}
+	if *values != "" {
+		limit, err := benchscale.ChartMemoryLimit(*values)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "-chart-values:", err)
+			return 2
+		}
+		opts.MemoryLimit = limit
+	}
 	if *checkpoints != "" {
 		for f := range strings.SplitSeq(*checkpoints, ",") {
 			v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)

@@ -21,6 +21,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"sigs.k8s.io/yaml"
 )
 
 // managerProcess is the manager binary running as its own process, as it runs for
@@ -42,7 +44,7 @@ type managerProcess struct {
 
 // startManager starts the manager binary with workers units evaluated at once and waits
 // until it answers its readiness probe.
-func startManager(ctx context.Context, bin, kubeconfig, logFile string, workers int) (*managerProcess, error) {
+func startManager(ctx context.Context, bin, kubeconfig, logFile string, workers int, memoryLimit int64) (*managerProcess, error) {
 	metricsAddr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -65,10 +67,14 @@ func startManager(ctx context.Context, bin, kubeconfig, logFile string, workers 
 		"--workers", strconv.Itoa(workers), "--portal-ingress-cidrs", "127.0.0.1/32")
 	cmd.Stdout, cmd.Stderr = log, log
 	// The manager runs with the Go runtime's defaults, whatever the benchmark's own
-	// environment tunes for the control plane.
+	// environment tunes for the control plane, and is told its container's memory
+	// limit as the chart tells it.
 	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		return strings.HasPrefix(kv, "GOGC=") || strings.HasPrefix(kv, "GOMEMLIMIT=")
+		return strings.HasPrefix(kv, "GOGC=") || strings.HasPrefix(kv, "GOMEMLIMIT=") || strings.HasPrefix(kv, "MEMORY_LIMIT=")
 	})
+	if memoryLimit > 0 {
+		cmd.Env = append(cmd.Env, "MEMORY_LIMIT="+strconv.FormatInt(memoryLimit, 10))
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	p := &managerProcess{cmd: cmd, metricsAddr: metricsAddr, pprofAddr: pprofAddr, started: time.Now(), exited: make(chan struct{}), stop: make(chan struct{})}
 	if err := cmd.Start(); err != nil {
@@ -346,3 +352,27 @@ func isWrite(verb string) bool {
 type kubeconfigs struct{ admin, manager string }
 
 func logPath(dir, name string) string { return filepath.Join(dir, name+".log") }
+
+// ChartMemoryLimit reads the manager container's default memory limit, in bytes, from
+// the chart's values file (resources.limits.memory).
+func ChartMemoryLimit(valuesFile string) (int64, error) {
+	data, err := os.ReadFile(valuesFile)
+	if err != nil {
+		return 0, err
+	}
+	var values struct {
+		Resources struct {
+			Limits struct {
+				Memory string `json:"memory"`
+			} `json:"limits"`
+		} `json:"resources"`
+	}
+	if err := yaml.Unmarshal(data, &values); err != nil {
+		return 0, fmt.Errorf("reading %s: %w", valuesFile, err)
+	}
+	q, err := resource.ParseQuantity(values.Resources.Limits.Memory)
+	if err != nil {
+		return 0, fmt.Errorf("%s: resources.limits.memory %q: %w", valuesFile, values.Resources.Limits.Memory, err)
+	}
+	return q.Value(), nil
+}

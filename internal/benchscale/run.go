@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,6 +46,10 @@ type Options struct {
 	Assets string
 	// Manager is the manager binary.
 	Manager string
+	// MemoryLimit is the container memory limit, in bytes, the manager is told of
+	// (MEMORY_LIMIT, as the chart passes it): it sets the Go memory limit from it. Zero
+	// tells it none.
+	MemoryLimit int64
 	// Dir receives the clusters' and managers' logs and profiles.
 	Dir string
 	// Workers is the manager's --workers, and the concurrency of the benchmark's own
@@ -189,6 +194,8 @@ type env struct {
 	dir     string
 	cluster *localcluster.Cluster
 	client  client.Client
+	// owners creates action plans as their owners (asOwner).
+	owners  client.Client
 	tracker *tracker
 	configs kubeconfigs
 	cancel  context.CancelFunc
@@ -230,6 +237,14 @@ func (e *env) setup(ctx context.Context) error {
 	cfg.QPS, cfg.Burst = -1, 0 // no client-side rate limit, as for the raw write floor
 	scheme := newScheme()
 	if e.client, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
+		return err
+	}
+	// Action plans are created by their owners (the admission policy binds spec.owner
+	// to the creator): the administrator creates them as the owner, in the
+	// administrators' group, as a restore of a program's plans would.
+	owners := rest.CopyConfig(cfg)
+	owners.Wrap(func(rt http.RoundTripper) http.RoundTripper { return asOwner{rt} })
+	if e.owners, err = client.New(owners, client.Options{Scheme: scheme}); err != nil {
 		return err
 	}
 	tctx, cancel := context.WithCancel(ctx)
@@ -278,11 +293,33 @@ func (e *env) create(ctx context.Context, units [][]client.Object) error {
 	}
 	return parallel(ctx, e.opts.Workers, len(objects), func(i int) error {
 		obj := objects[i].DeepCopyObject().(client.Object)
-		if err := e.client.Create(ctx, obj); err != nil {
+		c, ctx := e.client, ctx
+		if plan, ok := obj.(*learningv1alpha1.ActionPlan); ok {
+			c, ctx = e.owners, context.WithValue(ctx, ownerKey{}, plan.Spec.Owner)
+		}
+		if err := c.Create(ctx, obj); err != nil {
 			return fmt.Errorf("creating %T %s: %w", obj, client.ObjectKeyFromObject(obj), err)
 		}
 		return nil
 	})
+}
+
+// ownerKey is the context key of the user a request of env.owners impersonates.
+type ownerKey struct{}
+
+// asOwner impersonates, in the administrators' group, the user the request's context
+// names under ownerKey.
+type asOwner struct{ next http.RoundTripper }
+
+func (a asOwner) RoundTrip(req *http.Request) (*http.Response, error) {
+	user, _ := req.Context().Value(ownerKey{}).(string)
+	if user == "" {
+		return a.next.RoundTrip(req)
+	}
+	req = req.Clone(req.Context())
+	req.Header.Set("Impersonate-User", user)
+	req.Header.Set("Impersonate-Group", "system:masters")
+	return a.next.RoundTrip(req)
 }
 
 // parallel runs do(0..n-1) on workers goroutines and returns the first error.
@@ -370,7 +407,7 @@ func runCold(ctx context.Context, opts Options, res *Result) error {
 	}
 	res.Cold = Phase{Scale: s, Create: time.Since(start)}
 	opts.logf("created in %s; starting the manager", round(res.Cold.Create))
-	mgr, err := startManager(ctx, opts.Manager, e.configs.manager, logPath(e.dir, "manager"), opts.Workers)
+	mgr, err := startManager(ctx, opts.Manager, e.configs.manager, logPath(e.dir, "manager"), opts.Workers, opts.MemoryLimit)
 	if err != nil {
 		return err
 	}
@@ -413,7 +450,7 @@ func runBulk(ctx context.Context, opts Options, res *Result) error {
 	if err := e.createNamespaces(ctx, w); err != nil {
 		return err
 	}
-	mgr, err := startManager(ctx, opts.Manager, e.configs.manager, logPath(e.dir, "manager"), opts.Workers)
+	mgr, err := startManager(ctx, opts.Manager, e.configs.manager, logPath(e.dir, "manager"), opts.Workers, opts.MemoryLimit)
 	if err != nil {
 		return err
 	}

@@ -47,7 +47,8 @@ func childTypes() []client.Object {
 
 // workloadTypes are the kinds of the workload.
 func workloadTypes() []client.Object {
-	return []client.Object{&learningv1alpha1.CommunityOfPractice{}, &learningv1alpha1.Cohort{}, &learningv1alpha1.Membership{}, &learningv1alpha1.LearningEvent{}}
+	return []client.Object{&learningv1alpha1.CommunityOfPractice{}, &learningv1alpha1.Cohort{}, &learningv1alpha1.Membership{},
+		&learningv1alpha1.LearningEvent{}, &learningv1alpha1.ActionPlan{}, &learningv1alpha1.ProgramReport{}}
 }
 
 func startTracker(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme) (*tracker, error) {
@@ -145,6 +146,10 @@ func reconciled(obj client.Object) bool {
 	case *learningv1alpha1.Membership:
 		observed, conditions = o.Status.ObservedGeneration, o.Status.Conditions
 	case *learningv1alpha1.LearningEvent:
+		observed, conditions = o.Status.ObservedGeneration, o.Status.Conditions
+	case *learningv1alpha1.ActionPlan:
+		observed, conditions = o.Status.ObservedGeneration, o.Status.Conditions
+	case *learningv1alpha1.ProgramReport:
 		observed, conditions = o.Status.ObservedGeneration, o.Status.Conditions
 	default:
 		return false

@@ -19,23 +19,30 @@ import (
 
 // The shape of the workload, per community and per cohort, at every scale.
 const (
-	cohortsPerCommunity    = 10
-	leadsPerCohort         = 2
-	membersPerCohort       = 18
-	eventsPerCohort        = 12
-	communitiesPerNS       = 10
-	scheduleLookahead      = 2
-	childrenPerCohort      = 13 // read and edit Roles and RoleBindings, three ConfigMaps, six portal objects
-	childrenPerCommunity   = 1  // the approvers' RoleBinding
-	membershipsPerCohort   = leadsPerCohort + membersPerCohort
+	cohortsPerCommunity  = 10
+	leadsPerCohort       = 2
+	membersPerCohort     = 18
+	eventsPerCohort      = 12
+	communitiesPerNS     = 10
+	scheduleLookahead    = 2
+	childrenPerCohort    = 13 // read and edit Roles and RoleBindings, three ConfigMaps, six portal objects
+	childrenPerCommunity = 1  // the approvers' RoleBinding
+	childrenPerPlan      = 2  // the owner's Role and RoleBinding for their plan
+	membershipsPerCohort = leadsPerCohort + membersPerCohort
+	monthsRunning        = 11 // the cohorts began eleven whole months ago
+	// reportsPerCommunity are the reports of a community: one per month from the
+	// cohorts' start to the current month, and one per cohort's run.
+	reportsPerCommunity    = monthsRunning + 1 + cohortsPerCommunity
 	fullScaleCommunities   = 100
 	attendanceAbsentPeriod = 7 // every 7th entry of the generated attendance is Absent
 )
 
-// Scale is the size of a workload: its number of communities, each with ten cohorts of
-// two leads and eighteen members and twelve past gatherings with attendance recorded.
-// Scale S (Full) is 100 communities: 1,000 cohorts, 20,000 memberships and 12,000
-// learning events, plus the 2,000 gatherings the cohorts' schedules generate.
+// Scale is the size of a workload: its number of communities, each reporting monthly
+// and with ten cohorts of two leads and eighteen members, each member with an action
+// plan, and twelve past gatherings with attendance recorded. Scale S (Full) is 100
+// communities: 1,000 cohorts, 20,000 memberships, 20,000 action plans and 12,000
+// learning events, plus the 2,000 gatherings the cohorts' schedules generate and the
+// 2,200 reports the operator keeps (twelve months and ten cohort runs per community).
 type Scale struct {
 	Communities int
 }
@@ -54,29 +61,40 @@ func (s Scale) Cohorts() int { return s.Communities * cohortsPerCommunity }
 // Memberships is the number of memberships at this scale.
 func (s Scale) Memberships() int { return s.Cohorts() * membershipsPerCohort }
 
+// Plans is the number of action plans at this scale: one per membership.
+func (s Scale) Plans() int { return s.Memberships() }
+
+// Reports is the number of program reports the operator keeps at this scale.
+func (s Scale) Reports() int { return s.Communities * reportsPerCommunity }
+
 // Events is the number of declared learning events at this scale.
 func (s Scale) Events() int { return s.Cohorts() * eventsPerCohort }
 
-// Generated is the number of gatherings the cohorts' schedules generate.
-func (s Scale) Generated() int { return s.Cohorts() * scheduleLookahead }
+// Generated is the number of objects with a status the operator creates at this
+// scale: the gatherings the cohorts' schedules generate and the program reports.
+func (s Scale) Generated() int { return s.Cohorts()*scheduleLookahead + s.Reports() }
 
 // Declared is the number of objects a user declares at this scale.
-func (s Scale) Declared() int { return s.Communities + s.Cohorts() + s.Memberships() + s.Events() }
+func (s Scale) Declared() int {
+	return s.Communities + s.Cohorts() + s.Memberships() + s.Plans() + s.Events()
+}
 
 // Children is the number of objects the operator provisions at this scale.
 func (s Scale) Children() int {
-	return s.Cohorts()*childrenPerCohort + s.Communities*childrenPerCommunity
+	return s.Cohorts()*childrenPerCohort + s.Communities*childrenPerCommunity + s.Plans()*childrenPerPlan
 }
 
 func (s Scale) String() string {
-	return fmt.Sprintf("%d communities, %d cohorts, %d memberships, %d events", s.Communities, s.Cohorts(), s.Memberships(), s.Events())
+	return fmt.Sprintf("%d communities, %d cohorts, %d memberships, %d plans, %d events", s.Communities, s.Cohorts(), s.Memberships(), s.Plans(), s.Events())
 }
 
 // Workload is the generated program of one scale, dated relative to now so that no
-// clock boundary of the rules falls within the benchmark: the cohorts started six
-// months ago (whole months, so terms end five months ahead), their twelve declared
-// gatherings all ended more than three weeks ago, and their weekly schedules next
-// meet three days from now.
+// clock boundary of the rules falls within the benchmark: the cohorts started eleven
+// months ago (whole months, so terms end a month ahead), their twelve declared
+// gatherings all ended months ago, their weekly schedules next meet three days from
+// now, and the plans' open actions are due in two months. The reports' clock
+// boundaries are the month's first day and the eighth (the previous month's report
+// freezes at the end of its seven days' grace).
 type Workload struct {
 	Scale      Scale
 	Namespaces []*corev1.Namespace
@@ -89,7 +107,8 @@ type Workload struct {
 func NewWorkload(s Scale, now time.Time) *Workload {
 	w := &Workload{Scale: s}
 	now = now.UTC()
-	start := time.Date(now.Year(), now.Month()-6, 1, 0, 0, 0, 0, time.UTC)
+	start := time.Date(now.Year(), now.Month()-monthsRunning, 1, 0, 0, 0, 0, time.UTC)
+	due := learningv1alpha1.Date(time.Date(now.Year(), now.Month()+2, 1, 0, 0, 0, 0, time.UTC).Format(time.DateOnly))
 	chicago, err := time.LoadLocation("America/Chicago")
 	if err != nil {
 		panic(err)
@@ -107,6 +126,9 @@ func NewWorkload(s Scale, now time.Time) *Workload {
 			unit = append(unit, newCohort(ns, cohort, community, start, meetDay))
 			for m := range membershipsPerCohort {
 				unit = append(unit, newMembership(ns, cohort, m))
+			}
+			for m := range membershipsPerCohort {
+				unit = append(unit, newPlan(ns, cohort, m, start, due))
 			}
 			for e := range eventsPerCohort {
 				unit = append(unit, newGathering(ns, cohort, e, start))
@@ -155,6 +177,17 @@ func newCommunity(ns, name string) *learningv1alpha1.CommunityOfPractice {
 				Attendance: &learningv1alpha1.AttendancePolicy{RequiredPercent: ptr[int32](80), MinimumEvents: ptr[int32](3)},
 			},
 			Approvers: []learningv1alpha1.Approver{{Kind: learningv1alpha1.UserSubject, Name: name + "-lead"}},
+			Reporting: &learningv1alpha1.ReportingPolicy{
+				Cadence: learningv1alpha1.MonthlyReports,
+				KPIs: []learningv1alpha1.KPITarget{
+					{Name: "AttendanceRate", Target: 80, Direction: "AtLeast"},
+					{Name: "SeatsFilled", Qualifier: "Member", Target: 15, Direction: "AtLeast"},
+					{Name: "GatheringsHeld", Target: 2, Direction: "AtLeast"},
+					{Name: "Withdrawals", Target: 1, Direction: "AtMost"},
+					{Name: "PlansCurrent", Target: 75, Direction: "AtLeast"},
+					{Name: "ActionsDone", Target: 1, Direction: "AtLeast"},
+				},
+			},
 		},
 	}
 }
@@ -199,12 +232,44 @@ func newMembership(ns, cohort string, m int) *learningv1alpha1.Membership {
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: learningv1alpha1.MembershipSpec{
 			CohortRef:   learningv1alpha1.LocalObjectReference{Name: learningv1alpha1.ObjectName(cohort)},
-			Member:      "u-" + ns + "-" + name,
+			Member:      memberUser(ns, name),
 			DisplayName: "Person " + name,
 			Role:        role,
 		},
 	}
 }
+
+// PlanName is the name of the action plan of membership m of a cohort.
+func PlanName(cohort string, m int) string { return MembershipName(cohort, m) + "-plan" }
+
+// newPlan is the personal action plan of membership m of a cohort: an action done
+// and reflected on at the cohort's first gathering, and one in progress, due later.
+func newPlan(ns, cohort string, m int, cohortStart time.Time, due learningv1alpha1.Date) *learningv1alpha1.ActionPlan {
+	membership := MembershipName(cohort, m)
+	return &learningv1alpha1.ActionPlan{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: PlanName(cohort, m)},
+		Spec: learningv1alpha1.ActionPlanSpec{
+			MembershipRef: &learningv1alpha1.LocalObjectReference{Name: learningv1alpha1.ObjectName(membership)},
+			Owner:         memberUser(ns, membership),
+			Actions: []learningv1alpha1.PlannedAction{
+				{ID: "listen", Title: "Hold a listening session with my team", Status: learningv1alpha1.ActionDone,
+					Outcome: "Eight colleagues came; two asked for a follow-up."},
+				{ID: "mentor", Title: "Mentor a new colleague", Due: &due, Status: learningv1alpha1.ActionInProgress},
+			},
+			CheckIns: []learningv1alpha1.CheckIn{{
+				ID:       "first",
+				At:       metav1.NewTime(cohortStart.AddDate(0, 0, 3).Add(20 * time.Hour)),
+				Author:   memberUser(ns, membership),
+				EventRef: &learningv1alpha1.LocalObjectReference{Name: learningv1alpha1.ObjectName(GatheringName(cohort, 0))},
+				Progress: []learningv1alpha1.ActionProgress{{ActionID: "listen", Status: learningv1alpha1.ActionDone}},
+				Learned:  "People speak up more in small groups.",
+			}},
+		},
+	}
+}
+
+// memberUser is the user name of a membership's person.
+func memberUser(ns, membership string) string { return "u-" + ns + "-" + membership }
 
 // newGathering is declared gathering e of a cohort: every two weeks from the cohort's
 // fourth day, 90 minutes at 18:00 UTC, with everyone's attendance recorded.

@@ -30,8 +30,13 @@ func TestSmallScaleRun(t *testing.T) {
 	if assets == "" {
 		assets = testutil.Path("bin", "k8s")
 	}
+	limit, err := benchscale.ChartMemoryLimit(testutil.Path("charts", "cohort-operator", "values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	var progress strings.Builder
 	opts := benchscale.Options{
+		MemoryLimit: limit,
 		Root:        testutil.RepoRoot(),
 		Assets:      assets,
 		Manager:     manager,
