@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -53,6 +54,9 @@ type EventPoster struct {
 	controller string
 	instance   string
 	queue      chan *eventsv1.Event
+	// lastName is the time, in nanoseconds, in the name of the last Event built: each
+	// name takes a later one, so that two Events about one object never share a name.
+	lastName atomic.Int64
 }
 
 var (
@@ -90,7 +94,8 @@ func (p *EventPoster) Eventf(regarding, related runtime.Object, eventtype, reaso
 }
 
 // event builds the Event, named as client-go names them: the object's name and the
-// time in nanoseconds, in hexadecimal.
+// time in nanoseconds, in hexadecimal; a nanosecond later than the last name when the
+// clock has not moved on.
 func (p *EventPoster) event(regarding, related runtime.Object, eventtype, reason, action, note string) (*eventsv1.Event, error) {
 	ref, err := reference.GetReference(p.scheme, regarding)
 	if err != nil {
@@ -106,12 +111,13 @@ func (p *EventPoster) event(regarding, related runtime.Object, eventtype, reason
 		note = note[:eventNoteLimit-3] + "..."
 	}
 	now := p.clock.Now()
+	nanos := p.nameTime(now)
 	namespace := ref.Namespace
 	if namespace == "" {
 		namespace = metav1.NamespaceDefault
 	}
 	return &eventsv1.Event{
-		ObjectMeta:          metav1.ObjectMeta{Name: fmt.Sprintf("%v.%x", ref.Name, now.UnixNano()), Namespace: namespace},
+		ObjectMeta:          metav1.ObjectMeta{Name: fmt.Sprintf("%v.%x", ref.Name, nanos), Namespace: namespace},
 		EventTime:           metav1.NewMicroTime(now),
 		ReportingController: p.controller,
 		ReportingInstance:   p.instance,
@@ -122,6 +128,20 @@ func (p *EventPoster) event(regarding, related runtime.Object, eventtype, reason
 		Note:                note,
 		Type:                eventtype,
 	}, nil
+}
+
+// nameTime returns the time, in nanoseconds, for the name of an Event built at now:
+// now, or a nanosecond after the last name's.
+func (p *EventPoster) nameTime(now time.Time) int64 {
+	for {
+		last, nanos := p.lastName.Load(), now.UnixNano()
+		if nanos <= last {
+			nanos = last + 1
+		}
+		if p.lastName.CompareAndSwap(last, nanos) {
+			return nanos
+		}
+	}
 }
 
 // Start posts the queued Events until ctx is done.
