@@ -56,6 +56,7 @@ func main() {
 	flag.StringVar(&ingressCIDRs, "portal-ingress-cidrs", "", "Comma-separated CIDRs the portals' NetworkPolicy admits; the API server's addresses (its service proxy) when empty.")
 	opts := zap.Options{}
 	memoryLimitRatio := flag.Float64("go-memory-limit-ratio", defaultGoMemoryLimitRatio, "Share of the container's memory limit (MEMORY_LIMIT, in bytes) set as the Go runtime's soft memory limit, unless GOMEMLIMIT is set.")
+	gcPercent := flag.Int("go-gc-percent", defaultGoGCPercent, "Heap growth, in percent of the live heap, at which the Go runtime collects, unless GOGC is set.")
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
@@ -66,6 +67,13 @@ func main() {
 	case limit > 0:
 		debug.SetMemoryLimit(limit)
 		ctrl.Log.Info("Go memory limit set from the container's", "bytes", limit, "ratio", *memoryLimitRatio)
+	}
+	switch percent, err := goGCPercent(os.Getenv("GOGC"), *gcPercent); {
+	case err != nil:
+		ctrl.Log.Error(err, "invalid GC percent")
+		os.Exit(2)
+	case percent > 0:
+		debug.SetGCPercent(percent)
 	}
 
 	portal := controllers.PortalConfig{Image: portalImage, ImagePullSecrets: splitList(pullSecrets)}

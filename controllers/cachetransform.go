@@ -1,10 +1,16 @@
 package controllers
 
 import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
 	"unique"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
@@ -48,44 +54,84 @@ func slim(obj any) {
 	internMeta(m)
 	switch o := obj.(type) {
 	case *learningv1alpha1.CommunityOfPractice:
-		internConditions(o.Status.Conditions)
+		o.Status.Conditions = compactConditions(o.Status.Conditions)
 	case *learningv1alpha1.Cohort:
-		internConditions(o.Status.Conditions)
+		o.Status.Conditions = compactConditions(o.Status.Conditions)
+		o.Status.StartDate, o.Status.EndDate = intern(o.Status.StartDate), intern(o.Status.EndDate)
 	case *learningv1alpha1.Membership:
 		o.Name = intern(o.Name)
 		o.Spec.CohortRef.Name = intern(o.Spec.CohortRef.Name)
-		internConditions(o.Status.Conditions)
+		o.Spec.Role = intern(o.Spec.Role)
+		o.Status.Conditions = compactConditions(o.Status.Conditions)
+		o.Status.Phase = intern(o.Status.Phase)
+		o.Status.StartDate, o.Status.EndDate = intern(o.Status.StartDate), intern(o.Status.EndDate)
 	case *learningv1alpha1.LearningEvent:
-		for i := range o.Spec.Attendance {
-			a := &o.Spec.Attendance[i]
-			a.Member = intern(a.Member)
-			a.Status = intern(a.Status)
-		}
-		internConditions(o.Status.Conditions)
+		compactEvent(o)
 	case *learningv1alpha1.ActionPlan:
-		if o.Spec.MembershipRef != nil {
-			o.Spec.MembershipRef.Name = intern(o.Spec.MembershipRef.Name)
-		}
-		internConditions(o.Status.Conditions)
+		compactPlan(o)
 	case *learningv1alpha1.ProgramReport:
-		internConditions(o.Status.Conditions)
+		o.Status.Conditions = compactConditions(o.Status.Conditions)
 	}
 }
 
-// internMeta makes the metadata strings that repeat across objects (the namespace,
-// label keys and values, owner references, finalizers) share one copy.
+// compactEvent makes a LearningEvent's strings that repeat across events share one
+// copy (the schedule's titles, types, time zones, places; the attendance records'
+// members and statuses) and its lists hold no spare capacity.
+func compactEvent(o *learningv1alpha1.LearningEvent) {
+	if o.Spec.CohortRef != nil {
+		o.Spec.CohortRef.Name = intern(o.Spec.CohortRef.Name)
+	}
+	if o.Spec.CommunityRef != nil {
+		o.Spec.CommunityRef.Name = intern(o.Spec.CommunityRef.Name)
+	}
+	o.Spec.Type, o.Spec.Title, o.Spec.TimeZone = intern(o.Spec.Type), intern(o.Spec.Title), intern(o.Spec.TimeZone)
+	o.Spec.Location, o.Spec.Audience = intern(o.Spec.Location), intern(o.Spec.Audience)
+	o.Spec.Attendance = clip(o.Spec.Attendance)
+	for i := range o.Spec.Attendance {
+		a := &o.Spec.Attendance[i]
+		a.Member = intern(a.Member)
+		a.Status = intern(a.Status)
+	}
+	o.Status.Conditions = compactConditions(o.Status.Conditions)
+	o.Status.Phase = intern(o.Status.Phase)
+}
+
+// compactPlan makes an ActionPlan's repeated strings (its membership, the actions'
+// IDs, due days and statuses, the events of check-ins) share one copy and its
+// lists hold no spare capacity. The people's own words are unique and stay as they are.
+func compactPlan(o *learningv1alpha1.ActionPlan) {
+	if o.Spec.MembershipRef != nil {
+		o.Spec.MembershipRef.Name = intern(o.Spec.MembershipRef.Name)
+	}
+	o.Spec.Actions = clip(o.Spec.Actions)
+	for i := range o.Spec.Actions {
+		a := &o.Spec.Actions[i]
+		a.ID, a.Status, a.Due = intern(a.ID), intern(a.Status), internPtr(a.Due)
+	}
+	o.Spec.CheckIns = clip(o.Spec.CheckIns)
+	for i := range o.Spec.CheckIns {
+		c := &o.Spec.CheckIns[i]
+		if c.EventRef != nil {
+			c.EventRef.Name = intern(c.EventRef.Name)
+		}
+		c.Progress = clip(c.Progress)
+		for j := range c.Progress {
+			c.Progress[j].ActionID, c.Progress[j].Status = intern(c.Progress[j].ActionID), intern(c.Progress[j].Status)
+		}
+	}
+	o.Status.Conditions = compactConditions(o.Status.Conditions)
+}
+
+// internMeta makes the metadata that repeats across objects share one copy: the
+// namespace and finalizers, and the label sets and owner references whole, which the
+// objects a cohort provisions have in common by the dozen.
 func internMeta(m metav1.Object) {
 	m.SetNamespace(intern(m.GetNamespace()))
 	if labels := m.GetLabels(); labels != nil {
-		interned := make(map[string]string, len(labels))
-		for k, v := range labels {
-			interned[intern(k)] = intern(v)
-		}
-		m.SetLabels(interned)
+		m.SetLabels(sharedLabels.get(labels))
 	}
-	refs := m.GetOwnerReferences()
-	for i := range refs {
-		refs[i].APIVersion, refs[i].Kind, refs[i].Name = intern(refs[i].APIVersion), intern(refs[i].Kind), intern(refs[i].Name)
+	if refs := m.GetOwnerReferences(); refs != nil {
+		m.SetOwnerReferences(sharedOwners.get(refs))
 	}
 	finalizers := m.GetFinalizers()
 	for i := range finalizers {
@@ -93,9 +139,70 @@ func internMeta(m metav1.Object) {
 	}
 }
 
-// internConditions makes the conditions' strings share one copy with every equal
-// string of the cache.
-func internConditions(conditions []metav1.Condition) {
+// maxSharedValues bounds each table of shared label sets and owner references: a
+// cohort has a few label sets and one owner, so the tables hold every value a cluster
+// of 10,000 cohorts has in common; values past the bound are simply not shared.
+const maxSharedValues = 1 << 16
+
+var (
+	sharedLabels = &sharedValues[map[string]string]{key: labelsKey, values: map[string]map[string]string{}}
+	sharedOwners = &sharedValues[[]metav1.OwnerReference]{key: ownersKey, values: map[string][]metav1.OwnerReference{}}
+)
+
+// sharedValues hands out one canonical copy of equal label sets (or owner reference
+// lists). The cache's objects are read-only, so objects may share a map or a slice:
+// the informers replace an object on every change rather than change it, and the
+// reconciler deep-copies whatever it changes.
+type sharedValues[V any] struct {
+	key    func(V) string
+	mu     sync.Mutex
+	values map[string]V
+}
+
+func (t *sharedValues[V]) get(v V) V {
+	k := t.key(v)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if shared, ok := t.values[k]; ok {
+		return shared
+	}
+	if len(t.values) < maxSharedValues {
+		t.values[k] = v
+	}
+	return v
+}
+
+// labelsKey is the label set in key order, each key and value followed by a zero
+// byte, which neither may hold.
+func labelsKey(labels map[string]string) string {
+	keys := slices.Sorted(maps.Keys(labels))
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k)
+		b.WriteByte(0)
+		b.WriteString(labels[k])
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
+// ownersKey is the owner references in order, every field of each.
+func ownersKey(refs []metav1.OwnerReference) string {
+	var b strings.Builder
+	for _, r := range refs {
+		fmt.Fprintf(&b, "%s\x00%s\x00%s\x00%s\x00%v\x00%v\x00", r.APIVersion, r.Kind, r.Name, r.UID, ptr.Deref(r.Controller, false), ptr.Deref(r.BlockOwnerDeletion, false))
+		if r.Controller == nil || r.BlockOwnerDeletion == nil {
+			fmt.Fprintf(&b, "%v%v\x00", r.Controller == nil, r.BlockOwnerDeletion == nil)
+		}
+	}
+	return b.String()
+}
+
+// compactConditions returns the conditions without spare capacity (a decoded list
+// grows by doubling), their strings sharing one copy with every equal string of the
+// cache.
+func compactConditions(conditions []metav1.Condition) []metav1.Condition {
+	conditions = clip(conditions)
 	for i := range conditions {
 		c := &conditions[i]
 		c.Type = intern(c.Type)
@@ -103,10 +210,32 @@ func internConditions(conditions []metav1.Condition) {
 		c.Reason = intern(c.Reason)
 		c.Message = intern(c.Message)
 	}
+	return conditions
+}
+
+// clip returns s, or a copy of it without spare capacity when it has some: the
+// decoder grows lists by doubling, so a list of 20 attendance records holds room for 32.
+func clip[T any](s []T) []T {
+	if cap(s) == len(s) {
+		return s
+	}
+	return slices.Clone(s)
 }
 
 // intern returns the canonical copy of s; canonical copies nobody holds any more are
 // collected.
 func intern[S ~string](s S) S {
+	if s == "" {
+		return s
+	}
 	return S(unique.Make(string(s)).Value())
+}
+
+// internPtr points to the canonical copy of *p, or is nil when p is.
+func internPtr[S ~string](p *S) *S {
+	if p == nil {
+		return nil
+	}
+	v := intern(*p)
+	return &v
 }

@@ -1,10 +1,13 @@
 package controllers
 
 import (
+	"reflect"
 	"testing"
 	"unsafe"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 
 	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
 )
@@ -18,10 +21,13 @@ func TestSlimForCache(t *testing.T) {
 				Name:          "g-1",
 				ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}},
 				Annotations:   map[string]string{lastAppliedAnnotation: `{"spec":{}}`, "team": "allyship"},
+				Labels:        map[string]string{dup("learning.cohort.dev/schedule"): dup("allyship-2026")},
+				OwnerReferences: []metav1.OwnerReference{{APIVersion: "learning.cohort.dev/v1alpha1", Kind: "Cohort", Name: dup("allyship-2026"),
+					UID: types.UID(dup("5f1e")), Controller: ptr.To(true)}},
 			},
-			Spec: learningv1alpha1.LearningEventSpec{Attendance: []learningv1alpha1.AttendanceRecord{
-				{Member: learningv1alpha1.ObjectName(dup("allyship-2026-lead-1")), Status: learningv1alpha1.AttendanceStatus(dup("Present"))},
-			}},
+			Spec: learningv1alpha1.LearningEventSpec{Title: learningv1alpha1.Text(dup("Monthly gathering")), Attendance: append(make([]learningv1alpha1.AttendanceRecord, 0, 4),
+				learningv1alpha1.AttendanceRecord{Member: learningv1alpha1.ObjectName(dup("allyship-2026-lead-1")), Status: learningv1alpha1.AttendanceStatus(dup("Present"))},
+			)},
 			Status: learningv1alpha1.LearningEventStatus{Conditions: []metav1.Condition{
 				{Type: dup("Ready"), Status: metav1.ConditionStatus(dup("True")), Reason: dup("Recorded"), Message: dup("attendance recorded for 1 of 1 members")},
 			}},
@@ -49,4 +55,30 @@ func TestSlimForCache(t *testing.T) {
 	same("attendance status", string(a.Spec.Attendance[0].Status), string(b.Spec.Attendance[0].Status))
 	same("condition reason", a.Status.Conditions[0].Reason, b.Status.Conditions[0].Reason)
 	same("condition message", a.Status.Conditions[0].Message, b.Status.Conditions[0].Message)
+	same("title", string(a.Spec.Title), string(b.Spec.Title))
+	if c := cap(a.Spec.Attendance); c != len(a.Spec.Attendance) {
+		t.Errorf("attendance holds room for %d records, want no spare capacity", c)
+	}
+
+	// Equal label sets and owner references are one map and one list; a changed copy
+	// of an object changes neither.
+	if reflect.ValueOf(a.Labels).UnsafePointer() != reflect.ValueOf(b.Labels).UnsafePointer() {
+		t.Error("equal label sets are separate maps")
+	}
+	if &a.OwnerReferences[0] != &b.OwnerReferences[0] {
+		t.Error("equal owner references are separate lists")
+	}
+	c := a.DeepCopy()
+	c.Labels["learning.cohort.dev/schedule"] = "other"
+	c.OwnerReferences[0].Name = "other"
+	if b.Labels["learning.cohort.dev/schedule"] != "allyship-2026" || b.OwnerReferences[0].Name != "allyship-2026" {
+		t.Error("changing a deep copy changed the shared labels or owner references")
+	}
+	other := event()
+	other.Labels["learning.cohort.dev/schedule"] = "autumn"
+	other.OwnerReferences[0].Controller = nil
+	slim(other)
+	if other.Labels["learning.cohort.dev/schedule"] != "autumn" || other.OwnerReferences[0].Controller != nil {
+		t.Errorf("another label set or owner reference was replaced: %v, %+v", other.Labels, other.OwnerReferences[0])
+	}
 }

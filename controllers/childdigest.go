@@ -108,13 +108,16 @@ func slimChild(obj client.Object) {
 		o.Rules = nil
 	case *rbacv1.RoleBinding:
 		o.Subjects = nil
+		o.RoleRef.APIGroup, o.RoleRef.Kind = intern(o.RoleRef.APIGroup), intern(o.RoleRef.Kind)
 	case *corev1.ConfigMap:
 		o.Data, o.BinaryData = nil, nil
 	case *corev1.ServiceAccount:
 		o.AutomountServiceAccountToken = nil
 		o.Secrets, o.ImagePullSecrets = nil, nil
 	case *appsv1.Deployment:
+		// The portal's availability is judged from the replica counts alone.
 		o.Spec = appsv1.DeploymentSpec{}
+		o.Status.Conditions = nil
 	case *corev1.Service:
 		o.Spec = corev1.ServiceSpec{}
 	case *networkingv1.NetworkPolicy:
