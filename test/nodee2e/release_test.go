@@ -100,10 +100,10 @@ func installAndReconcile(ctx context.Context, t *testing.T, start time.Time) {
 	if strings.Contains(strings.ToLower(log), "forbidden") {
 		t.Errorf("the manager's log mentions forbidden: its RBAC is short:\n%s", grepLines(log, "orbidden"))
 	}
-	// The kubelet passes the container's 384Mi limit through the downward API; the
+	// The kubelet passes the container's 512Mi limit through the downward API; the
 	// manager gives the Go runtime 90% of it.
-	if line := grepLines(log, "Go memory limit set"); !strings.Contains(line, "362387865") {
-		t.Errorf("the manager did not set the Go memory limit to 90%% of its 384Mi limit (362387865 bytes); its log says %q", line)
+	if line := grepLines(log, "Go memory limit set"); !strings.Contains(line, "483183820") {
+		t.Errorf("the manager did not set the Go memory limit to 90%% of its 512Mi limit (483183820 bytes); its log says %q", line)
 	}
 }
 
