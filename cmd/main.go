@@ -29,15 +29,16 @@ func main() {
 		os.Exit(portalMain(os.Args[2:]))
 	}
 	var (
-		metricsAddr  string
-		probeAddr    string
-		pprofAddr    string
-		election     leaderElection
-		namespace    string
-		portalImage  string
-		ingressCIDRs string
-		pullSecrets  string
-		options      controllers.Options
+		metricsAddr   string
+		probeAddr     string
+		pprofAddr     string
+		election      leaderElection
+		namespace     string
+		portalImage   string
+		ingressCIDRs  string
+		sharedPortals string
+		pullSecrets   string
+		options       controllers.Options
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the health and readiness probes bind to.")
@@ -53,6 +54,7 @@ func main() {
 	flag.StringVar(&pullSecrets, "portal-image-pull-secrets", os.Getenv("PORTAL_IMAGE_PULL_SECRETS"), "Comma-separated names of Secrets, in each cohort's namespace, for pulling the portal image.")
 	flag.StringVar(&options.ApprovalPolicy, "approval-policy", controllers.DefaultApprovalPolicy, "Name of the ValidatingAdmissionPolicy that verifies approvers, and of its binding; no approval is trusted while either is missing.")
 	flag.StringVar(&options.ApproverClusterRole, "approver-cluster-role", controllers.DefaultApproverClusterRole, "Name of the ClusterRole bound to each community's approvers.")
+	flag.StringVar(&sharedPortals, "portal-shared-namespaces", "", "Comma-separated namespaces whose cohorts one shared portal serves (cohort-operator portal --shared): no cohort there gets a portal of its own.")
 	flag.StringVar(&ingressCIDRs, "portal-ingress-cidrs", "", "Comma-separated CIDRs the portals' NetworkPolicy admits; the API server's addresses (its service proxy) when empty.")
 	opts := zap.Options{}
 	memoryLimitRatio := flag.Float64("go-memory-limit-ratio", defaultGoMemoryLimitRatio, "Share of the container's memory limit (MEMORY_LIMIT, in bytes) set as the Go runtime's soft memory limit, unless GOMEMLIMIT is set.")
@@ -76,7 +78,7 @@ func main() {
 		debug.SetGCPercent(percent)
 	}
 
-	portal := controllers.PortalConfig{Image: portalImage, ImagePullSecrets: splitList(pullSecrets)}
+	portal := controllers.PortalConfig{Image: portalImage, ImagePullSecrets: splitList(pullSecrets), SharedNamespaces: splitList(sharedPortals)}
 	if ingressCIDRs != "" {
 		portal.IngressFrom = strings.Split(ingressCIDRs, ",")
 	}

@@ -25,7 +25,7 @@ func TestSlimForCache(t *testing.T) {
 				OwnerReferences: []metav1.OwnerReference{{APIVersion: "learning.cohort.dev/v1alpha1", Kind: "Cohort", Name: dup("allyship-2026"),
 					UID: types.UID(dup("5f1e")), Controller: ptr.To(true)}},
 			},
-			Spec: learningv1alpha1.LearningEventSpec{Title: learningv1alpha1.Text(dup("Monthly gathering")), Attendance: append(make([]learningv1alpha1.AttendanceRecord, 0, 4),
+			Spec: learningv1alpha1.LearningEventSpec{Title: dup("Monthly gathering"), Attendance: append(make([]learningv1alpha1.AttendanceRecord, 0, 4),
 				learningv1alpha1.AttendanceRecord{Member: learningv1alpha1.ObjectName(dup("allyship-2026-lead-1")), Status: learningv1alpha1.AttendanceStatus(dup("Present"))},
 			)},
 			Status: learningv1alpha1.LearningEventStatus{Conditions: []metav1.Condition{
@@ -55,7 +55,7 @@ func TestSlimForCache(t *testing.T) {
 	same("attendance status", string(a.Spec.Attendance[0].Status), string(b.Spec.Attendance[0].Status))
 	same("condition reason", a.Status.Conditions[0].Reason, b.Status.Conditions[0].Reason)
 	same("condition message", a.Status.Conditions[0].Message, b.Status.Conditions[0].Message)
-	same("title", string(a.Spec.Title), string(b.Spec.Title))
+	same("title", a.Spec.Title, b.Spec.Title)
 	if c := cap(a.Spec.Attendance); c != len(a.Spec.Attendance) {
 		t.Errorf("attendance holds room for %d records, want no spare capacity", c)
 	}

@@ -62,6 +62,22 @@ type PortalConfig struct {
 	// addresses, so that members reach the portal through its service proxy. Nothing
 	// is admitted when empty.
 	IngressFrom []string
+	// SharedNamespaces are the namespaces whose cohorts one shared portal serves
+	// (`cohort-operator portal --shared`, run by the chart): no cohort there gets a
+	// portal of its own, and a cohort's PortalAvailable condition points to the
+	// shared one.
+	SharedNamespaces []string
+}
+
+// shared reports whether the cohort's namespace is served by a shared portal.
+func (c PortalConfig) shared(cohort *learningv1alpha1.Cohort) bool {
+	return slices.Contains(c.SharedNamespaces, cohort.Namespace)
+}
+
+// ownPortal reports whether the cohort gets a portal of its own: it asks for one and
+// its namespace has no shared portal.
+func (c PortalConfig) ownPortal(cohort *learningv1alpha1.Cohort) bool {
+	return portalEnabled(cohort) && !c.shared(cohort)
 }
 
 // childNames are the derived names of a cohort's provisioned objects. Each follows the
@@ -131,9 +147,9 @@ func controllerRef(owner client.Object, kind string) metav1.OwnerReference {
 // fails and access never waits on them.
 func desiredChildren(cohort *learningv1alpha1.Cohort, pub program.Publication, portal PortalConfig) []client.Object {
 	n := namesOf(cohort)
-	objs := accessChildren(cohort, n, pub)
+	objs := accessChildren(cohort, n, pub, portal.ownPortal(cohort))
 	objs = append(objs, documentChildren(cohort, n, pub)...)
-	if portalEnabled(cohort) {
+	if portal.ownPortal(cohort) {
 		objs = append(objs, portalChildren(cohort, n, pub, portal)...)
 	}
 	return objs
@@ -151,12 +167,12 @@ func portalEnabled(cohort *learningv1alpha1.Cohort) bool {
 // member role. A rule is left out rather than written with no resource names, which
 // would grant every object of the kind. The rules name every derived name; provisioning
 // takes out those in conflict (withoutConflicts) once the live objects are known.
-func accessChildren(cohort *learningv1alpha1.Cohort, n childNames, pub program.Publication) []client.Object {
+func accessChildren(cohort *learningv1alpha1.Cohort, n childNames, pub program.Publication, ownPortal bool) []client.Object {
 	read := []rbacv1.PolicyRule{
 		{APIGroups: []string{learningv1alpha1.GroupVersion.Group}, Resources: []string{"cohorts"}, ResourceNames: []string{cohort.Name}, Verbs: []string{"get"}},
 		{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: n.documentParts(pub), Verbs: []string{"get"}},
 	}
-	if portalEnabled(cohort) {
+	if ownPortal {
 		read = append(read, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"services/proxy"}, ResourceNames: n.proxyNames(), Verbs: []string{"get"}})
 	}
 	// The one rule without names: RBAC cannot limit create by name, which the new

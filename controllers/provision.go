@@ -252,7 +252,7 @@ func (r *ProgramReconciler) provisionCohort(ctx context.Context, key unitKey, co
 		childWritesMetric.WithLabelValues(kindName(obj), "delete").Inc()
 	}
 
-	p := provisioningVerdict(conflicts, failed, pending, errs, provisionedSummary(cohort, desired))
+	p := provisioningVerdict(conflicts, failed, pending, errs, provisionedSummary(cohort, desired, r.Portal.ownPortal(cohort)))
 	p.Portal = r.portalAvailability(ctx, cohort)
 	return p, errors.Join(errs...)
 }
@@ -364,10 +364,16 @@ func provisioningVerdict(conflicts, failed, pending []string, errs []error, prov
 }
 
 // portalAvailability reports the portal Deployment's available replicas, as the cache
-// last saw them; nil when the portal is disabled.
+// last saw them; nil when the portal is disabled. A cohort of a namespace with a
+// shared portal is served there: the operator does not run that portal, so the
+// condition says where the cohort's pages are rather than counting replicas.
 func (r *ProgramReconciler) portalAvailability(ctx context.Context, cohort *learningv1alpha1.Cohort) *program.PortalAvailability {
 	if !portalEnabled(cohort) {
 		return nil
+	}
+	if r.Portal.shared(cohort) {
+		return &program.PortalAvailability{Status: metav1.ConditionTrue, Reason: learningv1alpha1.SharedPortalReason,
+			Message: fmt.Sprintf("served by the shared portal of namespace %s under /cohorts/%s/", cohort.Namespace, cohort.Name)}
 	}
 	want := int32(1)
 	if n := cohort.Spec.Services.Portal.Replicas; n != nil {
@@ -385,9 +391,9 @@ func (r *ProgramReconciler) portalAvailability(ctx context.Context, cohort *lear
 }
 
 // provisionedSummary says in a sentence what is in place.
-func provisionedSummary(cohort *learningv1alpha1.Cohort, desired []client.Object) string {
+func provisionedSummary(cohort *learningv1alpha1.Cohort, desired []client.Object, ownPortal bool) string {
 	msg := fmt.Sprintf("%d objects in place: members' access, roster, calendar and overview", len(desired))
-	if portalEnabled(cohort) {
+	if ownPortal {
 		msg += ", portal (service " + namesOf(cohort).PortalService + ")"
 	}
 	return msg

@@ -27,8 +27,11 @@ const managerUser = "cohort-manager-test"
 // testPortalImage is the image the test manager runs portals with.
 const testPortalImage = "cohort-operator:test"
 
+// sharedPortalNamespace is the namespace the test manager leaves to a shared portal.
+const sharedPortalNamespace = "shared-portals"
+
 // testPortal is how the test manager runs portals; IngressFrom is set at start.
-var testPortal = PortalConfig{Image: testPortalImage}
+var testPortal = PortalConfig{Image: testPortalImage, SharedNamespaces: []string{sharedPortalNamespace}}
 
 // testReconciler is a program reconciler configured as the test manager's, for tests
 // that reconcile by hand through a client of their own.

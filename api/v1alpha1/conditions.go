@@ -229,6 +229,10 @@ const (
 	// UnavailableReason marks a portal with fewer available replicas than declared.
 	UnavailableReason = "Unavailable"
 
+	// SharedPortalReason marks a cohort whose namespace has a shared portal, which
+	// serves it instead of a portal of its own.
+	SharedPortalReason = "SharedPortal"
+
 	// SuspendedReason marks a suspended cohort whose services differ from their
 	// declaration: nothing but its members' access is changed until it is resumed.
 	SuspendedReason = "Suspended"

@@ -197,7 +197,7 @@ func leafPaths(prefix string, values map[string]any, out *[]string) {
 			p = prefix + "." + k
 		}
 		// Maps of free keys (resources.requests) are documented as a whole.
-		if m, ok := values[k].(map[string]any); ok && len(m) > 0 && p != "resources" {
+		if m, ok := values[k].(map[string]any); ok && len(m) > 0 && p != "resources" && p != "portal.shared.resources" {
 			leafPaths(p, m, out)
 			continue
 		}
