@@ -64,8 +64,9 @@ type Options struct {
 	// AssetsDir holds the control plane's and the node's binaries (hack/controlplane.sh);
 	// $KUBEBUILDER_ASSETS when empty.
 	AssetsDir string
-	// Cluster configures the control plane (CRDDirs, ControllerManager, EtcdNoFsync);
-	// Start sets its AssetsDir, Dir and ConfigureAPIServer.
+	// Cluster configures the control plane (CRDDirs, ControllerManager, EtcdNoFsync,
+	// and ConfigureAPIServer, which runs after the node's own configuration); Start sets
+	// its AssetsDir and Dir.
 	Cluster localcluster.Options
 	// Images are OCI archives imported into containerd before the kubelet starts.
 	Images []string
@@ -169,7 +170,16 @@ func Start(ctx context.Context, opts Options) (_ *Node, err error) {
 	}
 	copts := opts.Cluster
 	copts.AssetsDir, copts.Dir = opts.AssetsDir, filepath.Join(dir, "cluster")
-	copts.ConfigureAPIServer = n.configureAPIServer
+	extra := copts.ConfigureAPIServer
+	copts.ConfigureAPIServer = func(s *envtest.APIServer) error {
+		if err := n.configureAPIServer(s); err != nil {
+			return err
+		}
+		if extra != nil {
+			return extra(s)
+		}
+		return nil
+	}
 	if n.Cluster, err = localcluster.Start(copts); err != nil {
 		return nil, err
 	}

@@ -88,7 +88,7 @@ func managerContainer(ctx context.Context, t *testing.T) {
 }
 
 // containerPID returns the host PID of a pod's first container, from containerd.
-func containerPID(t *testing.T, pod *corev1.Pod) int {
+func containerPID(t testing.TB, pod *corev1.Pod) int {
 	t.Helper()
 	if len(pod.Status.ContainerStatuses) == 0 {
 		t.Fatalf("pod %s has no container status", pod.Name)
@@ -112,7 +112,7 @@ func containerPID(t *testing.T, pod *corev1.Pod) int {
 }
 
 // procFields reads a /proc status file as a map of field to value.
-func procFields(t *testing.T, path string) map[string]string {
+func procFields(t testing.TB, path string) map[string]string {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {

@@ -77,11 +77,19 @@ func run(m *testing.M) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	started := time.Now()
+	if iss, err = testutil.StartIssuer(); err != nil {
+		return fail(err)
+	}
+	defer iss.Close()
+	authentication, err := apiServerAuthentication(work)
+	if err != nil {
+		return fail(err)
+	}
 	// No CRDs up front: the chart installs them.
 	node, err = localnode.Start(ctx, localnode.Options{
 		Dir:        testutil.Path("bin", "node"),
 		AssetsDir:  testutil.Path("bin", "k8s"),
-		Cluster:    localcluster.Options{ControllerManager: true},
+		Cluster:    localcluster.Options{ControllerManager: true, ConfigureAPIServer: authentication},
 		Images:     []string{operatorArchive, pauseArchive},
 		PauseImage: pause,
 	})
@@ -122,7 +130,7 @@ func command(stdin string, path string, args ...string) (string, error) {
 }
 
 // helm runs the pinned helm CLI and fails the test when it fails.
-func helm(t *testing.T, args ...string) string {
+func helm(t testing.TB, args ...string) string {
 	t.Helper()
 	out, err := command("", helmBin, args...)
 	if err != nil {
@@ -132,7 +140,7 @@ func helm(t *testing.T, args ...string) string {
 }
 
 // kubectl runs the control plane's kubectl and fails the test when it fails.
-func kubectl(t *testing.T, args ...string) string {
+func kubectl(t testing.TB, args ...string) string {
 	t.Helper()
 	out, err := command("", testutil.Path("bin", "k8s", "kubectl"), args...)
 	if err != nil {

@@ -50,6 +50,7 @@ func TestReleaseOnNode(t *testing.T) {
 		{"every portal runs the manager's image and is Available", func(t *testing.T) { portalsAvailable(ctx, t) }},
 		{"the portal's NetworkPolicy admits the API server's address", func(t *testing.T) { networkPolicyAdmitsAPIServer(ctx, t) }},
 		{"only seated members read their portal through the service proxy", func(t *testing.T) { membersReadTheirPortal(ctx, t) }},
+		{"the shared portal serves a namespace's cohorts to seated members' tokens only", func(t *testing.T) { sharedPortalAccess(ctx, t) }},
 		{"the manager's container runs as the chart says", func(t *testing.T) { managerContainer(ctx, t) }},
 		{"two replicas: the other takes over from a deleted leader", func(t *testing.T) { takeovers(ctx, t) }},
 		{"helm upgrade to another tag rolls everything, keeps status and repeats no Event", func(t *testing.T) { upgradeImage(ctx, t) }},
@@ -66,13 +67,15 @@ func TestReleaseOnNode(t *testing.T) {
 	}
 }
 
-// installAndReconcile installs the chart with the local image, waits for the manager
-// to be Ready, applies the samples (dates shifted into this month) with the second
+// installAndReconcile installs the chart with the local image and a shared portal in
+// sharedPrograms, waits for the manager to be Ready, applies the samples (dates shifted into this month) with the second
 // cohort's portal enabled too, and waits until every program object is Ready and
 // every Cohort Provisioned, with nothing forbidden in the manager's log.
 func installAndReconcile(ctx context.Context, t *testing.T, start time.Time) {
+	kubectl(t, "create", "namespace", sharedPrograms)
 	helm(t, "install", release, chartPath(), "-n", releaseNamespace, "--create-namespace",
 		"--set", "image.repository="+imageRepo, "--set", "image.tag="+imageTag, "--set", "image.pullPolicy=Never",
+		"--set", "portal.shared.namespaces={"+sharedPrograms+"}",
 		"--wait", "--timeout", "2m")
 	pod := managerPods(ctx, t, 1)[0]
 	t.Logf("manager pod %s Ready %.1fs after helm install started", pod.Name, time.Since(start).Seconds())

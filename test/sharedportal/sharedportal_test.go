@@ -68,7 +68,7 @@ func createCohort(t *testing.T, cohort, displayName string, members ...member) {
 // minutes.
 func token(t *testing.T, user string, audiences ...string) string {
 	t.Helper()
-	tok, err := iss.token(user, time.Now().Add(10*time.Minute), audiences...)
+	tok, err := iss.Token(user, time.Now().Add(10*time.Minute), audiences...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func logAPIServerVerdict(t *testing.T, tok string) {
 // expiredToken is a seated member's token for the portal that expired a minute ago.
 func expiredToken(t *testing.T) string {
 	t.Helper()
-	tok, err := iss.token(seated, time.Now().Add(-time.Minute), portal.DefaultAudience)
+	tok, err := iss.Token(seated, time.Now().Add(-time.Minute), portal.DefaultAudience)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +236,7 @@ func strangerToken(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := signJWT(key, map[string]any{
+	tok, err := testutil.SignJWT(key, map[string]any{
 		"iss": iss.URL, "sub": seated, "aud": []string{portal.DefaultAudience},
 		"iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix(),
 	})

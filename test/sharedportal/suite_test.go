@@ -55,7 +55,7 @@ var now = time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
 
 var (
 	admin client.Client
-	iss   *issuer
+	iss   *testutil.Issuer
 	// portalURL is where the shared portal serves, over TLS.
 	portalURL string
 	// anonymous trusts the portal's certificate and presents none of its own;
@@ -78,10 +78,10 @@ func run(m *testing.M) int {
 		return fail("making a folder", err)
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
-	if iss, err = startIssuer(); err != nil {
+	if iss, err = testutil.StartIssuer(); err != nil {
 		return fail("starting the OIDC issuer", err)
 	}
-	defer iss.server.Close()
+	defer iss.Close()
 	cluster, err := startCluster(dir)
 	if err != nil {
 		return fail("starting the local cluster", err)
@@ -128,7 +128,7 @@ func fail(what string, err error) int {
 // a TokenReview's audiences against it (its JWT authenticators are audience agnostic),
 // so a TokenReview for the portal's audience authenticates these tokens only then.
 func startCluster(dir string) (*localcluster.Cluster, error) {
-	config, err := authenticationConfig(iss, []string{portal.DefaultAudience, otherAudience})
+	config, err := testutil.AuthenticationConfig(iss, []string{portal.DefaultAudience, otherAudience})
 	if err != nil {
 		return nil, err
 	}
@@ -155,19 +155,19 @@ func startPortal(ctx context.Context, adminConfig *rest.Config, dir string) (fun
 	if err := grantPortal(ctx); err != nil {
 		return nil, err
 	}
-	servingCA, err := newAuthority("portal-serving-ca")
+	servingCA, err := testutil.NewAuthority("portal-serving-ca")
 	if err != nil {
 		return nil, err
 	}
-	serving, err := servingCA.issue("127.0.0.1", true)
+	serving, err := servingCA.Issue("127.0.0.1", true)
 	if err != nil {
 		return nil, err
 	}
-	certFile, keyFile, err := writePair(dir, "portal", serving)
+	certFile, keyFile, err := testutil.WritePair(dir, "portal", serving)
 	if err != nil {
 		return nil, err
 	}
-	proxyCA, err := newAuthority("front-proxy-ca")
+	proxyCA, err := testutil.NewAuthority("front-proxy-ca")
 	if err != nil {
 		return nil, err
 	}
@@ -246,8 +246,8 @@ func grantPortal(ctx context.Context) error {
 }
 
 // buildClients makes the suite's HTTP clients, each with a transport of its own.
-func buildClients(servingCA, proxyCA *authority) error {
-	otherCA, err := newAuthority("other-ca")
+func buildClients(servingCA, proxyCA *testutil.Authority) error {
+	otherCA, err := testutil.NewAuthority("other-ca")
 	if err != nil {
 		return err
 	}
@@ -263,15 +263,15 @@ func buildClients(servingCA, proxyCA *authority) error {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 	}
-	proxyCert, err := proxyCA.issue(proxyName, false)
+	proxyCert, err := proxyCA.Issue(proxyName, false)
 	if err != nil {
 		return err
 	}
-	foreignCert, err := otherCA.issue(proxyName, false)
+	foreignCert, err := otherCA.Issue(proxyName, false)
 	if err != nil {
 		return err
 	}
-	otherNameCert, err := proxyCA.issue("not-the-proxy", false)
+	otherNameCert, err := proxyCA.Issue("not-the-proxy", false)
 	if err != nil {
 		return err
 	}

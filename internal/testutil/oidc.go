@@ -1,4 +1,4 @@
-package sharedportal
+package testutil
 
 import (
 	"crypto"
@@ -23,8 +23,8 @@ import (
 	"time"
 )
 
-// authority is a certificate authority of the suite's own.
-type authority struct {
+// Authority is a certificate authority of a test's own.
+type Authority struct {
 	cert *x509.Certificate
 	key  *ecdsa.PrivateKey
 	// PEM is the CA's certificate, PEM-encoded.
@@ -33,7 +33,7 @@ type authority struct {
 
 var serial int64
 
-func newAuthority(name string) (*authority, error) {
+func NewAuthority(name string) (*Authority, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
@@ -57,12 +57,12 @@ func newAuthority(name string) (*authority, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &authority{cert: cert, key: key, PEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}, nil
+	return &Authority{cert: cert, key: key, PEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}, nil
 }
 
-// issue signs a certificate for cn: a server certificate for 127.0.0.1 when server
+// Issue signs a certificate for cn: a server certificate for 127.0.0.1 when server
 // is set, else a client certificate.
-func (a *authority) issue(cn string, server bool) (tls.Certificate, error) {
+func (a *Authority) Issue(cn string, server bool) (tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return tls.Certificate{}, err
@@ -92,8 +92,8 @@ func (a *authority) issue(cn string, server bool) (tls.Certificate, error) {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
 }
 
-// writePair writes a certificate and its key as PEM files in dir and returns their paths.
-func writePair(dir, name string, c tls.Certificate) (certFile, keyFile string, err error) {
+// WritePair writes a certificate and its key as PEM files in dir and returns their paths.
+func WritePair(dir, name string, c tls.Certificate) (certFile, keyFile string, err error) {
 	keyDER, err := x509.MarshalPKCS8PrivateKey(c.PrivateKey)
 	if err != nil {
 		return "", "", err
@@ -108,27 +108,28 @@ func writePair(dir, name string, c tls.Certificate) (certFile, keyFile string, e
 	return certFile, keyFile, nil
 }
 
-// issuer is an OpenID Connect issuer served over HTTPS by the test: its discovery
+// Issuer is an OpenID Connect issuer served over HTTPS by the test: its discovery
 // document and its signing key, which kube-apiserver's JWT authenticator fetches to
 // verify the people's tokens.
-type issuer struct {
+type Issuer struct {
 	server *httptest.Server
 	// URL is the issuer's URL, the iss claim of its tokens.
 	URL string
 	// CA signed the issuer's serving certificate.
-	CA  *authority
+	CA  *Authority
 	key *rsa.PrivateKey
 }
 
 // keyID names the issuer's one signing key in its JWKS and its tokens' headers.
-const keyID = "suite-key"
+const keyID = "test-key"
 
-func startIssuer() (*issuer, error) {
-	ca, err := newAuthority("oidc-issuer-ca")
+// StartIssuer serves a new issuer on 127.0.0.1 until Close.
+func StartIssuer() (*Issuer, error) {
+	ca, err := NewAuthority("oidc-issuer-ca")
 	if err != nil {
 		return nil, err
 	}
-	serving, err := ca.issue("127.0.0.1", true)
+	serving, err := ca.Issue("127.0.0.1", true)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +137,7 @@ func startIssuer() (*issuer, error) {
 	if err != nil {
 		return nil, err
 	}
-	iss := &issuer{CA: ca, key: key}
+	iss := &Issuer{CA: ca, key: key}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, map[string]any{
@@ -161,15 +162,18 @@ func startIssuer() (*issuer, error) {
 	return iss, nil
 }
 
+// Close stops serving the issuer.
+func (iss *Issuer) Close() { iss.server.Close() }
+
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// token signs an RS256 JWT for subject with the audiences, valid from a minute ago
+// Token signs an RS256 JWT for subject with the audiences, valid from a minute ago
 // until expires.
-func (iss *issuer) token(subject string, expires time.Time, audiences ...string) (string, error) {
-	return signJWT(iss.key, map[string]any{
+func (iss *Issuer) Token(subject string, expires time.Time, audiences ...string) (string, error) {
+	return SignJWT(iss.key, map[string]any{
 		"iss": iss.URL,
 		"sub": subject,
 		"aud": audiences,
@@ -179,8 +183,8 @@ func (iss *issuer) token(subject string, expires time.Time, audiences ...string)
 	})
 }
 
-// signJWT encodes claims as a compact JWS signed with RS256 (RFC 7515, RFC 7518 3.3).
-func signJWT(key *rsa.PrivateKey, claims map[string]any) (string, error) {
+// SignJWT encodes claims as a compact JWS signed with RS256 (RFC 7515, RFC 7518 3.3).
+func SignJWT(key *rsa.PrivateKey, claims map[string]any) (string, error) {
 	enc := func(v any) (string, error) {
 		b, err := json.Marshal(v)
 		return base64.RawURLEncoding.EncodeToString(b), err
@@ -202,10 +206,10 @@ func signJWT(key *rsa.PrivateKey, claims map[string]any) (string, error) {
 	return signed + "." + base64.RawURLEncoding.EncodeToString(sig), nil
 }
 
-// authenticationConfig is kube-apiserver's structured authentication configuration
+// AuthenticationConfig is kube-apiserver's structured authentication configuration
 // (--authentication-config) that trusts the issuer's tokens for audiences, the
 // person's user name being the sub claim as it is.
-func authenticationConfig(iss *issuer, audiences []string) ([]byte, error) {
+func AuthenticationConfig(iss *Issuer, audiences []string) ([]byte, error) {
 	return json.Marshal(map[string]any{
 		"apiVersion": "apiserver.config.k8s.io/v1",
 		"kind":       "AuthenticationConfiguration",
