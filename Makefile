@@ -105,8 +105,9 @@ fuzz: ## Run every fuzz target for FUZZTIME (default 10s); failing inputs stay i
 	FUZZTIME=$(FUZZTIME) hack/fuzz.sh
 
 .PHONY: bench
-bench: controlplane ## Run the benchmarks.
-	go test -run '^$$' -bench . -benchmem ./...
+bench: controlplane node-deps image ## Run the benchmarks; the portal tier's on a real node (BenchmarkPortalTier, once).
+	go test -run '^$$' -bench . -benchmem $$(go list ./... | grep -v -e '/test/node$$' -e '/test/nodee2e$$')
+	go test -run '^$$' -bench . -benchtime 1x -timeout 40m ./test/nodee2e/
 
 BENCH_SCALE ?= 1
 

@@ -33,6 +33,7 @@ type Authority struct {
 
 var serial int64
 
+// NewAuthority makes a self-signed certificate authority named name.
 func NewAuthority(name string) (*Authority, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
