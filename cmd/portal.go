@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -46,15 +47,24 @@ func portalMain(args []string) int {
 			return 2
 		}
 	}
+	return runPortal(opts.Address, impersonate, "portal", func(ctx context.Context, clientset kubernetes.Interface, ln net.Listener) error {
+		opts.Listener = ln
+		return portal.Run(ctx, clientset, opts)
+	})
+}
+
+// runPortal binds address first (the kubelet probes as soon as the container runs),
+// connects to the API server (as impersonate, when set) and runs serve on the
+// listener until SIGINT or SIGTERM; it returns the process's exit code. what names
+// the portal in the log.
+func runPortal(address, impersonate, what string, serve func(context.Context, kubernetes.Interface, net.Listener) error) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	// The port first: the kubelet probes as soon as the container runs.
-	ln, err := portal.Listen(ctx, opts.Address)
+	ln, err := portal.Listen(ctx, address)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "portal:", err)
 		return 1
 	}
-	opts.Listener = ln
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
 		_ = ln.Close()
@@ -68,8 +78,8 @@ func portalMain(args []string) int {
 		fmt.Fprintln(os.Stderr, "portal:", err)
 		return 1
 	}
-	if err := portal.Run(ctx, clientset, opts); err != nil {
-		ctrl.Log.Error(err, "portal exited with an error")
+	if err := serve(ctx, clientset, ln); err != nil {
+		ctrl.Log.Error(err, what+" exited with an error")
 		return 1
 	}
 	return 0

@@ -4,11 +4,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"k8s.io/client-go/kubernetes"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -76,31 +75,8 @@ func sharedPortalMain(args []string) int {
 		fmt.Fprintln(os.Stderr, "portal:", err)
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	// The port first: the kubelet probes as soon as the container runs.
-	ln, err := portal.Listen(ctx, opts.Address)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "portal:", err)
-		return 1
-	}
-	opts.Listener = ln
-	cfg, err := ctrl.GetConfig()
-	if err != nil {
-		_ = ln.Close()
-		fmt.Fprintln(os.Stderr, "portal:", err)
-		return 1
-	}
-	cfg.Impersonate.UserName = impersonate
-	clientset, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		_ = ln.Close()
-		fmt.Fprintln(os.Stderr, "portal:", err)
-		return 1
-	}
-	if err := portal.RunShared(ctx, clientset, opts); err != nil {
-		ctrl.Log.Error(err, "shared portal exited with an error")
-		return 1
-	}
-	return 0
+	return runPortal(opts.Address, impersonate, "shared portal", func(ctx context.Context, clientset kubernetes.Interface, ln net.Listener) error {
+		opts.Listener = ln
+		return portal.RunShared(ctx, clientset, opts)
+	})
 }

@@ -21,6 +21,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
 
 // Authority is a certificate authority of a test's own.
@@ -226,4 +228,25 @@ func AuthenticationConfig(iss *Issuer, audiences []string) ([]byte, error) {
 			},
 		}},
 	})
+}
+
+// JWTAuthentication returns the kube-apiserver configuration (localcluster's
+// ConfigureAPIServer) that authenticates the issuer's tokens for audiences, from a
+// structured authentication configuration written in dir, and accepts TokenReviews
+// for apiAudience besides the audience of the cluster's own ServiceAccount tokens,
+// which stays first.
+func JWTAuthentication(iss *Issuer, dir string, audiences []string, apiAudience string) (func(*envtest.APIServer) error, error) {
+	config, err := AuthenticationConfig(iss, audiences)
+	if err != nil {
+		return nil, err
+	}
+	file := filepath.Join(dir, "authentication-config.json")
+	if err := os.WriteFile(file, config, 0o600); err != nil {
+		return nil, err
+	}
+	return func(s *envtest.APIServer) error {
+		s.Configure().Set("authentication-config", file)
+		s.Configure().Set("api-audiences", "https://kubernetes.default.svc,"+apiAudience)
+		return nil
+	}, nil
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/cohort-dev/cohort-operator/internal/localcluster"
 	"github.com/cohort-dev/cohort-operator/internal/localnode"
+	"github.com/cohort-dev/cohort-operator/internal/portal"
 	"github.com/cohort-dev/cohort-operator/internal/testutil"
 )
 
@@ -81,7 +82,9 @@ func run(m *testing.M) int {
 		return fail(err)
 	}
 	defer iss.Close()
-	authentication, err := apiServerAuthentication(work)
+	// The node's API server authenticates the issuer's tokens for the portal's
+	// audience and otherAudience, and accepts TokenReviews for the portal's.
+	authentication, err := testutil.JWTAuthentication(iss, work, []string{portal.DefaultAudience, otherAudience}, portal.DefaultAudience)
 	if err != nil {
 		return fail(err)
 	}

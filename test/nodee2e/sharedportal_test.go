@@ -4,8 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +11,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
 	"github.com/cohort-dev/cohort-operator/internal/portal"
@@ -31,25 +28,6 @@ const otherAudience = "other-app"
 // iss issues the people's tokens; the node's API server trusts it for the portal's
 // audience and otherAudience (TestMain).
 var iss *testutil.Issuer
-
-// apiServerAuthentication makes kube-apiserver authenticate the issuer's tokens for
-// both audiences, and accept TokenReviews for the portal's (--api-audiences keeps the
-// audience of the cluster's own ServiceAccount tokens first).
-func apiServerAuthentication(dir string) (func(*envtest.APIServer) error, error) {
-	config, err := testutil.AuthenticationConfig(iss, []string{portal.DefaultAudience, otherAudience})
-	if err != nil {
-		return nil, err
-	}
-	file := filepath.Join(dir, "authentication-config.json")
-	if err := os.WriteFile(file, config, 0o600); err != nil {
-		return nil, err
-	}
-	return func(s *envtest.APIServer) error {
-		s.Configure().Set("authentication-config", file)
-		s.Configure().Set("api-audiences", "https://kubernetes.default.svc,"+portal.DefaultAudience)
-		return nil
-	}, nil
-}
 
 // sharedPortalAccess runs two cohorts in the shared portal's namespace and asks the
 // release's shared portal for a cohort's pages from the node, through its Service,

@@ -28,7 +28,6 @@ import (
 	"k8s.io/client-go/rest"
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/cohort-dev/cohort-operator/internal/localcluster"
 	"github.com/cohort-dev/cohort-operator/internal/portal"
@@ -128,22 +127,14 @@ func fail(what string, err error) int {
 // a TokenReview's audiences against it (its JWT authenticators are audience agnostic),
 // so a TokenReview for the portal's audience authenticates these tokens only then.
 func startCluster(dir string) (*localcluster.Cluster, error) {
-	config, err := testutil.AuthenticationConfig(iss, []string{portal.DefaultAudience, otherAudience})
+	authentication, err := testutil.JWTAuthentication(iss, dir, []string{portal.DefaultAudience, otherAudience}, portal.DefaultAudience)
 	if err != nil {
 		return nil, err
 	}
-	configFile := filepath.Join(dir, "authentication-config.json")
-	if err := os.WriteFile(configFile, config, 0o600); err != nil {
-		return nil, err
-	}
 	return localcluster.Start(localcluster.Options{
-		Dir:     filepath.Join(dir, "cluster"),
-		CRDDirs: []string{testutil.Path("config", "crd", "bases")},
-		ConfigureAPIServer: func(s *envtest.APIServer) error {
-			s.Configure().Set("authentication-config", configFile)
-			s.Configure().Set("api-audiences", "https://kubernetes.default.svc,"+portal.DefaultAudience)
-			return nil
-		},
+		Dir:                filepath.Join(dir, "cluster"),
+		CRDDirs:            []string{testutil.Path("config", "crd", "bases")},
+		ConfigureAPIServer: authentication,
 	})
 }
 
