@@ -85,6 +85,11 @@ func TestSharedPortal(t *testing.T) {
 		t.Errorf("the manager runs %q, want --portal-shared-namespaces=team-a,team-b", args)
 	}
 
+	notes := mustHelm(t, "install", "notes", chartDir, "-n", "notes", "--dry-run=client", "--set", "portal.shared.namespaces={team-a,team-b}")
+	if want := "A shared portal serves every cohort of team-a, team-b under /cohorts/<cohort>/"; !strings.Contains(notes, want) {
+		t.Errorf("the install's notes do not say %q:\n%s", want, notes)
+	}
+
 	_, plain := render(t, chartDir, defaultRelease, defaultNamespace)
 	for _, o := range plain {
 		if o.GetLabels()["app.kubernetes.io/component"] == "shared-portal" {
