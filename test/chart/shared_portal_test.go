@@ -85,7 +85,9 @@ func TestSharedPortal(t *testing.T) {
 		t.Errorf("the manager runs %q, want --portal-shared-namespaces=team-a,team-b", args)
 	}
 
-	notes := mustHelm(t, "install", "notes", chartDir, "-n", "notes", "--dry-run=client", "--set", "portal.shared.namespaces={team-a,team-b}")
+	// Other tests of the suite leave releases behind: a dry run takes no ownership of
+	// their objects, but must not refuse because of them.
+	notes := mustHelm(t, "install", "notes", chartDir, "-n", "notes", "--dry-run=client", "--take-ownership", "--set", "portal.shared.namespaces={team-a,team-b}")
 	if want := "A shared portal serves every cohort of team-a, team-b under /cohorts/<cohort>/"; !strings.Contains(notes, want) {
 		t.Errorf("the install's notes do not say %q:\n%s", want, notes)
 	}
