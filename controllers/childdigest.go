@@ -210,21 +210,24 @@ type verifiedChild struct {
 // deleted cohorts are not otherwise forgotten), and children are read again once.
 const verifiedLimit = 20000
 
-func (v *verifiedChildren) matches(desired, live client.Object) bool {
+// matches reports whether a full read found live's resourceVersion to hold desired,
+// whose content digest is digest (computed by the caller, outside the lock).
+func (v *verifiedChildren) matches(desired, live client.Object, digest string) bool {
 	v.mu.Lock()
-	defer v.mu.Unlock()
 	got, ok := v.byRV[refOf(desired)]
-	return ok && got.resourceVersion == live.GetResourceVersion() && got.digest == contentDigest(desired) &&
+	v.mu.Unlock()
+	return ok && got.resourceVersion == live.GetResourceVersion() && got.digest == digest &&
 		equality.Semantic.DeepDerivative(desired.GetLabels(), live.GetLabels())
 }
 
-func (v *verifiedChildren) remember(desired, live client.Object) {
+// remember records that live, read in full, holds desired, whose digest is digest.
+func (v *verifiedChildren) remember(desired, live client.Object, digest string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.byRV == nil || len(v.byRV) >= verifiedLimit {
 		v.byRV = map[childRef]verifiedChild{}
 	}
-	v.byRV[refOf(desired)] = verifiedChild{resourceVersion: live.GetResourceVersion(), digest: contentDigest(desired)}
+	v.byRV[refOf(desired)] = verifiedChild{resourceVersion: live.GetResourceVersion(), digest: digest}
 }
 
 // withAppliedDigest returns a copy of obj's annotations with the digest of its content.

@@ -415,16 +415,17 @@ func (r *ProgramReconciler) lookupChild(ctx context.Context, desired client.Obje
 	key := client.ObjectKeyFromObject(desired)
 	err := r.Client.Get(ctx, key, live)
 	// A copy only the operator wrote is compared by its digest; a changed one in full.
-	if digest, slimmed := cachedDigest(live); err == nil && slimmed && digest == "" {
-		if r.verified.matches(desired, live) {
-			live.SetAnnotations(map[string]string{cachedContentAnnotation: cachedAppliedPrefix + contentDigest(desired)})
+	if cached, slimmed := cachedDigest(live); err == nil && slimmed && cached == "" {
+		digest := contentDigest(desired)
+		if r.verified.matches(desired, live, digest) {
+			live.SetAnnotations(map[string]string{cachedContentAnnotation: cachedAppliedPrefix + digest})
 			return live, nil
 		}
 		if live, ok = desired.DeepCopyObject().(client.Object); !ok {
 			return nil, fmt.Errorf("copying %s", describe(desired))
 		}
 		if err = r.APIReader.Get(ctx, key, live); err == nil && childMatches(desired, live) {
-			r.verified.remember(desired, live)
+			r.verified.remember(desired, live, digest)
 		}
 	}
 	if apierrors.IsNotFound(err) {
