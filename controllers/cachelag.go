@@ -87,20 +87,21 @@ func (c *cacheLag) deleting(obj client.Object) {
 }
 
 // echoes reports whether obj, a child as a watch event shows it (slimmed by the
-// cache), holds exactly what the reconciler last applied to it, written by the
-// operator alone: the event echoes its own apply.
-func (c *cacheLag) echoes(obj client.Object) bool {
+// cache), holds exactly what the reconciler last applied to it: its content is the
+// declared one, or one verified to hold it (the API server's answer to the apply).
+func (c *cacheLag) echoes(obj client.Object, verified *verifiedChildren) bool {
 	c.mu.Lock()
 	a, ok := c.own[refOf(obj)]
 	c.mu.Unlock()
 	if !ok || a.deleted || time.Since(a.at) > cacheLagLimit {
 		return false
 	}
-	digest, slimmed := cachedDigest(obj)
+	content, slimmed := cachedDigest(obj)
 	if !slimmed {
-		digest = contentDigest(obj)
+		content = contentDigest(obj)
 	}
-	return digest == a.digest && equality.Semantic.DeepDerivative(a.labels, obj.GetLabels())
+	return (content == a.digest || verified.matches(obj, content, a.digest)) &&
+		equality.Semantic.DeepDerivative(a.labels, obj.GetLabels())
 }
 
 // echoesDeletion reports whether the deletion of obj is the reconciler's own.
@@ -122,9 +123,7 @@ type unseenWrite struct {
 	// replaced are the resourceVersions the writes replaced; "" stands for no object,
 	// before a creation.
 	replaced []string
-	// obj is an object of the written kind, to read the cache's copy into.
-	obj client.Object
-	at  time.Time
+	at       time.Time
 }
 
 // wrote records that the unit's evaluation wrote obj over the version replaced ("" for
@@ -143,7 +142,7 @@ func (c *cacheLag) wrote(key unitKey, obj client.Object, replaced string) {
 	ref := objectRef{kind: reflect.TypeOf(obj), name: obj.GetName()}
 	w := unseen[ref]
 	if w == nil {
-		w = &unseenWrite{obj: reflect.New(ref.kind.Elem()).Interface().(client.Object)}
+		w = &unseenWrite{}
 		unseen[ref] = w
 	}
 	w.replaced = append(w.replaced, replaced)
@@ -157,15 +156,23 @@ func (c *cacheLag) behind(ctx context.Context, reader client.Reader, key unitKey
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	unseen := c.byUnit[key]
+	// One object of each kind to read the cache's copies into, without copying their
+	// content: only the resourceVersion is looked at.
+	into := map[reflect.Type]client.Object{}
 	for ref, w := range unseen {
 		if time.Since(w.at) > cacheLagLimit {
 			delete(unseen, ref)
 			continue
 		}
+		obj := into[ref.kind]
+		if obj == nil {
+			obj = reflect.New(ref.kind.Elem()).Interface().(client.Object)
+			into[ref.kind] = obj
+		}
 		version := ""
-		switch err := reader.Get(ctx, client.ObjectKey{Namespace: key.Namespace, Name: ref.name}, w.obj); {
+		switch err := reader.Get(ctx, client.ObjectKey{Namespace: key.Namespace, Name: ref.name}, obj); {
 		case err == nil:
-			version = w.obj.GetResourceVersion()
+			version = obj.GetResourceVersion()
 		case !apierrors.IsNotFound(err):
 			return false, err
 		}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -123,29 +124,32 @@ func TestEchoesOfOwnApplies(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "spring-read", Labels: map[string]string{ManagedByLabel: ManagedBy}},
 		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{"spring-roster"}, Verbs: []string{"get"}}},
 	}
-	var lag cacheLag
+	var (
+		lag      cacheLag
+		verified verifiedChildren
+	)
 	// Watch events show the cache's slimmed copies.
-	live := cachedAs(t, desired, desired, fieldOwner)
+	live := cachedAs(t, desired)
 	live.SetResourceVersion("42")
-	if lag.echoes(live) {
+	if lag.echoes(live, &verified) {
 		t.Error("an echo before any apply")
 	}
 	lag.applying(desired)
-	if !lag.echoes(live) {
+	if !lag.echoes(live, &verified) {
 		t.Error("the child as applied is not taken for the echo of the apply")
 	}
 	handEdited := desired.DeepCopy()
 	handEdited.Rules[0].Resources = []string{"secrets"}
-	if lag.echoes(cachedAs(t, desired, handEdited, fieldOwner, "kubectl-edit")) {
+	if lag.echoes(cachedAs(t, handEdited), &verified) {
 		t.Error("a hand edit of the rules is taken for an echo: it would not be repaired")
 	}
 	other := live.DeepCopyObject().(client.Object)
 	other.SetName("spring-edit")
-	if lag.echoes(other) {
+	if lag.echoes(other, &verified) {
 		t.Error("another child is taken for the echo")
 	}
 	lag.own[refOf(desired)] = ownApply{labels: desired.Labels, digest: contentDigest(desired), at: time.Now().Add(-cacheLagLimit - time.Second)}
-	if lag.echoes(live) {
+	if lag.echoes(live, &verified) {
 		t.Error("an apply older than cacheLagLimit still silences events")
 	}
 
@@ -154,14 +158,30 @@ func TestEchoesOfOwnApplies(t *testing.T) {
 	doc := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "spring-roster", Labels: map[string]string{ManagedByLabel: ManagedBy}},
 		Data: map[string]string{"roster.json": `{"members":[]}`}}
 	lag.applying(doc)
-	liveDoc := cachedAs(t, doc, doc, fieldOwner)
-	if !lag.echoes(liveDoc) {
+	liveDoc := cachedAs(t, doc)
+	if !lag.echoes(liveDoc, &verified) {
 		t.Error("the ConfigMap as applied is not taken for the echo of the apply")
 	}
 	forged := doc.DeepCopy()
 	forged.Data["roster.json"] = `{"members":[{"displayName":"Mallory"}]}`
-	if lag.echoes(cachedAs(t, doc, forged, fieldOwner, "kubectl-edit")) {
+	if lag.echoes(cachedAs(t, forged), &verified) {
 		t.Error("an edited document is taken for an echo: it would not be repaired")
+	}
+
+	// A Deployment as the API server stores it differs from its declaration by the
+	// fields it defaulted: its event echoes the apply once the answer to the apply
+	// was found to hold the declaration.
+	deploy := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "spring-portal", Labels: map[string]string{ManagedByLabel: ManagedBy}},
+		Spec: appsv1.DeploymentSpec{Replicas: new(int32(1))}}
+	stored := deploy.DeepCopy()
+	stored.Spec.RevisionHistoryLimit = new(int32(10))
+	lag.applying(deploy)
+	if lag.echoes(cachedAs(t, stored), &verified) {
+		t.Error("a defaulted Deployment echoes before its content was verified")
+	}
+	verified.remember(deploy, stored, contentDigest(deploy))
+	if !lag.echoes(cachedAs(t, stored), &verified) {
+		t.Error("the verified Deployment as applied is not taken for the echo of the apply")
 	}
 
 	// Deletions: the reconciler's own is an echo; one by hand, or the creation of the
@@ -173,7 +193,7 @@ func TestEchoesOfOwnApplies(t *testing.T) {
 	if !lag.echoesDeletion(live) {
 		t.Error("the reconciler's own deletion is not taken for an echo")
 	}
-	if lag.echoes(live) {
+	if lag.echoes(live, &verified) {
 		t.Error("a child created again after the reconciler deleted it is taken for an echo")
 	}
 }

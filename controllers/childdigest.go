@@ -1,11 +1,9 @@
 package controllers
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"maps"
 	"strings"
 	"sync"
 
@@ -14,7 +12,6 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -23,58 +20,61 @@ import (
 // A cluster at scale holds tens of thousands of provisioned objects (each member with a
 // plan has a Role and a RoleBinding of their own), and the cache kept full copies of
 // all of them to compare with what the operator declares. It now keeps their metadata
-// and a digest instead:
+// and a digest of their content instead:
 //
-//   - Every child the operator applies carries AppliedDigestAnnotation, the SHA-256 of
-//     what it declared (contentDigest).
-//   - The cache's transform (slimChild) drops the child's content (rules, subjects,
-//     data, specs; a Deployment keeps its status) and records, in the cache-only
-//     annotation cachedContentAnnotation, the applied digest when the object's
-//     managedFields show that only the operator's field manager wrote its content. A
-//     write by anyone else (kubectl edit, a patch, another controller) leaves its
-//     manager in managedFields, so the cached copy says "changed" instead.
+//   - The cache's transform (slimChild) computes the digest of the child's content as
+//     the API server holds it (contentDigest: rules, subjects, data, specs), then
+//     drops the content and the annotations (a Deployment keeps its status) and keeps
+//     the digest as the copy's cached state (see cachedStateMarker).
 //   - A child matches its declaration when its labels hold the declared ones and its
-//     cached digest is the declared content's. A changed child is read in full from the
-//     API server and compared as before (childMatches); a match is remembered by
-//     resourceVersion (verifiedChildren), so an object someone else also writes, such
-//     as a Deployment restarted with kubectl rollout restart, is read again only when
-//     its resourceVersion moves.
+//     content digest is the declared content's. That is exact for the kinds the API
+//     server does not default (Roles, RoleBindings, ConfigMaps, ServiceAccounts as the
+//     operator declares them): any change to their content, by anyone under any field
+//     manager name, changes the digest, and the next pass applies the declaration
+//     again without reading the object first.
+//   - The API server defaults fields of the other kinds (a Deployment's strategy, a
+//     Service's cluster IP), so their digest differs from the declaration's. A full
+//     comparison (childMatches) that finds a content holding the declaration is
+//     remembered by content digest (verifiedChildren): after each apply, from the
+//     object the API server answered, and after a full read of a child whose content
+//     changed. While neither the content nor the declaration changes, the child
+//     matches without another read.
 //
-// So a subject added by hand to a RoleBinding is still seen and repaired: its writer
-// is in managedFields, the cached copy says "changed", and the full read finds the
-// extra subject. Writes that only touch metadata (kube-controller-manager's revision
-// annotation on a Deployment) do not mark a child changed: its labels are compared
-// from the cached metadata, and annotations other than the digest are not the
+// So a subject added by hand to a RoleBinding is always seen and repaired: the
+// binding's content digest changes, whoever wrote it. Writes that only touch metadata
+// (kube-controller-manager's revision annotation on a Deployment) do not change the
+// digest: labels are compared from the cached metadata, and annotations are not the
 // operator's to declare.
-const (
-	// AppliedDigestAnnotation is the digest of what the operator declared for a child
-	// when it last applied it.
-	AppliedDigestAnnotation = "learning.cohort.dev/applied-digest"
-	// cachedContentAnnotation exists only on the cache's copies of children: "applied
-	// <digest>" when only the operator wrote their content, "changed" otherwise. The
-	// manager never writes a cached child back.
-	cachedContentAnnotation = "learning.cohort.dev/cached-content"
-	cachedChanged           = "changed"
-	cachedAppliedPrefix     = "applied "
-)
+
+// cachedStateMarker starts the cached state of a child, which the cache's copy carries
+// in metadata.generateName: "#" and the digest of its content. A child is created by
+// name, so generateName means nothing on it; the manager never writes a cached copy
+// back; and "#" is not allowed in a real generateName, so a copy read from the API
+// server is never taken for a cached one. The state costs one string per child, where
+// an annotation map of its own cost six times as much: at scale the cache holds tens of
+// thousands of children.
+const cachedStateMarker = "#"
 
 // contentDigest is the digest of what the operator declares in a child: its content
 // (everything but metadata and status), as JSON, hashed with SHA-256 and written in
-// URL-safe base64 without padding (43 characters, a valid annotation value).
+// URL-safe base64 without padding (43 characters).
 func contentDigest(obj client.Object) string {
+	// Empty lists and maps are written as absent, as the API server stores them.
 	var content any
 	switch o := obj.(type) {
 	case *rbacv1.Role:
-		content = o.Rules
+		content = struct {
+			Rules []rbacv1.PolicyRule `json:"rules,omitempty"`
+		}{o.Rules}
 	case *rbacv1.RoleBinding:
 		content = struct {
 			RoleRef  rbacv1.RoleRef   `json:"roleRef"`
-			Subjects []rbacv1.Subject `json:"subjects"`
+			Subjects []rbacv1.Subject `json:"subjects,omitempty"`
 		}{o.RoleRef, o.Subjects}
 	case *corev1.ConfigMap:
 		content = struct {
-			Data       map[string]string `json:"data"`
-			BinaryData map[string][]byte `json:"binaryData"`
+			Data       map[string]string `json:"data,omitempty"`
+			BinaryData map[string][]byte `json:"binaryData,omitempty"`
 		}{o.Data, o.BinaryData}
 	case *corev1.ServiceAccount:
 		content = o.AutomountServiceAccountToken
@@ -93,16 +93,31 @@ func contentDigest(obj client.Object) string {
 	return base64.RawURLEncoding.EncodeToString(h.Sum(nil))
 }
 
-// slimChild replaces, in the cache's copy of a provisioned object, its content by what
-// the comparison needs (see the comment of AppliedDigestAnnotation). It must run
-// before managedFields are dropped. The approvers' RoleBindings keep their subjects:
+// digestIsExact tells the kinds whose content the API server stores as the operator
+// declares it, defaulting nothing: a content digest other than the declaration's
+// means that the child differs from it.
+func digestIsExact(obj client.Object) bool {
+	switch obj.(type) {
+	case *rbacv1.Role, *rbacv1.RoleBinding, *corev1.ConfigMap, *corev1.ServiceAccount:
+		return true
+	}
+	return false
+}
+
+// slimChild replaces, in the cache's copy of a provisioned object, its content by its
+// digest (see cachedStateMarker). The approvers' RoleBindings keep their subjects:
 // provisioning reads who is already bound while the approval policy is missing, and
-// there are few of them.
+// there are few of them. The informers may transform an object they already hold
+// again (on a resync): a copy slimmed before is left as it is.
 func slimChild(obj client.Object) {
 	labels := obj.GetLabels()
 	if labels[ManagedByLabel] != ManagedBy || labels[ComponentLabel] == componentApprovals {
 		return
 	}
+	if _, slimmed := cachedDigest(obj); slimmed {
+		return
+	}
+	digest := contentDigest(obj)
 	switch o := obj.(type) {
 	case *rbacv1.Role:
 		o.Rules = nil
@@ -125,117 +140,75 @@ func slimChild(obj client.Object) {
 	default:
 		return
 	}
-	state := cachedChanged
-	if digest := obj.GetAnnotations()[AppliedDigestAnnotation]; digest != "" && onlyOperatorWroteContent(obj.GetManagedFields()) {
-		state = cachedAppliedPrefix + digest
-	}
-	// The other annotations are not compared: only the state is kept.
-	obj.SetAnnotations(map[string]string{cachedContentAnnotation: state})
+	// The annotations are not compared: only the digest is kept.
+	obj.SetAnnotations(nil)
+	obj.SetGenerateName(cachedState(digest))
 }
 
-// onlyOperatorWroteContent reports whether the managedFields show that no manager but
-// the operator's wrote anything outside metadata and status. No managedFields at all
-// (they can be cleared by a write) proves nothing, so it is false.
-func onlyOperatorWroteContent(entries []metav1.ManagedFieldsEntry) bool {
-	own := false
-	for _, e := range entries {
-		switch {
-		case e.Manager == fieldOwner && e.Operation == metav1.ManagedFieldsOperationApply:
-			own = own || e.Subresource == ""
-		case e.Subresource != "":
-			// Status and other subresources are not the operator's to declare.
-		case !onlyMetadata(e.FieldsV1):
-			return false
-		}
-	}
-	return own
-}
+// cachedState is the cached state of a child whose content has the given digest.
+func cachedState(digest string) string { return cachedStateMarker + digest }
 
-// onlyMetadata reports whether a managedFields entry's field set touches nothing but
-// metadata.
-func onlyMetadata(fields *metav1.FieldsV1) bool {
-	if fields == nil {
-		return true
-	}
-	var set map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(fields.GetRawBytes()))
-	if err := dec.Decode(&set); err != nil {
-		return false
-	}
-	for k := range set {
-		if k != "f:metadata" && k != "." {
-			return false
-		}
-	}
-	return true
-}
-
-// cachedDigest returns the applied digest a cached child's copy records, and whether
+// cachedDigest returns the content digest a cached child's copy records, and whether
 // the copy is a slimmed one at all.
 func cachedDigest(live client.Object) (digest string, slimmed bool) {
-	state, ok := live.GetAnnotations()[cachedContentAnnotation]
-	if !ok {
-		return "", false
-	}
-	digest, _ = strings.CutPrefix(state, cachedAppliedPrefix)
-	if digest == state {
-		digest = "" // changed
-	}
-	return digest, true
+	return strings.CutPrefix(live.GetGenerateName(), cachedStateMarker)
 }
 
 // slimMatches reports, for a slimmed cached copy, whether it holds what desired
-// declares: its labels include desired's and the operator alone wrote the declared
-// content. It says nothing (false) for a changed copy, which needs a full read.
-func slimMatches(desired, live client.Object) bool {
-	digest, _ := cachedDigest(live)
-	return digest != "" && digest == contentDigest(desired) &&
-		equality.Semantic.DeepDerivative(desired.GetLabels(), live.GetLabels())
+// declares, whose content digest is declared: its labels include desired's and its
+// content is the declared one.
+func slimMatches(desired, live client.Object, declared string) bool {
+	content, _ := cachedDigest(live)
+	return content == declared && equality.Semantic.DeepDerivative(desired.GetLabels(), live.GetLabels())
 }
 
-// verifiedChildren remembers the children that someone besides the operator also
-// wrote, but that a full read found to hold what the operator declares: by child, the
-// resourceVersion read and the digest of the declaration it matched. While neither
-// changes, the child matches without another read.
+// verifiedChildren remembers the children whose content a full comparison found to
+// hold what the operator declares although its digest differs (the API server
+// defaulted some of its fields): by child, the digest of the content compared and of
+// the declaration it matched. While neither changes, the child matches without
+// another read.
 type verifiedChildren struct {
-	mu   sync.Mutex
-	byRV map[childRef]verifiedChild
+	mu    sync.Mutex
+	byRef map[childRef]verifiedChild
 }
 
 type verifiedChild struct {
-	resourceVersion, digest string
+	content, declared string
 }
 
-// verifiedLimit bounds verifiedChildren: past it the memory is cleared (children of
-// deleted cohorts are not otherwise forgotten), and children are read again once.
-const verifiedLimit = 20000
+// verifiedLimit bounds verifiedChildren, which forgets a child when it is deleted: past
+// the bound the memory is cleared, and the children are compared in full again once.
+// A cohort has three children of kinds the API server defaults.
+const verifiedLimit = 1 << 17
 
-// matches reports whether a full read found live's resourceVersion to hold desired,
-// whose content digest is digest (computed by the caller, outside the lock).
-func (v *verifiedChildren) matches(desired, live client.Object, digest string) bool {
-	v.mu.Lock()
-	got, ok := v.byRV[refOf(desired)]
-	v.mu.Unlock()
-	return ok && got.resourceVersion == live.GetResourceVersion() && got.digest == digest &&
-		equality.Semantic.DeepDerivative(desired.GetLabels(), live.GetLabels())
-}
-
-// remember records that live, read in full, holds desired, whose digest is digest.
-func (v *verifiedChildren) remember(desired, live client.Object, digest string) {
+// matches reports whether a full comparison found the content of desired's child
+// whose digest is content to hold desired, whose digest is declared.
+func (v *verifiedChildren) matches(desired client.Object, content, declared string) bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.byRV == nil || len(v.byRV) >= verifiedLimit {
-		v.byRV = map[childRef]verifiedChild{}
-	}
-	v.byRV[refOf(desired)] = verifiedChild{resourceVersion: live.GetResourceVersion(), digest: digest}
+	got, ok := v.byRef[refOf(desired)]
+	return ok && got == verifiedChild{content: content, declared: declared}
 }
 
-// withAppliedDigest returns a copy of obj's annotations with the digest of its content.
-func withAppliedDigest(obj client.Object) map[string]string {
-	a := maps.Clone(obj.GetAnnotations())
-	if a == nil {
-		a = map[string]string{}
+// remember records that live, compared in full, holds desired, whose digest is
+// declared. A content whose digest is the declaration's needs no record.
+func (v *verifiedChildren) remember(desired, live client.Object, declared string) {
+	content := contentDigest(live)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if content == declared {
+		delete(v.byRef, refOf(desired))
+		return
 	}
-	a[AppliedDigestAnnotation] = contentDigest(obj)
-	return a
+	if v.byRef == nil || len(v.byRef) >= verifiedLimit {
+		v.byRef = map[childRef]verifiedChild{}
+	}
+	v.byRef[refOf(desired)] = verifiedChild{content: content, declared: declared}
+}
+
+// forget drops what is remembered of a deleted child.
+func (v *verifiedChildren) forget(obj client.Object) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	delete(v.byRef, refOf(obj))
 }

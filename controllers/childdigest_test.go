@@ -11,48 +11,44 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// cachedAs is the cache's copy of a child the operator applied as applied, whose live
-// content is live, written by the given field managers (the operator's applies, any
-// other's updates of the content), after the cache's transform.
-func cachedAs(t *testing.T, applied, live client.Object, managers ...string) client.Object {
+// cachedAs is the cache's copy of live, after the cache's transform.
+func cachedAs(t *testing.T, live client.Object) client.Object {
 	t.Helper()
 	obj := live.DeepCopyObject().(client.Object)
-	obj.SetAnnotations(map[string]string{AppliedDigestAnnotation: contentDigest(applied), "note": "kept by nobody"})
-	var entries []metav1.ManagedFieldsEntry
-	for _, m := range managers {
-		op := metav1.ManagedFieldsOperationUpdate
-		if m == fieldOwner {
-			op = metav1.ManagedFieldsOperationApply
-		}
-		entries = append(entries, metav1.ManagedFieldsEntry{Manager: m, Operation: op, FieldsType: "FieldsV1",
-			FieldsV1: metav1.NewFieldsV1(`{"f:metadata":{"f:labels":{}},"f:rules":{},"f:subjects":{},"f:data":{}}`)})
-	}
-	obj.SetManagedFields(entries)
+	obj.SetAnnotations(map[string]string{"note": "kept by nobody"})
+	obj.SetManagedFields([]metav1.ManagedFieldsEntry{{Manager: fieldOwner, Operation: metav1.ManagedFieldsOperationApply}})
 	if _, err := slimForCache(obj); err != nil {
 		t.Fatal(err)
 	}
 	return obj
 }
 
-// TestSlimChildren: the cache keeps a child's metadata and, when the operator alone
-// wrote its content, the digest it applied; the content itself is gone. A child anyone
-// else wrote, or one without managedFields, is marked changed; a write that touched
-// only metadata or a subresource is not a change. The approvers' bindings, and
-// objects of other managers, are kept whole.
+// TestSlimChildren: the cache keeps a child's metadata and the digest of its content;
+// the content, the annotations and managedFields are gone. The child matches its
+// declaration while the digest is the declared content's: any change to the content
+// is a difference, whoever made it. The approvers' bindings, and objects of other
+// managers, are kept whole.
 func TestSlimChildren(t *testing.T) {
 	role := &rbacv1.Role{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "spring-read", Labels: map[string]string{ManagedByLabel: ManagedBy, ComponentLabel: componentAccess}},
 		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{"spring-roster"}, Verbs: []string{"get"}}},
 	}
-	cached := cachedAs(t, role, role, fieldOwner).(*rbacv1.Role)
-	if cached.Rules != nil || cached.ManagedFields != nil {
-		t.Errorf("the cached Role keeps its rules or managedFields: %+v", cached)
+	cached := cachedAs(t, role).(*rbacv1.Role)
+	if cached.Rules != nil || cached.ManagedFields != nil || cached.Annotations != nil {
+		t.Errorf("the cached Role keeps its rules, managedFields or annotations: %+v", cached)
 	}
-	if got, want := cached.Annotations, map[string]string{cachedContentAnnotation: cachedAppliedPrefix + contentDigest(role)}; len(got) != 1 || got[cachedContentAnnotation] != want[cachedContentAnnotation] {
-		t.Errorf("annotations of the cached Role: %v, want only %v", got, want)
+	if digest, slimmed := cachedDigest(cached); !slimmed || digest != contentDigest(role) {
+		t.Errorf("cached state %q (slimmed %v), want the content digest %s", cached.GenerateName, slimmed, contentDigest(role))
 	}
-	if !slimMatches(role, cached) || !childMatches(role, cached) {
-		t.Error("the Role as applied does not match its declaration")
+	if !childMatches(role, cached) {
+		t.Error("the Role as declared does not match its declaration")
+	}
+	// The informers may transform a copy they hold again.
+	if _, err := slimForCache(cached); err != nil {
+		t.Fatal(err)
+	}
+	if !childMatches(role, cached) {
+		t.Errorf("the Role transformed twice no longer matches its declaration: state %q", cached.GenerateName)
 	}
 	changedDecl := role.DeepCopy()
 	changedDecl.Rules[0].Verbs = []string{"get", "list"}
@@ -64,50 +60,86 @@ func TestSlimChildren(t *testing.T) {
 	if childMatches(relabelled, cached) {
 		t.Error("a declaration with a label the live Role lacks matches it")
 	}
-
-	for name, managers := range map[string][]string{
-		"edited by hand":         {fieldOwner, "kubectl-edit"},
-		"no managedFields":       nil,
-		"written by others only": {"kubectl-client-side-apply"},
-	} {
-		c := cachedAs(t, role, role, managers...)
-		if digest, slimmed := cachedDigest(c); !slimmed || digest != "" {
-			t.Errorf("%s: cached state %q (slimmed %v), want changed", name, c.GetAnnotations()[cachedContentAnnotation], slimmed)
-		}
-		if childMatches(role, c) {
-			t.Errorf("%s: a changed copy matches without a full read", name)
-		}
+	// A rule added by anyone, under any field manager's name, changes the digest.
+	edited := role.DeepCopy()
+	edited.Rules = append(edited.Rules, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}})
+	if childMatches(role, cachedAs(t, edited)) {
+		t.Error("a Role with a rule added by hand matches its declaration")
+	}
+	// Metadata written by others is not content.
+	annotated := role.DeepCopy()
+	annotated.Annotations = map[string]string{"reviewed-by": "ada"}
+	if !childMatches(role, cachedAs(t, annotated)) {
+		t.Error("an annotation added by hand is taken for a change of content")
 	}
 
-	// kube-controller-manager's revision annotation and status of a Deployment.
-	deploy := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "spring-portal", Labels: map[string]string{ManagedByLabel: ManagedBy, ComponentLabel: componentPortal}},
-		Spec:   appsv1.DeploymentSpec{Replicas: new(int32(1))},
-		Status: appsv1.DeploymentStatus{AvailableReplicas: 1}}
-	live := deploy.DeepCopy()
-	live.Annotations = map[string]string{AppliedDigestAnnotation: contentDigest(deploy), "deployment.kubernetes.io/revision": "1"}
-	live.ManagedFields = []metav1.ManagedFieldsEntry{
-		{Manager: fieldOwner, Operation: metav1.ManagedFieldsOperationApply, FieldsV1: metav1.NewFieldsV1(`{"f:metadata":{},"f:spec":{}}`)},
-		{Manager: "kube-controller-manager", Operation: metav1.ManagedFieldsOperationUpdate, FieldsV1: metav1.NewFieldsV1(`{"f:metadata":{"f:annotations":{"f:deployment.kubernetes.io/revision":{}}}}`)},
-		{Manager: "kube-controller-manager", Operation: metav1.ManagedFieldsOperationUpdate, Subresource: "status", FieldsV1: metav1.NewFieldsV1(`{"f:status":{}}`)},
-	}
-	if _, err := slimForCache(live); err != nil {
-		t.Fatal(err)
-	}
-	if live.Spec.Replicas != nil || live.Status.AvailableReplicas != 1 {
-		t.Errorf("the cached Deployment keeps its spec or lost its status: %+v", live)
-	}
-	if !childMatches(deploy, live) {
-		t.Errorf("a Deployment whose metadata and status others wrote is taken for changed: %v", live.Annotations)
+	// A copy read from the API server is compared in full, whatever its generateName.
+	generated := role.DeepCopy()
+	generated.GenerateName = "spring-"
+	if _, slimmed := cachedDigest(generated); slimmed {
+		t.Error("a child read from the API server with a generateName is taken for a cached copy")
 	}
 
 	approvers := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "allyship-approvers", Labels: map[string]string{ManagedByLabel: ManagedBy, ComponentLabel: componentApprovals}},
 		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, Name: "ada"}}}
-	if c := cachedAs(t, approvers, approvers, fieldOwner).(*rbacv1.RoleBinding); len(c.Subjects) != 1 {
+	if c := cachedAs(t, approvers).(*rbacv1.RoleBinding); len(c.Subjects) != 1 {
 		t.Error("the approvers' binding lost its subjects in the cache")
 	}
 	foreign := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "settings"}, Data: map[string]string{"a": "b"}}
-	if c := cachedAs(t, foreign, foreign, "helm").(*corev1.ConfigMap); c.Data["a"] != "b" {
+	if c := cachedAs(t, foreign).(*corev1.ConfigMap); c.Data["a"] != "b" {
 		t.Error("a ConfigMap of another manager was slimmed")
+	}
+}
+
+// TestVerifiedChildren: a Deployment as the API server stores it, with fields it
+// defaulted, does not match its declaration by digest; once a full comparison found
+// that content to hold the declaration, it matches until the content or the
+// declaration changes, or the Deployment is deleted.
+func TestVerifiedChildren(t *testing.T) {
+	deploy := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "spring-portal", Labels: map[string]string{ManagedByLabel: ManagedBy, ComponentLabel: componentPortal}},
+		Spec: appsv1.DeploymentSpec{Replicas: new(int32(1))}}
+	stored := deploy.DeepCopy()
+	stored.Spec.RevisionHistoryLimit = new(int32(10)) // defaulted
+	stored.Status.AvailableReplicas = 1
+	cached := cachedAs(t, stored).(*appsv1.Deployment)
+	if cached.Spec.Replicas != nil || cached.Status.AvailableReplicas != 1 {
+		t.Errorf("the cached Deployment keeps its spec or lost its status: %+v", cached)
+	}
+	if digestIsExact(deploy) || childMatches(deploy, cached) {
+		t.Fatal("a Deployment the API server defaulted matches by digest alone")
+	}
+	if !childMatches(deploy, stored) {
+		t.Fatal("the full comparison does not find the declaration in the stored Deployment")
+	}
+	var v verifiedChildren
+	content, _ := cachedDigest(cached)
+	declared := contentDigest(deploy)
+	if v.matches(deploy, content, declared) {
+		t.Error("a content is verified before any comparison")
+	}
+	v.remember(deploy, stored, declared)
+	if !v.matches(deploy, content, declared) {
+		t.Error("the verified content does not match")
+	}
+	restarted := stored.DeepCopy()
+	restarted.Spec.Template.Annotations = map[string]string{"kubectl.kubernetes.io/restartedAt": "now"}
+	if v.matches(deploy, contentDigest(restarted), declared) {
+		t.Error("a changed content matches without a comparison")
+	}
+	scaled := deploy.DeepCopy()
+	scaled.Spec.Replicas = new(int32(2))
+	if v.matches(scaled, content, contentDigest(scaled)) {
+		t.Error("a changed declaration matches without a comparison")
+	}
+	v.forget(cached)
+	if v.matches(deploy, content, declared) {
+		t.Error("a deleted Deployment's content is still verified")
+	}
+	// Contents the API server stores as declared need no memory.
+	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "spring-read"}}
+	v.remember(role, role, contentDigest(role))
+	if len(v.byRef) != 0 {
+		t.Errorf("a content whose digest is the declaration's is remembered: %v", v.byRef)
 	}
 }
 
@@ -137,5 +169,11 @@ func TestContentDigest(t *testing.T) {
 	withSubject.Subjects = []rbacv1.Subject{{Kind: rbacv1.UserKind, Name: "mallory"}}
 	if contentDigest(binding) == contentDigest(withSubject) {
 		t.Error("a subject does not change a RoleBinding's digest")
+	}
+	// The API server stores an empty list as absent: so does the digest.
+	empty := binding.DeepCopy()
+	empty.Subjects = []rbacv1.Subject{}
+	if contentDigest(binding) != contentDigest(empty) {
+		t.Error("a RoleBinding without subjects has two digests")
 	}
 }

@@ -174,9 +174,13 @@ func (r *ProgramReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	// The echo of the reconciler's own apply of a child starts no evaluation: the pass
 	// that applied it decided everything it shows (one evaluation per change).
 	notEcho := predicate.Funcs{
-		CreateFunc: func(e event.CreateEvent) bool { return !r.lag.echoes(e.Object) },
-		UpdateFunc: func(e event.UpdateEvent) bool { return !r.lag.echoes(e.ObjectNew) },
-		DeleteFunc: func(e event.DeleteEvent) bool { return !r.lag.echoesDeletion(e.Object) },
+		CreateFunc: func(e event.CreateEvent) bool { return !r.lag.echoes(e.Object, &r.verified) },
+		UpdateFunc: func(e event.UpdateEvent) bool { return !r.lag.echoes(e.ObjectNew, &r.verified) },
+		DeleteFunc: func(e event.DeleteEvent) bool {
+			// A deleted child's content is no longer known to hold anything.
+			r.verified.forget(e.Object)
+			return !r.lag.echoesDeletion(e.Object)
+		},
 	}
 	for _, t := range childTypes() {
 		// A change of a provisioned object (a hand edit, a deletion) evaluates its

@@ -280,7 +280,8 @@ func (r *ProgramReconciler) applyChildren(ctx context.Context, key unitKey, owne
 		// Recorded first: the watch event of the apply, which echoes this pass and
 		// starts no other, may arrive before the apply returns.
 		r.lag.applying(obj)
-		if err := r.applyChild(ctx, obj); err != nil {
+		version, err := r.applyChild(ctx, obj)
+		if err != nil {
 			failed = append(failed, describe(obj))
 			errs = append(errs, err)
 			continue
@@ -289,7 +290,10 @@ func (r *ProgramReconciler) applyChildren(ctx context.Context, key unitKey, owne
 		if have != nil {
 			replaced = have.GetResourceVersion()
 		}
-		r.lag.wrote(key, obj, replaced)
+		// An apply that changed nothing leaves the version the cache shows.
+		if version != replaced {
+			r.lag.wrote(key, obj, replaced)
+		}
 		childWritesMetric.WithLabelValues(kindName(obj), "apply").Inc()
 	}
 	return conflicts, failed, pending, errs
@@ -404,9 +408,10 @@ func ptrTo[T any](v T) *T { return &v }
 // lookupChild returns the live object of desired's name, or nil when there is none. The
 // cache holds only labelled objects, so a miss is confirmed with the API server: an
 // unlabelled object of that name may exist, and must then not be overwritten. The
-// cache holds children slimmed (slimChild): one that someone besides the operator
-// wrote is read in full from the API server, unless a full read already found its
-// current resourceVersion as declared (then its copy is marked as applied).
+// cache holds children slimmed (slimChild), with the digest of their content: a child
+// whose content is not the declared one, and is not known to hold it, is read in full
+// from the API server, unless its kind's digest is exact (digestIsExact): then it
+// differs, and the copy from the cache says so.
 func (r *ProgramReconciler) lookupChild(ctx context.Context, desired client.Object) (client.Object, error) {
 	live, ok := desired.DeepCopyObject().(client.Object)
 	if !ok {
@@ -414,18 +419,22 @@ func (r *ProgramReconciler) lookupChild(ctx context.Context, desired client.Obje
 	}
 	key := client.ObjectKeyFromObject(desired)
 	err := r.Client.Get(ctx, key, live)
-	// A copy only the operator wrote is compared by its digest; a changed one in full.
-	if cached, slimmed := cachedDigest(live); err == nil && slimmed && cached == "" {
-		digest := contentDigest(desired)
-		if r.verified.matches(desired, live, digest) {
-			live.SetAnnotations(map[string]string{cachedContentAnnotation: cachedAppliedPrefix + digest})
+	if content, slimmed := cachedDigest(live); err == nil && slimmed {
+		declared := contentDigest(desired)
+		switch {
+		case content == declared:
+			return live, nil
+		case r.verified.matches(desired, content, declared):
+			live.SetGenerateName(cachedState(declared))
+			return live, nil
+		case digestIsExact(desired):
 			return live, nil
 		}
 		if live, ok = desired.DeepCopyObject().(client.Object); !ok {
 			return nil, fmt.Errorf("copying %s", describe(desired))
 		}
 		if err = r.APIReader.Get(ctx, key, live); err == nil && childMatches(desired, live) {
-			r.verified.remember(desired, live, digest)
+			r.verified.remember(desired, live, declared)
 		}
 	}
 	if apierrors.IsNotFound(err) {
@@ -468,27 +477,37 @@ func (r *ProgramReconciler) staleChildren(ctx context.Context, cohort *learningv
 }
 
 // applyChild applies obj with server-side apply as the operator's field owner, taking
-// back any field a person changed by hand.
-func (r *ProgramReconciler) applyChild(ctx context.Context, obj client.Object) error {
+// back any field a person changed by hand. It returns the resourceVersion the API
+// server answered.
+func (r *ProgramReconciler) applyChild(ctx context.Context, obj client.Object) (string, error) {
 	gvk, err := apiutil.GVKForObject(obj, r.Client.Scheme())
 	if err != nil {
-		return err
+		return "", err
 	}
 	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
 	if err != nil {
-		return fmt.Errorf("converting %s: %w", describe(obj), err)
+		return "", fmt.Errorf("converting %s: %w", describe(obj), err)
 	}
 	u := &unstructured.Unstructured{Object: content}
 	u.SetGroupVersionKind(gvk)
-	u.SetAnnotations(withAppliedDigest(obj))
 	// Zero values of the typed object that are not the operator's to declare.
 	unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
 	unstructured.RemoveNestedField(u.Object, "spec", "template", "metadata", "creationTimestamp")
 	unstructured.RemoveNestedField(u.Object, "status")
 	if err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(fieldOwner), client.ForceOwnership); err != nil {
-		return fmt.Errorf("applying %s: %w", describe(obj), err)
+		return "", fmt.Errorf("applying %s: %w", describe(obj), err)
 	}
-	return nil
+	// The object the API server answered, as it stores it: when it holds the
+	// declaration, its content is remembered as verified (see verifiedChildren), so
+	// that neither the echo of the apply nor the next pass reads it again.
+	applied, ok := reflect.New(reflect.TypeOf(obj).Elem()).Interface().(client.Object)
+	if !ok {
+		return u.GetResourceVersion(), nil
+	}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, applied); err == nil && childMatches(obj, applied) {
+		r.verified.remember(obj, applied, contentDigest(obj))
+	}
+	return u.GetResourceVersion(), nil
 }
 
 // childMatches reports whether the live object holds everything the operator declares
@@ -497,7 +516,7 @@ func (r *ProgramReconciler) applyChild(ctx context.Context, obj client.Object) e
 // so an extra subject or rule added by hand is drift.
 func childMatches(desired, live client.Object) bool {
 	if _, slimmed := cachedDigest(live); slimmed {
-		return slimMatches(desired, live)
+		return slimMatches(desired, live, contentDigest(desired))
 	}
 	if !equality.Semantic.DeepDerivative(desired.GetLabels(), live.GetLabels()) {
 		return false

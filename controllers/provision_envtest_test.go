@@ -255,15 +255,18 @@ func TestProvisionRepairsDrift(t *testing.T) {
 		return nil
 	})
 
-	// The cache keeps children as metadata and the digest the operator applied,
-	// trusting it only while managedFields show the operator alone wrote the content:
-	// a write that also clears managedFields is a change too.
+	// The cache keeps children as metadata and the digest of their content, not who
+	// wrote it: a subject added under the operator's own field manager name, which
+	// anyone may claim, is removed too.
 	read := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: f.names.Read}}
-	update(t, read, func(b *rbacv1.RoleBinding) {
-		b.Subjects = append(b.Subjects, rbacv1.Subject{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: "intruder"})
-		b.ManagedFields = []metav1.ManagedFieldsEntry{{}}
+	eventually(t, "adding a subject as the operator's field manager", func() error {
+		if err := get(read); err != nil {
+			return err
+		}
+		read.Subjects = append(read.Subjects, rbacv1.Subject{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: "intruder"})
+		return k8s.Update(ctx, read, client.FieldOwner(fieldOwner))
 	})
-	eventually(t, "a subject added by a write that cleared managedFields is removed", func() error {
+	eventually(t, "a subject added under the operator's field manager name is removed", func() error {
 		if err := get(read); err != nil {
 			return err
 		}

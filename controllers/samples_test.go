@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"reflect"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -104,7 +107,8 @@ func TestReconcileOfUnchangedUnitWritesNothing(t *testing.T) {
 
 	var writes atomic.Int32
 	recorder := events.NewFakeRecorder(100)
-	r := testReconciler(countingWrites(cached, &writes), apiReader, recorder)
+	reads := &readsByKind{Reader: apiReader}
+	r := testReconciler(countingWrites(cached, &writes), reads, recorder)
 	for _, key := range []unitKey{{Namespace: ns, Community: "quiet"}, {Namespace: ns, Cohort: "quiet-2026"}} {
 		if _, err := r.Reconcile(ctx, key); err != nil {
 			t.Fatalf("reconciling %s: %v", key, err)
@@ -116,6 +120,38 @@ func TestReconcileOfUnchangedUnitWritesNothing(t *testing.T) {
 	if n := len(recorder.Events); n != 0 {
 		t.Fatalf("evaluating an unchanged unit emitted %d Events, want 0: %s", n, <-recorder.Events)
 	}
+	// A fresh reconciler knows no verified contents: the children whose digest is
+	// exact match from the cache, and only the kinds the API server defaults are
+	// read in full.
+	counts := reads.counts()
+	for _, k := range childKinds {
+		if n := counts[kindName(k.obj)]; n > 0 && digestIsExact(k.obj) {
+			t.Errorf("%d full reads of %s children, whose digest is exact", n, kindName(k.obj))
+		}
+	}
+}
+
+// readsByKind counts the reads of a reader by the kind of object read.
+type readsByKind struct {
+	client.Reader
+	mu     sync.Mutex
+	byKind map[string]int
+}
+
+func (r *readsByKind) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	r.mu.Lock()
+	if r.byKind == nil {
+		r.byKind = map[string]int{}
+	}
+	r.byKind[reflect.TypeOf(obj).Elem().Name()]++
+	r.mu.Unlock()
+	return r.Reader.Get(ctx, key, obj, opts...)
+}
+
+func (r *readsByKind) counts() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return maps.Clone(r.byKind)
 }
 
 // countingWrites wraps a client so that every write adds one to n.

@@ -96,26 +96,13 @@ func capture(ctx context.Context, c client.Reader, ns string, settled bool) (Sta
 
 // Normalize returns what two runs of one workload must agree on of o: what the API
 // server assigns (uid, resourceVersion, creationTimestamp, managed fields, a Service's
-// cluster IPs, a Deployment's status) and the digest of what the operator applied are
-// dropped, owners keep their kind and name,
+// cluster IPs, a Deployment's status) is dropped, owners keep their kind and name,
 // conditions are sorted by type, and the namespace's name becomes Placeholder in every
 // string.
 func Normalize(o *unstructured.Unstructured, ns string) map[string]any {
 	obj := o.DeepCopy().Object
 	for _, field := range []string{"uid", "resourceVersion", "creationTimestamp", "managedFields", "selfLink"} {
 		unstructured.RemoveNestedField(obj, "metadata", field)
-	}
-	// The digest of what the operator applied hashes the content, namespace included:
-	// the content itself is compared, with the namespace replaced.
-	if annotations, ok, _ := unstructured.NestedStringMap(obj, "metadata", "annotations"); ok {
-		if _, ok := annotations[controllers.AppliedDigestAnnotation]; ok {
-			delete(annotations, controllers.AppliedDigestAnnotation)
-			if len(annotations) == 0 {
-				unstructured.RemoveNestedField(obj, "metadata", "annotations")
-			} else {
-				_ = unstructured.SetNestedStringMap(obj, annotations, "metadata", "annotations")
-			}
-		}
 	}
 	if owners, ok, _ := unstructured.NestedSlice(obj, "metadata", "ownerReferences"); ok {
 		for _, owner := range owners {
