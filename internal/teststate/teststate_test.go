@@ -14,7 +14,7 @@ func object(ns, uid, rv, clusterIP, title string) *unstructured.Unstructured {
 			"name": "portal", "namespace": ns, "uid": uid, "resourceVersion": rv,
 			"creationTimestamp": "2026-11-22T12:00:00Z",
 			"ownerReferences":   []any{map[string]any{"kind": "Cohort", "name": "c", "uid": uid + "-owner"}},
-			"annotations": map[string]any{"team": "allyship"},
+			"annotations":       map[string]any{"team": "allyship"},
 		},
 		"spec": map[string]any{"clusterIP": clusterIP, "clusterIPs": []any{clusterIP}, "note": "in " + ns + "\n" + title},
 	}}
