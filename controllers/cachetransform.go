@@ -2,11 +2,15 @@ package controllers
 
 import (
 	"fmt"
+	"hash/maphash"
 	"maps"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"unique"
+	"unsafe"
+	"weak"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
@@ -70,7 +74,7 @@ func slim(obj any) {
 	case *learningv1alpha1.ActionPlan:
 		compactPlan(o)
 	case *learningv1alpha1.ProgramReport:
-		o.Status.Conditions = compactConditions(o.Status.Conditions)
+		compactReport(o)
 	}
 }
 
@@ -118,6 +122,22 @@ func compactPlan(o *learningv1alpha1.ActionPlan) {
 		for j := range c.Progress {
 			c.Progress[j].ActionID, c.Progress[j].Status = intern(c.Progress[j].ActionID), intern(c.Progress[j].Status)
 		}
+	}
+	o.Status.Conditions = compactConditions(o.Status.Conditions)
+}
+
+// compactReport makes a ProgramReport's repeated strings (its program, period and
+// phase, the KPIs' names, directions and verdicts) share one copy and its lists hold
+// no spare capacity. Its narrative is the approvers' own words and stays as it is.
+func compactReport(o *learningv1alpha1.ProgramReport) {
+	o.Spec.Program.Kind, o.Spec.Program.Name = intern(o.Spec.Program.Kind), intern(o.Spec.Program.Name)
+	o.Spec.Period = intern(o.Spec.Period)
+	o.Status.Phase = intern(o.Status.Phase)
+	o.Status.From, o.Status.Until = intern(o.Status.From), intern(o.Status.Until)
+	o.Status.KPIs = clip(o.Status.KPIs)
+	for i := range o.Status.KPIs {
+		k := &o.Status.KPIs[i]
+		k.Name, k.Qualifier, k.Direction, k.Verdict = intern(k.Name), intern(k.Qualifier), intern(k.Direction), intern(k.Verdict)
 	}
 	o.Status.Conditions = compactConditions(o.Status.Conditions)
 }
@@ -200,8 +220,15 @@ func ownersKey(refs []metav1.OwnerReference) string {
 
 // compactConditions returns the conditions without spare capacity (a decoded list
 // grows by doubling), their strings sharing one copy with every equal string of the
-// cache.
+// cache, and the list itself shared with every equal list (see conditionLists).
 func compactConditions(conditions []metav1.Condition) []metav1.Condition {
+	if len(conditions) == 0 {
+		return conditions
+	}
+	key := sharedConditions.key(conditions)
+	if shared, ok := sharedConditions.find(key, conditions); ok {
+		return shared
+	}
 	conditions = clip(conditions)
 	for i := range conditions {
 		c := &conditions[i]
@@ -210,7 +237,85 @@ func compactConditions(conditions []metav1.Condition) []metav1.Condition {
 		c.Reason = intern(c.Reason)
 		c.Message = intern(c.Message)
 	}
+	return sharedConditions.store(key, conditions)
+}
+
+// sharedConditions are the condition lists the cache's objects have in common.
+var sharedConditions = &conditionLists{seed: maphash.MakeSeed(), byKey: map[uint64]weakConditions{}}
+
+// conditionLists hands out one canonical copy of equal condition lists. The objects
+// one pass evaluates get their conditions at the same second, with the same reasons
+// and messages (a cohort's members are seated as Member, hold one of 20 seats, run to
+// the same end of term, attend at one of a few rates), so their lists are equal by
+// the dozen; at scale the conditions are the largest part of the cached memberships
+// and plans. A list is held weakly: once no cached object holds it, it is collected
+// and forgotten. The cache's objects are read-only, so objects may share it (the
+// evaluation deep-copies a status before it changes it).
+type conditionLists struct {
+	seed  maphash.Seed
+	mu    sync.Mutex
+	byKey map[uint64]weakConditions
+}
+
+// weakConditions is a canonical list, by its first element and length.
+type weakConditions struct {
+	first weak.Pointer[metav1.Condition]
+	n     int
+}
+
+// key hashes every field of every condition of the list.
+func (t *conditionLists) key(conditions []metav1.Condition) uint64 {
+	var h maphash.Hash
+	h.SetSeed(t.seed)
+	for i := range conditions {
+		maphash.WriteComparable(&h, conditions[i])
+	}
+	return h.Sum64()
+}
+
+// find returns the canonical list equal to conditions, whose key is given.
+func (t *conditionLists) find(key uint64, conditions []metav1.Condition) ([]metav1.Condition, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	w, ok := t.byKey[key]
+	if !ok {
+		return nil, false
+	}
+	first := w.first.Value()
+	if first == nil {
+		return nil, false
+	}
+	// The canonical list was made without spare capacity, so its length is its size.
+	shared := unsafe.Slice(first, w.n)
+	return shared, slices.Equal(shared, conditions)
+}
+
+// store makes conditions the canonical list of its key, unless a live list that
+// differs holds the key (two lists whose hashes collide are simply not shared), and
+// returns the canonical list.
+func (t *conditionLists) store(key uint64, conditions []metav1.Condition) []metav1.Condition {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if w, ok := t.byKey[key]; ok {
+		if first := w.first.Value(); first != nil {
+			if shared := unsafe.Slice(first, w.n); slices.Equal(shared, conditions) {
+				return shared
+			}
+			return conditions
+		}
+	}
+	t.byKey[key] = weakConditions{first: weak.Make(&conditions[0]), n: len(conditions)}
+	runtime.AddCleanup(&conditions[0], t.forget, key)
 	return conditions
+}
+
+// forget drops the key of a canonical list that has been collected.
+func (t *conditionLists) forget(key uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if w, ok := t.byKey[key]; ok && w.first.Value() == nil {
+		delete(t.byKey, key)
+	}
 }
 
 // clip returns s, or a copy of it without spare capacity when it has some: the

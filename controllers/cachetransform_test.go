@@ -2,7 +2,9 @@ package controllers
 
 import (
 	"reflect"
+	"runtime"
 	"testing"
+	"time"
 	"unsafe"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -81,4 +83,61 @@ func TestSlimForCache(t *testing.T) {
 	if other.Labels["learning.cohort.dev/schedule"] != "autumn" || other.OwnerReferences[0].Controller != nil {
 		t.Errorf("another label set or owner reference was replaced: %v, %+v", other.Labels, other.OwnerReferences[0])
 	}
+}
+
+// TestConditionListsShared: equal condition lists of cached objects are one list; a
+// list that differs in any field is its own; a deep copy changed does not change the
+// shared list; and a list no cached object holds any more is forgotten.
+func TestConditionListsShared(t *testing.T) {
+	dup := func(s string) string { return string([]byte(s)) }
+	at := metav1.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	membership := func(message string) *learningv1alpha1.Membership {
+		return &learningv1alpha1.Membership{Status: learningv1alpha1.MembershipStatus{Conditions: append(make([]metav1.Condition, 0, 4),
+			metav1.Condition{Type: dup("Ready"), Status: metav1.ConditionTrue, Reason: dup("Succeeded"), Message: dup("seated as Member"), LastTransitionTime: at, ObservedGeneration: 1},
+			metav1.Condition{Type: dup("AttendanceMet"), Status: metav1.ConditionTrue, Reason: dup("AttendanceMet"), Message: dup(message), LastTransitionTime: at, ObservedGeneration: 1},
+		)}}
+	}
+	a, b, c := membership("91% of 12 events, requires 80%"), membership("91% of 12 events, requires 80%"), membership("83% of 12 events, requires 80%")
+	later := membership("91% of 12 events, requires 80%")
+	later.Status.Conditions[1].LastTransitionTime = metav1.NewTime(at.Add(time.Second))
+	for _, m := range []*learningv1alpha1.Membership{a, b, c, later} {
+		slim(m)
+	}
+	if &a.Status.Conditions[0] != &b.Status.Conditions[0] {
+		t.Error("equal condition lists are separate lists")
+	}
+	if &a.Status.Conditions[0] == &c.Status.Conditions[0] || c.Status.Conditions[1].Message != "83% of 12 events, requires 80%" {
+		t.Error("a list with another message was replaced by a shared one")
+	}
+	if &a.Status.Conditions[0] == &later.Status.Conditions[0] || !later.Status.Conditions[1].LastTransitionTime.Equal(&metav1.Time{Time: at.Add(time.Second)}) {
+		t.Error("a list with another transition time was replaced by a shared one")
+	}
+	if n := cap(a.Status.Conditions); n != 2 {
+		t.Errorf("the shared list holds room for %d conditions, want 2", n)
+	}
+	copied := a.DeepCopy()
+	copied.Status.Conditions[1].Message = "changed"
+	if b.Status.Conditions[1].Message != "91% of 12 events, requires 80%" {
+		t.Error("changing a deep copy changed the shared list")
+	}
+
+	key := sharedConditions.key(c.Status.Conditions)
+	c = nil
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		runtime.GC()
+		sharedConditions.mu.Lock()
+		_, held := sharedConditions.byKey[key]
+		sharedConditions.mu.Unlock()
+		if !held {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a list no object holds is still remembered after 5s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	runtime.KeepAlive(a)
+	runtime.KeepAlive(b)
+	runtime.KeepAlive(later)
 }
