@@ -64,8 +64,14 @@ func (u *unit) planStatus(p *planView) learningv1alpha1.ActionPlanStatus {
 		conds.set(learningv1alpha1.ReadyCondition, metav1.ConditionFalse, p.problems[0].reason, "%s", strings.Join(msgs, "; "))
 		return status
 	}
-	conds.set(learningv1alpha1.ReadyCondition, metav1.ConditionTrue, learningv1alpha1.SucceededReason, "%s plan of %s: %d/%d actions done, %d overdue",
-		planKind(p), planHolder(p), counts.Done, counts.Total, counts.Overdue)
+	// A personal plan's message does not name its membership (spec.membershipRef
+	// does): the plans of a cohort then share their conditions in the manager's cache.
+	holder := ""
+	if p.member == nil {
+		holder = " of " + planHolder(p)
+	}
+	conds.set(learningv1alpha1.ReadyCondition, metav1.ConditionTrue, learningv1alpha1.SucceededReason, "%s plan%s: %d/%d actions done, %d overdue",
+		planKind(p), holder, counts.Done, counts.Total, counts.Overdue)
 	return status
 }
 
