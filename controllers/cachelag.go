@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"maps"
 	"reflect"
 	"slices"
 	"sync"
@@ -36,6 +37,8 @@ type cacheLag struct {
 	// what a pass decided and applied, so it starts no evaluation (see echoes); any
 	// other change of a child, a hand edit or a deletion, does, and repairs it.
 	own map[childRef]ownApply
+	// purged is when applies older than cacheLagLimit were last forgotten.
+	purged time.Time
 }
 
 // childRef names a provisioned object.
@@ -67,13 +70,20 @@ func (c *cacheLag) applying(desired client.Object) {
 		c.own = map[childRef]ownApply{}
 	}
 	now := time.Now()
-	for ref, a := range c.own {
-		if now.Sub(a.at) > cacheLagLimit {
-			delete(c.own, ref)
+	// Forgetting looks at every record, so it runs once a second rather than on each
+	// of the thousands of applies a bulk import makes in a second.
+	if now.Sub(c.purged) > time.Second {
+		c.purged = now
+		for ref, a := range c.own {
+			if now.Sub(a.at) > cacheLagLimit {
+				delete(c.own, ref)
+			}
 		}
 	}
-	// The digest alone, so that a minute of applies keeps no second copy of them.
-	c.own[refOf(desired)] = ownApply{labels: desired.GetLabels(), digest: contentDigest(desired), at: now}
+	// The digest alone, so that a minute of applies keeps no second copy of them; the
+	// labels as the cache shares them with every equal set (a copy: the declaration's
+	// own map is the reconciler's).
+	c.own[refOf(desired)] = ownApply{labels: sharedLabels.get(maps.Clone(desired.GetLabels())), digest: contentDigest(desired), at: now}
 }
 
 // deleting records, before the deletion, that the reconciler deletes obj.
