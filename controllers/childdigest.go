@@ -56,8 +56,10 @@ import (
 const cachedStateMarker = "#"
 
 // contentDigest is the digest of what the operator declares in a child: its content
-// (everything but metadata and status), as JSON, hashed with SHA-256 and written in
-// URL-safe base64 without padding (43 characters).
+// (everything but metadata and status), as JSON, hashed with SHA-256, of which the
+// first 128 bits are written in URL-safe base64 without padding (22 characters: the
+// cache keeps one per child, and finding another content with the same digest takes
+// 2^128 tries).
 func contentDigest(obj client.Object) string {
 	// Empty lists and maps are written as absent, as the API server stores them.
 	var content any
@@ -90,7 +92,7 @@ func contentDigest(obj client.Object) string {
 	h := sha256.New()
 	// Encoding typed values of these kinds cannot fail.
 	_ = json.NewEncoder(h).Encode(content)
-	return base64.RawURLEncoding.EncodeToString(h.Sum(nil))
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:16])
 }
 
 // digestIsExact tells the kinds whose content the API server stores as the operator

@@ -161,8 +161,8 @@ func TestContentDigest(t *testing.T) {
 	if contentDigest(other) != a {
 		t.Error("metadata changes the digest")
 	}
-	if len(a) != 43 || strings.ContainsAny(a, "+/=") {
-		t.Errorf("digest %q is not 43 characters of URL-safe base64", a)
+	if len(a) != 22 || strings.ContainsAny(a, "+/=") {
+		t.Errorf("digest %q is not 22 characters of URL-safe base64", a)
 	}
 	binding := &rbacv1.RoleBinding{RoleRef: rbacv1.RoleRef{Kind: "Role", Name: "r"}}
 	withSubject := binding.DeepCopy()
