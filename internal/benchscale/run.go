@@ -420,7 +420,7 @@ func runCold(ctx context.Context, opts Options, res *Result) error {
 	if err := measure(&res.Cold, mgr, mgr.started, converged, counters{}); err != nil {
 		return err
 	}
-	if err := errors.Join(<-profiled, mgr.profile("heap", filepath.Join(e.dir, "cold-heap.pprof"))); err != nil {
+	if err := errors.Join(<-profiled, mgr.profile("heap?gc=1", filepath.Join(e.dir, "cold-heap.pprof"))); err != nil {
 		return fmt.Errorf("profiling the manager: %w", err)
 	}
 	opts.logf("converged in %s: %.0f writes, %.0f status writes", round(res.Cold.Converge), res.Cold.Requests.writes(), res.Cold.Requests.statusWrites())
@@ -487,7 +487,7 @@ func runBulk(ctx context.Context, opts Options, res *Result) error {
 		res.Bulk = append(res.Bulk, p)
 		opts.logf("converged %s after the first create (creates took %s): %.0f writes", round(p.Converge), round(p.Create), p.Requests.writes())
 	}
-	if err := errors.Join(<-profiled, mgr.profile("heap", filepath.Join(e.dir, "bulk-heap.pprof"))); err != nil {
+	if err := errors.Join(<-profiled, mgr.profile("heap?gc=1", filepath.Join(e.dir, "bulk-heap.pprof"))); err != nil {
 		return fmt.Errorf("profiling the manager: %w", err)
 	}
 	if err := mgr.stopProcess(); err != nil {
