@@ -18,22 +18,18 @@ import (
 // Metrics served on the manager's metrics endpoint, refreshed on every evaluation of a
 // unit. Labels never hold a person's name.
 var (
-	membersMetric = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "cohort_members",
-		Help: "Memberships of a cohort by role and phase; waiting memberships have phase Waitlisted and ineligible ones NotEligible.",
-	}, []string{"namespace", "cohort", "role", "phase"})
-	waitlistMetric = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "cohort_waitlist_length",
-		Help: "Memberships waiting for a seat, by cohort and role.",
-	}, []string{"namespace", "cohort", "role"})
-	attendanceMetric = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "cohort_attendance_percent",
-		Help: "Attendance of a cohort's seated members over ended events, in percent.",
-	}, []string{"namespace", "cohort"})
-	belowAttendanceMetric = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "cohort_members_below_attendance",
-		Help: "Seated memberships inside their term (Active or Expiring) whose attendance is below their policy's requiredPercent (AttendanceMet=False), by cohort. A completed cohort has none.",
-	}, []string{"namespace", "cohort"})
+	membersMetric = newFigureSet("cohort_members",
+		"Memberships of a cohort by role and phase; waiting memberships have phase Waitlisted and ineligible ones NotEligible.",
+		"namespace", "cohort", "role", "phase")
+	waitlistMetric = newFigureSet("cohort_waitlist_length",
+		"Memberships waiting for a seat, by cohort and role.",
+		"namespace", "cohort", "role")
+	attendanceMetric = newFigureSet("cohort_attendance_percent",
+		"Attendance of a cohort's seated members over ended events, in percent.",
+		"namespace", "cohort")
+	belowAttendanceMetric = newFigureSet("cohort_members_below_attendance",
+		"Seated memberships inside their term (Active or Expiring) whose attendance is below their policy's requiredPercent (AttendanceMet=False), by cohort. A completed cohort has none.",
+		"namespace", "cohort")
 	evaluationsMetric = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "cohort_program_evaluations_total",
 		Help: "Evaluations of program units (a community with its cohorts, or a standalone cohort), by namespace.",
@@ -48,26 +44,21 @@ var (
 		Name: "cohort_approval_oldest_pending_timestamp_seconds",
 		Help: "When the oldest pending approval of a program started waiting (its event's content last changed), in seconds since the Unix epoch; no series while none is pending.",
 	}, []string{"namespace", "program"})
-	plansMetric = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "cohort_action_plans",
-		Help: "ActionPlans of a cohort by state: Current, Overdue, Stale, or NotJudged (the owner holds no seat, or the plan names what is not of its cohort). Only cohorts with plans, or requiring them, have series.",
-	}, []string{"namespace", "cohort", "state"})
-	plansMissingMetric = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "cohort_action_plans_missing",
-		Help: "Plans a cohort's policy requires (policy.actionPlans.required) that do not exist, whether due yet or not.",
-	}, []string{"namespace", "cohort"})
-	actionsOverdueMetric = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "cohort_actions_overdue",
-		Help: "Actions of a cohort's ActionPlans that are neither Done nor Dropped after their due day.",
-	}, []string{"namespace", "cohort"})
-	reportKPIMetric = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "cohort_report_kpi_value",
-		Help: "A KPI's figure in its program's newest frozen ProgramReport (a percentage, a count or hours); no series when that report has none (NoData, Suppressed).",
-	}, []string{"namespace", "program_kind", "program", "kpi", "qualifier"})
-	reportBelowMetric = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "cohort_report_kpi_below_periods",
-		Help: "How many periods in a row, up to the newest frozen ProgramReport of its program, a KPI was Below its target; 0 when the newest met it or had no figure.",
-	}, []string{"namespace", "program_kind", "program", "kpi", "qualifier"})
+	plansMetric = newFigureSet("cohort_action_plans",
+		"ActionPlans of a cohort by state: Current, Overdue, Stale, or NotJudged (the owner holds no seat, or the plan names what is not of its cohort). Only cohorts with plans, or requiring them, have series.",
+		"namespace", "cohort", "state")
+	plansMissingMetric = newFigureSet("cohort_action_plans_missing",
+		"Plans a cohort's policy requires (policy.actionPlans.required) that do not exist, whether due yet or not.",
+		"namespace", "cohort")
+	actionsOverdueMetric = newFigureSet("cohort_actions_overdue",
+		"Actions of a cohort's ActionPlans that are neither Done nor Dropped after their due day.",
+		"namespace", "cohort")
+	reportKPIMetric = newFigureSet("cohort_report_kpi_value",
+		"A KPI's figure in its program's newest frozen ProgramReport (a percentage, a count or hours); no series when that report has none (NoData, Suppressed).",
+		"namespace", "program_kind", "program", "kpi", "qualifier")
+	reportBelowMetric = newFigureSet("cohort_report_kpi_below_periods",
+		"How many periods in a row, up to the newest frozen ProgramReport of its program, a KPI was Below its target; 0 when the newest met it or had no figure.",
+		"namespace", "program_kind", "program", "kpi", "qualifier")
 	childWritesMetric = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "cohort_provisioned_object_writes_total",
 		Help: "Objects provisioned for cohorts that were applied (created, or repaired after drift) or removed, by kind and operation.",
@@ -108,30 +99,47 @@ func recordMetrics(snap program.Snapshot, out program.Outcome) {
 	}
 	overdue := overdueActions(snap, out)
 	for _, c := range snap.Cohorts {
-		ns, name := c.Namespace, c.Name
-		forgetCohortMetrics(ns, name)
+		owner := figureOwner(c.Namespace, c.Name)
 		if c.DeletionTimestamp != nil {
+			forgetCohortMetrics(c.Namespace, c.Name)
 			continue
 		}
+		ns, name := c.Namespace, c.Name
+		var members, waitlist []figure
 		for k, v := range counts[name] {
-			membersMetric.WithLabelValues(ns, name, k[0], k[1]).Set(v)
+			members = append(members, figure{labels: []string{ns, name, k[0], k[1]}, value: v})
 		}
+		membersMetric.replace(owner, members)
 		status := out.Cohorts[name]
 		for _, rs := range status.Roles {
-			waitlistMetric.WithLabelValues(ns, name, string(rs.Name)).Set(float64(rs.Waitlisted))
+			waitlist = append(waitlist, figure{labels: []string{ns, name, string(rs.Name)}, value: float64(rs.Waitlisted)})
 		}
+		waitlistMetric.replace(owner, waitlist)
+		var attendance []figure
 		if status.AttendancePercent != nil {
-			attendanceMetric.WithLabelValues(ns, name).Set(float64(*status.AttendancePercent))
+			attendance = []figure{{labels: []string{ns, name}, value: float64(*status.AttendancePercent)}}
 		}
-		belowAttendanceMetric.WithLabelValues(ns, name).Set(below[name])
+		attendanceMetric.replace(owner, attendance)
+		belowAttendanceMetric.replace(owner, []figure{{labels: []string{ns, name}, value: below[name]}})
+		var plans, missing, overdueFigures []figure
 		if f := status.ActionPlans; f != nil {
-			plansMetric.WithLabelValues(ns, name, learningv1alpha1.PlanCurrentReason).Set(float64(f.Current))
-			plansMetric.WithLabelValues(ns, name, learningv1alpha1.PlanOverdueReason).Set(float64(f.Overdue))
-			plansMetric.WithLabelValues(ns, name, learningv1alpha1.PlanStaleReason).Set(float64(f.Stale))
-			plansMetric.WithLabelValues(ns, name, "NotJudged").Set(float64(f.Plans - f.Current - f.Overdue - f.Stale))
-			plansMissingMetric.WithLabelValues(ns, name).Set(float64(f.Required - f.Present))
-			actionsOverdueMetric.WithLabelValues(ns, name).Set(float64(overdue[name]))
+			for _, st := range []struct {
+				state string
+				n     int32
+			}{
+				{learningv1alpha1.PlanCurrentReason, f.Current},
+				{learningv1alpha1.PlanOverdueReason, f.Overdue},
+				{learningv1alpha1.PlanStaleReason, f.Stale},
+				{"NotJudged", f.Plans - f.Current - f.Overdue - f.Stale},
+			} {
+				plans = append(plans, figure{labels: []string{ns, name, st.state}, value: float64(st.n)})
+			}
+			missing = []figure{{labels: []string{ns, name}, value: float64(f.Required - f.Present)}}
+			overdueFigures = []figure{{labels: []string{ns, name}, value: float64(overdue[name])}}
 		}
+		plansMetric.replace(owner, plans)
+		plansMissingMetric.replace(owner, missing)
+		actionsOverdueMetric.replace(owner, overdueFigures)
 	}
 }
 
@@ -162,14 +170,10 @@ func overdueActions(snap program.Snapshot, out program.Outcome) map[string]int32
 
 // forgetCohortMetrics drops every series of a cohort, for example once it is deleted.
 func forgetCohortMetrics(namespace, cohort string) {
-	labels := prometheus.Labels{"namespace": namespace, "cohort": cohort}
-	membersMetric.DeletePartialMatch(labels)
-	waitlistMetric.DeletePartialMatch(labels)
-	attendanceMetric.DeletePartialMatch(labels)
-	belowAttendanceMetric.DeletePartialMatch(labels)
-	plansMetric.DeletePartialMatch(labels)
-	plansMissingMetric.DeletePartialMatch(labels)
-	actionsOverdueMetric.DeletePartialMatch(labels)
+	owner := figureOwner(namespace, cohort)
+	for _, set := range []*figureSet{membersMetric, waitlistMetric, attendanceMetric, belowAttendanceMetric, plansMetric, plansMissingMetric, actionsOverdueMetric} {
+		set.replace(owner, nil)
+	}
 }
 
 // recordApprovalMetrics counts the unit's External events awaiting an approval that
@@ -218,18 +222,19 @@ func recordReportMetrics(namespace string, snap program.Snapshot) {
 		programs = append(programs, learningv1alpha1.ProgramReference{Kind: learningv1alpha1.CohortProgram, Name: learningv1alpha1.ObjectName(c.Name)})
 	}
 	for _, p := range programs {
-		labels := prometheus.Labels{"namespace": namespace, "program_kind": string(p.Kind), "program": string(p.Name)}
-		reportKPIMetric.DeletePartialMatch(labels)
-		reportBelowMetric.DeletePartialMatch(labels)
+		owner := figureOwner(namespace, string(p.Kind), string(p.Name))
 		reports := frozen[p]
 		if len(reports) == 0 {
+			reportKPIMetric.replace(owner, nil)
+			reportBelowMetric.replace(owner, nil)
 			continue
 		}
 		slices.SortFunc(reports, func(a, b *learningv1alpha1.ProgramReport) int { return strings.Compare(b.Spec.Period, a.Spec.Period) })
+		var values, belows []figure
 		for _, k := range reports[0].Spec.Figures.KPIs {
 			series := []string{namespace, string(p.Kind), string(p.Name), string(k.Name), k.Qualifier}
 			if k.Value != nil {
-				reportKPIMetric.WithLabelValues(series...).Set(float64(*k.Value))
+				values = append(values, figure{labels: series, value: float64(*k.Value)})
 			}
 			below := 0
 			for _, r := range reports {
@@ -239,7 +244,9 @@ func recordReportMetrics(namespace string, snap program.Snapshot) {
 				}
 				below++
 			}
-			reportBelowMetric.WithLabelValues(series...).Set(float64(below))
+			belows = append(belows, figure{labels: series, value: float64(below)})
 		}
+		reportKPIMetric.replace(owner, values)
+		reportBelowMetric.replace(owner, belows)
 	}
 }

@@ -1,9 +1,12 @@
 package controllers
 
 import (
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -109,17 +112,17 @@ func TestPlanMetrics(t *testing.T) {
 		"Current":   0,
 		"NotJudged": 1,
 	} {
-		if got := testutil.ToFloat64(plansMetric.WithLabelValues(ns, "spring", what)); got != want {
+		if got := figureValue(t, plansMetric, ns, "spring", what); got != want {
 			t.Errorf("cohort_action_plans{state=%q} = %v, want %v", what, got, want)
 		}
 	}
-	if got := testutil.ToFloat64(plansMissingMetric.WithLabelValues(ns, "spring")); got != 2 {
+	if got := figureValue(t, plansMissingMetric, ns, "spring"); got != 2 {
 		t.Errorf("cohort_action_plans_missing = %v, want 2", got)
 	}
-	if got := testutil.ToFloat64(actionsOverdueMetric.WithLabelValues(ns, "spring")); got != 3 {
+	if got := figureValue(t, actionsOverdueMetric, ns, "spring"); got != 3 {
 		t.Errorf("cohort_actions_overdue = %v, want 3 (ann's 2 and the team's 1, not autumn's 5)", got)
 	}
-	if actionsOverdueMetric.DeleteLabelValues(ns, "autumn") || plansMetric.DeletePartialMatch(map[string]string{"namespace": ns, "cohort": "autumn"}) > 0 {
+	if hasFigures(actionsOverdueMetric, ns, "autumn") || hasFigures(plansMetric, ns, "autumn") {
 		t.Error("autumn, without plan figures, has plan series")
 	}
 }
@@ -131,8 +134,8 @@ func TestReportMetrics(t *testing.T) {
 	const ns = "report-metrics-test"
 	community := &learningv1alpha1.CommunityOfPractice{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "allyship"}}
 	t.Cleanup(func() {
-		reportKPIMetric.DeletePartialMatch(map[string]string{"namespace": ns})
-		reportBelowMetric.DeletePartialMatch(map[string]string{"namespace": ns})
+		reportKPIMetric.replace(figureOwner(ns, "CommunityOfPractice", "allyship"), nil)
+		reportBelowMetric.replace(figureOwner(ns, "CommunityOfPractice", "allyship"), nil)
 	})
 	value := func(v int64) *int64 { return &v }
 	report := func(period string, frozen bool, attendance string, v int64) *learningv1alpha1.ProgramReport {
@@ -158,22 +161,78 @@ func TestReportMetrics(t *testing.T) {
 	}}
 	recordReportMetrics(ns, snap)
 	series := []string{ns, "CommunityOfPractice", "allyship", "AttendanceRate", ""}
-	if got := testutil.ToFloat64(reportKPIMetric.WithLabelValues(series...)); got != 75 {
+	if got := figureValue(t, reportKPIMetric, series...); got != 75 {
 		t.Errorf("cohort_report_kpi_value = %v, want October's 75", got)
 	}
-	if got := testutil.ToFloat64(reportBelowMetric.WithLabelValues(series...)); got != 1 {
+	if got := figureValue(t, reportBelowMetric, series...); got != 1 {
 		t.Errorf("cohort_report_kpi_below_periods = %v, want 1 (September met)", got)
 	}
 	snap.Reports = append(snap.Reports, report("2026-11", true, "Below", 72))
 	recordReportMetrics(ns, snap)
-	if got := testutil.ToFloat64(reportBelowMetric.WithLabelValues(series...)); got != 2 {
+	if got := figureValue(t, reportBelowMetric, series...); got != 2 {
 		t.Errorf("cohort_report_kpi_below_periods = %v, want 2 (October and November)", got)
 	}
 	seats := []string{ns, "CommunityOfPractice", "allyship", "SeatsFilled", "Member"}
-	if reportKPIMetric.DeleteLabelValues(seats...) {
+	if _, ok := reportKPIMetric.value(seats...); ok {
 		t.Error("seats have a value series, with no figure")
 	}
-	if got := testutil.ToFloat64(reportBelowMetric.WithLabelValues(seats...)); got != 0 {
+	if got := figureValue(t, reportBelowMetric, seats...); got != 0 {
 		t.Errorf("seats below for %v periods, want 0", got)
+	}
+}
+
+// figureValue is the value of a series of set, which must exist.
+func figureValue(t *testing.T, set *figureSet, labels ...string) float64 {
+	t.Helper()
+	v, ok := set.value(labels...)
+	if !ok {
+		t.Fatalf("no series %v", labels)
+	}
+	return v
+}
+
+// hasFigures reports whether set has a series whose label values start with prefix.
+func hasFigures(set *figureSet, prefix ...string) bool {
+	set.mu.RLock()
+	defer set.mu.RUnlock()
+	for _, figures := range set.owned {
+		for _, f := range figures {
+			if len(f.labels) >= len(prefix) && slices.Equal(f.labels[:len(prefix)], prefix) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// TestFigureSetScrape: a figure set's series are what a scrape gathers, one per label
+// values even when an owner's figures repeat some, and replacing an owner's figures
+// leaves the other owners' alone.
+func TestFigureSetScrape(t *testing.T) {
+	set := newFigureSet("test_figures", "Figures of a test.", "namespace", "cohort", "role")
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(set)
+	set.replace(figureOwner("ns", "spring"), []figure{
+		{labels: []string{"ns", "spring", "Lead"}, value: 1},
+		{labels: []string{"ns", "spring", "Member"}, value: 3},
+		{labels: []string{"ns", "spring", "Member"}, value: 4},
+	})
+	set.replace(figureOwner("ns", "autumn"), []figure{{labels: []string{"ns", "autumn", "Member"}, value: 7}})
+	want := `# HELP test_figures Figures of a test.
+# TYPE test_figures gauge
+test_figures{cohort="autumn",namespace="ns",role="Member"} 7
+test_figures{cohort="spring",namespace="ns",role="Lead"} 1
+test_figures{cohort="spring",namespace="ns",role="Member"} 4
+`
+	if err := testutil.GatherAndCompare(registry, strings.NewReader(want), "test_figures"); err != nil {
+		t.Error(err)
+	}
+	set.replace(figureOwner("ns", "spring"), nil)
+	want = `# HELP test_figures Figures of a test.
+# TYPE test_figures gauge
+test_figures{cohort="autumn",namespace="ns",role="Member"} 7
+`
+	if err := testutil.GatherAndCompare(registry, strings.NewReader(want), "test_figures"); err != nil {
+		t.Error(err)
 	}
 }
