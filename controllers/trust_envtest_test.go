@@ -291,6 +291,10 @@ func TestAppointingFailsClosed(t *testing.T) {
 					t.Errorf("restoring the approval policy: %v", err)
 				}
 				eventually(t, "the approval policy is enforced again", f.enforced)
+				// The approvers restored while the policy was missing were held; the
+				// operator binds them once it has seen the policy back, which must happen
+				// before the next case weakens it again.
+				wantGrants(t, f.matrix.Clients[testutil.ApprovalApprover], "the appointed approver, the policy back", f.ns, map[grant]bool{approve: true})
 			})
 			if err := weaken.do(); err != nil {
 				t.Fatal(err)
