@@ -57,6 +57,9 @@ type EventPoster struct {
 	// lastName is the time, in nanoseconds, in the name of the last Event built: each
 	// name takes a later one, so that two Events about one object never share a name.
 	lastName atomic.Int64
+	// dropped counts the Events this poster dropped (cohort_events_total counts those
+	// of every poster of the process).
+	dropped atomic.Int64
 }
 
 var (
@@ -89,6 +92,7 @@ func (p *EventPoster) Eventf(regarding, related runtime.Object, eventtype, reaso
 	select {
 	case p.queue <- ev:
 	default:
+		p.dropped.Add(1)
 		eventsMetric.WithLabelValues("dropped").Inc()
 	}
 }

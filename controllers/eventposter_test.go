@@ -156,8 +156,13 @@ func TestEventPosterDropsWhenFull(t *testing.T) {
 	for range eventQueueLength + 3 {
 		p.Eventf(plan, nil, corev1.EventTypeNormal, "PlanCurrent", "Evaluate", "current")
 	}
-	if got := promtestutil.ToFloat64(eventsMetric.WithLabelValues("dropped")) - dropped; got != 3 {
-		t.Errorf("cohort_events_total{result=dropped} grew by %v, want 3", got)
+	if got := p.dropped.Load(); got != 3 {
+		t.Errorf("%d Events dropped, want 3", got)
+	}
+	// The metric is the process's: the suite's manager may drop Events of its own
+	// meanwhile.
+	if got := promtestutil.ToFloat64(eventsMetric.WithLabelValues("dropped")) - dropped; got < 3 {
+		t.Errorf("cohort_events_total{result=dropped} grew by %v, want at least 3", got)
 	}
 	if len(p.queue) != eventQueueLength {
 		t.Errorf("%d Events queued, want %d", len(p.queue), eventQueueLength)
