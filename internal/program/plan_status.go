@@ -68,7 +68,7 @@ func (u *unit) planStatus(p *planView) learningv1alpha1.ActionPlanStatus {
 	// does): the plans of a cohort then share their conditions in the manager's cache.
 	holder := ""
 	if p.member == nil {
-		holder = " of " + planHolder(p)
+		holder = " of " + p.team() + " in cohort " + p.cohort.obj.Name
 	}
 	conds.set(learningv1alpha1.ReadyCondition, metav1.ConditionTrue, learningv1alpha1.SucceededReason, "%s plan%s: %d/%d actions done, %d overdue",
 		planKind(p), holder, counts.Done, counts.Total, counts.Overdue)
@@ -80,13 +80,6 @@ func planKind(p *planView) string {
 		return "personal"
 	}
 	return "team"
-}
-
-func planHolder(p *planView) string {
-	if p.member != nil {
-		return "membership " + p.member.obj.Name
-	}
-	return p.team() + " in cohort " + p.cohort.obj.Name
 }
 
 // setActionPlan reports on a seated membership whether the personal plan its program
