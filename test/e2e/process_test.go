@@ -192,9 +192,13 @@ func TestProcessSurvivesAPIServerRestart(t *testing.T) {
 	pc.waitSettled(t, m, disturbedNS)
 	pc.withdraw(t, disturbedNS)
 	pc.waitSettled(t, m, disturbedNS)
-	if err := diffSnapshots(reference, pc.takeSnapshot(t, disturbedNS, timeWindow{begin, time.Now()})); err != nil {
-		t.Errorf("after the API server restart the end state differs from the undisturbed run's:\n%v", err)
-	}
+	// Writes falling quiet is not enough here: the restarted API server refuses the
+	// manager's watches until its authorizer has loaded RBAC, and a refused watch is
+	// retried with backoff, so the manager's cache may see a child it created seconds
+	// after its last write, and only then report it. Convergence is the claim.
+	procWait(t, "after the API server restart, the end state converges to the undisturbed run's", time.Minute, func() error {
+		return diffSnapshots(reference, pc.takeSnapshot(t, disturbedNS, timeWindow{begin, time.Now()}))
+	})
 	pc.checkNoDoubleEvents(t, disturbedNS)
 	if !m.alive() {
 		t.Fatalf("the manager exited: %v", m.exitErr)
