@@ -186,7 +186,8 @@ func run(metricsAddr, probeAddr, pprofAddr string, election leaderElection, name
 		// process exits when the manager returns.
 		LeaderElectionReleaseOnCancel: true,
 		// Of the kinds the operator provisions, only its own objects are cached.
-		Cache: controllers.CacheOptions(opts.ApprovalPolicy),
+		Cache:    controllers.CacheOptions(opts.ApprovalPolicy),
+		NewCache: controllers.NewCache,
 	}
 	if namespace != "" {
 		options.Cache.DefaultNamespaces = map[string]cache.Config{namespace: {}}

@@ -57,7 +57,11 @@ type ownApply struct {
 }
 
 func refOf(obj client.Object) childRef {
-	return childRef{kind: reflect.TypeOf(obj), namespace: obj.GetNamespace(), name: obj.GetName()}
+	kind := reflect.TypeOf(obj)
+	if c, ok := obj.(*cachedChild); ok {
+		kind = c.goType()
+	}
+	return childRef{kind: kind, namespace: obj.GetNamespace(), name: obj.GetName()}
 }
 
 // applying records, before the write, that the reconciler applies desired: the watch
@@ -106,8 +110,11 @@ func (c *cacheLag) echoes(obj client.Object, verified *verifiedChildren) bool {
 	if !ok || a.deleted || time.Since(a.at) > cacheLagLimit {
 		return false
 	}
-	content, slimmed := cachedDigest(obj)
-	if !slimmed {
+	// Only the cache's own copy is trusted for its digest (see cachedStateMarker).
+	var content string
+	if c, ok := obj.(*cachedChild); ok {
+		content, _ = cachedDigest(c)
+	} else {
 		content = contentDigest(obj)
 	}
 	return (content == a.digest || verified.matches(obj, content, a.digest)) &&

@@ -128,8 +128,8 @@ func TestEchoesOfOwnApplies(t *testing.T) {
 		lag      cacheLag
 		verified verifiedChildren
 	)
-	// Watch events show the cache's slimmed copies.
-	live := cachedAs(t, desired)
+	// Watch events show the cache's compact copies.
+	live := watchedAs(t, desired)
 	live.SetResourceVersion("42")
 	if lag.echoes(live, &verified) {
 		t.Error("an echo before any apply")
@@ -140,7 +140,7 @@ func TestEchoesOfOwnApplies(t *testing.T) {
 	}
 	handEdited := desired.DeepCopy()
 	handEdited.Rules[0].Resources = []string{"secrets"}
-	if lag.echoes(cachedAs(t, handEdited), &verified) {
+	if lag.echoes(watchedAs(t, handEdited), &verified) {
 		t.Error("a hand edit of the rules is taken for an echo: it would not be repaired")
 	}
 	other := live.DeepCopyObject().(client.Object)
@@ -158,13 +158,13 @@ func TestEchoesOfOwnApplies(t *testing.T) {
 	doc := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "spring-roster", Labels: map[string]string{ManagedByLabel: ManagedBy}},
 		Data: map[string]string{"roster.json": `{"members":[]}`}}
 	lag.applying(doc)
-	liveDoc := cachedAs(t, doc)
+	liveDoc := watchedAs(t, doc)
 	if !lag.echoes(liveDoc, &verified) {
 		t.Error("the ConfigMap as applied is not taken for the echo of the apply")
 	}
 	forged := doc.DeepCopy()
 	forged.Data["roster.json"] = `{"members":[{"displayName":"Mallory"}]}`
-	if lag.echoes(cachedAs(t, forged), &verified) {
+	if lag.echoes(watchedAs(t, forged), &verified) {
 		t.Error("an edited document is taken for an echo: it would not be repaired")
 	}
 
@@ -176,11 +176,11 @@ func TestEchoesOfOwnApplies(t *testing.T) {
 	stored := deploy.DeepCopy()
 	stored.Spec.RevisionHistoryLimit = new(int32(10))
 	lag.applying(deploy)
-	if lag.echoes(cachedAs(t, stored), &verified) {
+	if lag.echoes(watchedAs(t, stored), &verified) {
 		t.Error("a defaulted Deployment echoes before its content was verified")
 	}
 	verified.remember(deploy, stored, contentDigest(deploy))
-	if !lag.echoes(cachedAs(t, stored), &verified) {
+	if !lag.echoes(watchedAs(t, stored), &verified) {
 		t.Error("the verified Deployment as applied is not taken for the echo of the apply")
 	}
 
@@ -196,4 +196,14 @@ func TestEchoesOfOwnApplies(t *testing.T) {
 	if lag.echoes(live, &verified) {
 		t.Error("a child created again after the reconciler deleted it is taken for an echo")
 	}
+}
+
+// watchedAs is live as a watch event shows it: the cache's copy.
+func watchedAs(t *testing.T, live client.Object) client.Object {
+	t.Helper()
+	cached, err := slimForCache(live.DeepCopyObject())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cached.(client.Object)
 }

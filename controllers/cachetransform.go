@@ -13,6 +13,7 @@ import (
 	"weak"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -33,21 +34,25 @@ const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
 // of the manager's memory.
 func slimForCache(obj any) (any, error) {
 	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		slim(d.Obj)
+		d.Obj = slim(d.Obj)
 		return d, nil
 	}
-	slim(obj)
-	return obj, nil
+	return slim(obj), nil
 }
 
-func slim(obj any) {
+// slim slims obj in place and returns it, or returns the compact copy of a provisioned
+// object (packChild).
+func slim(obj any) any {
+	if _, packed := obj.(*cachedChild); packed {
+		return obj // transformed before, on a resync
+	}
 	m, ok := obj.(metav1.Object)
 	if !ok {
-		return
+		return obj
 	}
-	if child, ok := obj.(client.Object); ok {
-		slimChild(child) // before managedFields go: it reads them
-	}
+	child, isChild := obj.(client.Object)
+	// Before managedFields go: it reads them.
+	isChild = isChild && slimChild(child)
 	m.SetManagedFields(nil)
 	if a := m.GetAnnotations(); a != nil {
 		if _, ok := a[lastAppliedAnnotation]; ok {
@@ -76,6 +81,10 @@ func slim(obj any) {
 	case *learningv1alpha1.ProgramReport:
 		compactReport(o)
 	}
+	if isChild {
+		return packChild(child) // its metadata interned
+	}
+	return obj
 }
 
 // compactEvent makes a LearningEvent's strings that repeat across events share one
@@ -143,9 +152,15 @@ func compactReport(o *learningv1alpha1.ProgramReport) {
 }
 
 // internMeta makes the metadata that repeats across objects share one copy: the
-// namespace and finalizers, and the label sets and owner references whole, which the
-// objects a cohort provisions have in common by the dozen.
+// kind and API version (the items of a list carry them), the namespace and
+// finalizers, and the label sets and owner references whole, which the objects a
+// cohort provisions have in common by the dozen.
 func internMeta(m metav1.Object) {
+	if o, ok := m.(kruntime.Object); ok {
+		if t, ok := o.GetObjectKind().(*metav1.TypeMeta); ok {
+			t.APIVersion, t.Kind = intern(t.APIVersion), intern(t.Kind)
+		}
+	}
 	m.SetNamespace(intern(m.GetNamespace()))
 	if labels := m.GetLabels(); labels != nil {
 		m.SetLabels(sharedLabels.get(labels))

@@ -19,6 +19,8 @@ func TestSlimForCache(t *testing.T) {
 	dup := func(s string) string { return string([]byte(s)) }
 	event := func() *learningv1alpha1.LearningEvent {
 		return &learningv1alpha1.LearningEvent{
+			// The items of a list carry their kind.
+			TypeMeta: metav1.TypeMeta{APIVersion: dup("learning.cohort.dev/v1alpha1"), Kind: dup("LearningEvent")},
 			ObjectMeta: metav1.ObjectMeta{
 				Name:          "g-1",
 				ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}},
@@ -58,6 +60,8 @@ func TestSlimForCache(t *testing.T) {
 	same("condition reason", a.Status.Conditions[0].Reason, b.Status.Conditions[0].Reason)
 	same("condition message", a.Status.Conditions[0].Message, b.Status.Conditions[0].Message)
 	same("title", a.Spec.Title, b.Spec.Title)
+	same("kind", a.Kind, b.Kind)
+	same("API version", a.APIVersion, b.APIVersion)
 	if c := cap(a.Spec.Attendance); c != len(a.Spec.Attendance) {
 		t.Errorf("attendance holds room for %d records, want no spare capacity", c)
 	}

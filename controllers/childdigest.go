@@ -46,14 +46,25 @@ import (
 // digest: labels are compared from the cached metadata, and annotations are not the
 // operator's to declare.
 
-// cachedStateMarker starts the cached state of a child, which the cache's copy carries
-// in metadata.generateName: "#" and the digest of its content. A child is created by
-// name, so generateName means nothing on it; the manager never writes a cached copy
-// back; and "#" is not allowed in a real generateName, so a copy read from the API
-// server is never taken for a cached one. The state costs one string per child, where
-// an annotation map of its own cost six times as much: at scale the cache holds tens of
-// thousands of children.
+// cachedStateMarker starts the cached state of a child, which the slimmed object read
+// from the cache carries in metadata.generateName: "#" and the digest of its content.
+// A child is created by name, so generateName means nothing on it, and the manager
+// never writes a cached copy back. But generateName is anyone's to write on an update,
+// and the API server lets a Role's hold a "#": so no object is trusted for its state
+// unless the cache made it. The cache's transform computes the digest of what it is
+// given, whatever its generateName says, and every object read from the API server
+// otherwise is cleared of a state-looking generateName before it is compared
+// (fromAPIServer).
 const cachedStateMarker = "#"
+
+// fromAPIServer clears, on an object read from the API server, a generateName that
+// looks like the cache's state (cachedStateMarker): whoever wrote it, it says nothing
+// of the object's content.
+func fromAPIServer(obj client.Object) {
+	if _, looksCached := cachedDigest(obj); looksCached {
+		obj.SetGenerateName("")
+	}
+}
 
 // contentDigest is the digest of what the operator declares in a child: its content
 // (everything but metadata and status), as JSON, hashed with SHA-256, of which the
@@ -109,15 +120,13 @@ func digestIsExact(obj client.Object) bool {
 // slimChild replaces, in the cache's copy of a provisioned object, its content by its
 // digest (see cachedStateMarker). The approvers' RoleBindings keep their subjects:
 // provisioning reads who is already bound while the approval policy is missing, and
-// there are few of them. The informers may transform an object they already hold
-// again (on a resync): a copy slimmed before is left as it is.
-func slimChild(obj client.Object) {
+// there are few of them. The digest is always of the content given: the object comes
+// from the API server (a copy the cache made is never transformed again; see slim).
+// It reports whether it slimmed obj.
+func slimChild(obj client.Object) bool {
 	labels := obj.GetLabels()
 	if labels[ManagedByLabel] != ManagedBy || labels[ComponentLabel] == componentApprovals {
-		return
-	}
-	if _, slimmed := cachedDigest(obj); slimmed {
-		return
+		return false
 	}
 	digest := contentDigest(obj)
 	switch o := obj.(type) {
@@ -140,11 +149,12 @@ func slimChild(obj client.Object) {
 	case *networkingv1.NetworkPolicy:
 		o.Spec = networkingv1.NetworkPolicySpec{}
 	default:
-		return
+		return false
 	}
 	// The annotations are not compared: only the digest is kept.
 	obj.SetAnnotations(nil)
 	obj.SetGenerateName(cachedState(digest))
+	return true
 }
 
 // cachedState is the cached state of a child whose content has the given digest.

@@ -223,9 +223,9 @@ func (r *ProgramReconciler) reconcileOrphanPlans(ctx context.Context, key unitKe
 
 // availabilityChanged passes a Deployment update that changes its available replicas.
 func availabilityChanged(e event.UpdateEvent) bool {
-	before, ok1 := e.ObjectOld.(*appsv1.Deployment)
-	after, ok2 := e.ObjectNew.(*appsv1.Deployment)
-	return ok1 && ok2 && before.Status.AvailableReplicas != after.Status.AvailableReplicas
+	before, ok1 := availableReplicas(e.ObjectOld)
+	after, ok2 := availableReplicas(e.ObjectNew)
+	return ok1 && ok2 && before != after
 }
 
 // onlyConflicts reports whether err (possibly several joined) holds nothing but

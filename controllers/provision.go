@@ -433,12 +433,15 @@ func (r *ProgramReconciler) lookupChild(ctx context.Context, desired client.Obje
 		if live, ok = desired.DeepCopyObject().(client.Object); !ok {
 			return nil, fmt.Errorf("copying %s", describe(desired))
 		}
-		if err = r.APIReader.Get(ctx, key, live); err == nil && childMatches(desired, live) {
+		err = r.APIReader.Get(ctx, key, live)
+		fromAPIServer(live)
+		if err == nil && childMatches(desired, live) {
 			r.verified.remember(desired, live, declared)
 		}
 	}
 	if apierrors.IsNotFound(err) {
 		err = r.APIReader.Get(ctx, key, live)
+		fromAPIServer(live)
 	}
 	switch {
 	case apierrors.IsNotFound(err):
@@ -504,7 +507,9 @@ func (r *ProgramReconciler) applyChild(ctx context.Context, obj client.Object) (
 	if !ok {
 		return u.GetResourceVersion(), nil
 	}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, applied); err == nil && childMatches(obj, applied) {
+	err = runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, applied)
+	fromAPIServer(applied)
+	if err == nil && childMatches(obj, applied) {
 		r.verified.remember(obj, applied, contentDigest(obj))
 	}
 	return u.GetResourceVersion(), nil

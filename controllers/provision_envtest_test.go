@@ -276,6 +276,32 @@ func TestProvisionRepairsDrift(t *testing.T) {
 		return nil
 	})
 
+	// generateName is anyone's to write on an update, and the API server lets a
+	// RoleBinding's hold the marker of the cache's state: a subject added with a
+	// generateName that claims the declared content is removed all the same.
+	var declared string
+	eventually(t, "adding a subject and a generateName claiming the declared content", func() error {
+		if err := get(read); err != nil {
+			return err
+		}
+		declared = contentDigest(read)
+		read.Subjects = append(read.Subjects, rbacv1.Subject{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: "forger"})
+		read.GenerateName = cachedState(declared)
+		return k8s.Update(ctx, read)
+	})
+	eventually(t, "a subject added under a forged cached state is removed", func() error {
+		if err := get(read); err != nil {
+			return err
+		}
+		if read.GenerateName != cachedState(declared) {
+			return fmt.Errorf("the API server kept generateName %q, not the forged one", read.GenerateName)
+		}
+		if slices.ContainsFunc(read.Subjects, func(s rbacv1.Subject) bool { return s.Name == "forger" }) {
+			return fmt.Errorf("subjects = %v", read.Subjects)
+		}
+		return nil
+	})
+
 	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: f.names.Portal}}
 	update(t, d, func(d *appsv1.Deployment) { d.Spec.Replicas = testutil.Ptr[int32](4) })
 	eventually(t, "the portal's replicas are restored", func() error {

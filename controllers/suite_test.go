@@ -99,9 +99,10 @@ func startManager(ctx context.Context) error {
 		return err
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:  testutil.Scheme(),
-		Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache:   CacheOptions(testutil.ApprovalPolicy),
+		Scheme:   testutil.Scheme(),
+		Metrics:  metricsserver.Options{BindAddress: "0"},
+		Cache:    CacheOptions(testutil.ApprovalPolicy),
+		NewCache: NewCache,
 	})
 	if err != nil {
 		return err

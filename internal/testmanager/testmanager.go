@@ -103,9 +103,10 @@ func Start(ctx context.Context, opts Options) (*Manager, error) {
 		}
 	}
 	mgrOpts := ctrl.Options{
-		Scheme:  testutil.Scheme(),
-		Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache:   cacheOpts,
+		Scheme:   testutil.Scheme(),
+		Metrics:  metricsserver.Options{BindAddress: "0"},
+		Cache:    cacheOpts,
+		NewCache: controllers.NewCache,
 		// Managers of one test process come and go, each with a controller named
 		// "program".
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},

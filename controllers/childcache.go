@@ -1,0 +1,438 @@
+package controllers
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// How the cache holds provisioned objects.
+//
+// Slimmed (slimChild), a provisioned object still cost its kind's whole Go struct:
+// a Role or a RoleBinding is about 300 bytes before its name, UID, resourceVersion and
+// digest, and at scale the cache holds tens of thousands of them (every member with a
+// plan has a Role and a RoleBinding of their own). The cache's transform therefore
+// turns a slimmed child into a cachedChild, which keeps exactly what provisioning
+// reads, in a third of that (BenchmarkCachedChildMemory): its name and namespace, UID,
+// resourceVersion, labels and owners (shared with every equal set), deletion time,
+// content digest and, for a Deployment, its generation and replica counts.
+//
+// controller-runtime's cache reader only hands out what its store holds, so the
+// manager's cache (NewCache) reads the provisioned kinds itself, from the stores of
+// their informers (one for the cluster, or one per watched namespace): a Get or a List
+// rebuilds, from the cached copy, the slimmed object of the kind asked for, as the
+// cache held it before. Watch events carry the cachedChild itself; it is a
+// client.Object, which is all the child watches need (names, labels, owners,
+// generation, the digest as generateName), and availableReplicas reads a Deployment's
+// either way. Only a cachedChild is trusted for a digest: a generateName that looks
+// like one on an object from the API server is anyone's (see cachedStateMarker).
+
+// childKind indexes childKinds.
+type childKind uint8
+
+// childKindByType finds a provisioned kind by its Go type, of the object or of its list.
+var childKindByType = func() map[reflect.Type]childKind {
+	byType := map[reflect.Type]childKind{}
+	for i, k := range childKinds {
+		byType[reflect.TypeOf(k.obj)] = childKind(i)
+		byType[reflect.TypeOf(k.list())] = childKind(i)
+	}
+	return byType
+}()
+
+// childGVKs are the provisioned kinds' group, version and kind, by childKind.
+var childGVKs = func() []schema.GroupVersionKind {
+	gvks := make([]schema.GroupVersionKind, len(childKinds))
+	for i, k := range childKinds {
+		of, _, err := clientgoscheme.Scheme.ObjectKinds(k.obj)
+		if err != nil || len(of) == 0 {
+			panic(fmt.Sprintf("provisioned kind %T is not in the scheme: %v", k.obj, err))
+		}
+		gvks[i] = of[0]
+	}
+	return gvks
+}()
+
+// childResources name the provisioned kinds in errors, by childKind, as
+// controller-runtime's cache reader names them.
+var childResources = func() []schema.GroupResource {
+	resources := make([]schema.GroupResource, len(childKinds))
+	for i, gvk := range childGVKs {
+		resources[i] = schema.GroupResource{Group: gvk.Group, Resource: gvk.Kind}
+	}
+	return resources
+}()
+
+// cachedChild is the cache's copy of a provisioned object (see above). The cache's
+// objects are read-only: labels and owners are shared with every equal set.
+type cachedChild struct {
+	namespace, name string
+	labels          map[string]string
+	owners          []metav1.OwnerReference
+	deletion        *metav1.Time
+	uid             uuid.UUID
+	digest          [16]byte
+	resourceVersion uint64
+	// extra holds what few children have: a UID or resourceVersion not in the form
+	// the API server writes them, a Deployment's generation and replica counts.
+	extra *childExtra
+	kind  childKind
+}
+
+type childExtra struct {
+	uid             types.UID
+	resourceVersion string
+	generation      int64
+	deployment      *appsv1.DeploymentStatus
+}
+
+// packChild returns the compact copy of obj, a slimmed child (its content digest in
+// generateName), or obj itself when obj is not a slimmed child.
+func packChild(obj client.Object) client.Object {
+	kind, ok := childKindByType[reflect.TypeOf(obj)]
+	if !ok {
+		return obj
+	}
+	encoded, slimmed := cachedDigest(obj)
+	if !slimmed {
+		return obj
+	}
+	c := &cachedChild{
+		namespace: obj.GetNamespace(), // interned by internMeta
+		name:      obj.GetName(),
+		labels:    obj.GetLabels(), // shared by internMeta
+		owners:    obj.GetOwnerReferences(),
+		deletion:  obj.GetDeletionTimestamp(),
+		kind:      kind,
+	}
+	extra := &childExtra{generation: obj.GetGeneration()}
+	if d, ok := obj.(*appsv1.Deployment); ok {
+		status := d.Status
+		extra.deployment = &status
+	}
+	if len(encoded) != base64.RawURLEncoding.EncodedLen(len(c.digest)) {
+		return obj // not a digest of this form: keep the slimmed object
+	}
+	if n, err := base64.RawURLEncoding.Decode(c.digest[:], []byte(encoded)); err != nil || n != len(c.digest) {
+		return obj
+	}
+	if id, err := uuid.Parse(string(obj.GetUID())); err == nil && id.String() == string(obj.GetUID()) {
+		c.uid = id
+	} else {
+		extra.uid = obj.GetUID()
+	}
+	rv := obj.GetResourceVersion()
+	if n, err := strconv.ParseUint(rv, 10, 64); err == nil && strconv.FormatUint(n, 10) == rv && n != 0 {
+		c.resourceVersion = n
+	} else {
+		extra.resourceVersion = rv
+	}
+	if *extra != (childExtra{}) {
+		c.extra = extra
+	}
+	return c
+}
+
+// goType is the Go type of the kind the copy is of.
+func (c *cachedChild) goType() reflect.Type { return reflect.TypeOf(childKinds[c.kind].obj) }
+
+// into sets out, an object of the copy's kind, to the slimmed object the copy stands
+// for: metadata, the content digest as its cached state, a Deployment's status.
+func (c *cachedChild) into(out client.Object) error {
+	if t := reflect.TypeOf(out); t != c.goType() {
+		return fmt.Errorf("the cache holds %s %s/%s as a %s, not a %s", kindName(childKinds[c.kind].obj), c.namespace, c.name, c.goType(), t)
+	}
+	reflect.ValueOf(out).Elem().SetZero()
+	out.SetNamespace(c.namespace)
+	out.SetName(c.name)
+	out.SetGenerateName(c.GetGenerateName())
+	out.SetUID(c.GetUID())
+	out.SetResourceVersion(c.GetResourceVersion())
+	out.SetGeneration(c.GetGeneration())
+	out.SetLabels(maps.Clone(c.labels))
+	out.SetOwnerReferences(slices.Clone(c.owners))
+	if c.deletion != nil {
+		out.SetDeletionTimestamp(c.deletion.DeepCopy())
+	}
+	if d, ok := out.(*appsv1.Deployment); ok && c.extra != nil && c.extra.deployment != nil {
+		c.extra.deployment.DeepCopyInto(&d.Status)
+	}
+	return nil
+}
+
+// The metadata of the copy. Of the setters, those of fields the copy does not keep do
+// nothing: the cache's copies are never written.
+
+func (c *cachedChild) GetNamespace() string          { return c.namespace }
+func (c *cachedChild) SetNamespace(namespace string) { c.namespace = namespace }
+func (c *cachedChild) GetName() string               { return c.name }
+func (c *cachedChild) SetName(name string)           { c.name = name }
+func (c *cachedChild) GetGenerateName() string {
+	return cachedState(base64.RawURLEncoding.EncodeToString(c.digest[:]))
+}
+func (c *cachedChild) SetGenerateName(string) {}
+func (c *cachedChild) GetUID() types.UID {
+	if c.extra != nil && c.extra.uid != "" {
+		return c.extra.uid
+	}
+	return types.UID(c.uid.String())
+}
+func (c *cachedChild) SetUID(types.UID) {}
+func (c *cachedChild) GetResourceVersion() string {
+	if c.extra != nil && c.extra.resourceVersion != "" {
+		return c.extra.resourceVersion
+	}
+	return strconv.FormatUint(c.resourceVersion, 10)
+}
+func (c *cachedChild) SetResourceVersion(string) {}
+func (c *cachedChild) GetGeneration() int64 {
+	if c.extra != nil {
+		return c.extra.generation
+	}
+	return 0
+}
+func (c *cachedChild) SetGeneration(int64)                               {}
+func (c *cachedChild) GetSelfLink() string                               { return "" }
+func (c *cachedChild) SetSelfLink(string)                                {}
+func (c *cachedChild) GetCreationTimestamp() metav1.Time                 { return metav1.Time{} }
+func (c *cachedChild) SetCreationTimestamp(metav1.Time)                  {}
+func (c *cachedChild) GetDeletionTimestamp() *metav1.Time                { return c.deletion }
+func (c *cachedChild) SetDeletionTimestamp(t *metav1.Time)               { c.deletion = t }
+func (c *cachedChild) GetDeletionGracePeriodSeconds() *int64             { return nil }
+func (c *cachedChild) SetDeletionGracePeriodSeconds(*int64)              {}
+func (c *cachedChild) GetLabels() map[string]string                      { return c.labels }
+func (c *cachedChild) SetLabels(labels map[string]string)                { c.labels = labels }
+func (c *cachedChild) GetAnnotations() map[string]string                 { return nil }
+func (c *cachedChild) SetAnnotations(map[string]string)                  {}
+func (c *cachedChild) GetFinalizers() []string                           { return nil }
+func (c *cachedChild) SetFinalizers([]string)                            {}
+func (c *cachedChild) GetOwnerReferences() []metav1.OwnerReference       { return c.owners }
+func (c *cachedChild) SetOwnerReferences(owners []metav1.OwnerReference) { c.owners = owners }
+func (c *cachedChild) GetManagedFields() []metav1.ManagedFieldsEntry     { return nil }
+func (c *cachedChild) SetManagedFields([]metav1.ManagedFieldsEntry)      {}
+func (c *cachedChild) GetObjectKind() schema.ObjectKind                  { return schema.EmptyObjectKind }
+func (c *cachedChild) DeepCopyObject() runtime.Object                    { return c.deepCopy() }
+func (c *cachedChild) deepCopy() *cachedChild {
+	out := *c
+	out.labels = maps.Clone(c.labels)
+	out.owners = slices.Clone(c.owners)
+	out.deletion = c.deletion.DeepCopy()
+	if c.extra != nil {
+		extra := *c.extra
+		if extra.deployment != nil {
+			extra.deployment = extra.deployment.DeepCopy()
+		}
+		out.extra = &extra
+	}
+	return &out
+}
+
+// availableReplicas is a Deployment's available replicas, from the API type or the
+// cache's copy; false for any other object.
+func availableReplicas(obj client.Object) (int32, bool) {
+	switch o := obj.(type) {
+	case *appsv1.Deployment:
+		return o.Status.AvailableReplicas, true
+	case *cachedChild:
+		if o.extra != nil && o.extra.deployment != nil {
+			return o.extra.deployment.AvailableReplicas, true
+		}
+		return 0, o.goType() == reflect.TypeOf(&appsv1.Deployment{})
+	}
+	return 0, false
+}
+
+// NewCache is the manager's cache: controller-runtime's, with the provisioned kinds
+// read from their compact copies (see cachedChild). Pass it as the manager's NewCache,
+// with CacheOptions.
+func NewCache(config *rest.Config, opts cache.Options) (cache.Cache, error) {
+	informers := &childInformers{}
+	newInformer := opts.NewInformer
+	if newInformer == nil {
+		newInformer = toolscache.NewSharedIndexInformer
+	}
+	// A cache of some namespaces runs an informer per namespace and kind, behind one
+	// that has no store to read: the provisioned kinds' are recorded as they are made.
+	opts.NewInformer = func(lw toolscache.ListerWatcher, obj runtime.Object, resync time.Duration, indexers toolscache.Indexers) toolscache.SharedIndexInformer {
+		informer := newInformer(lw, obj, resync, indexers)
+		if kind, ok := childKindByType[reflect.TypeOf(obj)]; ok {
+			informers.add(kind, informer)
+		}
+		return informer
+	}
+	c, err := cache.New(config, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &childCache{Cache: c, informers: informers}, nil
+}
+
+// childInformers are the informers of the provisioned kinds, by kind: one for the
+// whole cluster, or one per namespace the cache watches.
+type childInformers struct {
+	mu     sync.Mutex
+	byKind map[childKind][]toolscache.SharedIndexInformer
+}
+
+func (i *childInformers) add(kind childKind, informer toolscache.SharedIndexInformer) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.byKind == nil {
+		i.byKind = map[childKind][]toolscache.SharedIndexInformer{}
+	}
+	i.byKind[kind] = append(i.byKind[kind], informer)
+}
+
+func (i *childInformers) of(kind childKind) []toolscache.SharedIndexInformer {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return slices.Clone(i.byKind[kind])
+}
+
+// childCache reads the provisioned kinds from the informers' stores, whose objects
+// the cache's transform made cachedChild copies; every other kind as the embedded
+// cache does. The provisioned kinds are all namespaced.
+type childCache struct {
+	cache.Cache
+	informers *childInformers
+}
+
+// stores returns the stores of kind's informers, once they have synced.
+func (c *childCache) stores(ctx context.Context, kind childKind) ([]toolscache.Indexer, error) {
+	// Starts the kind's informers if the cache has not yet, and waits for them to sync
+	// if it has started.
+	if _, err := c.GetInformer(ctx, childKinds[kind].obj); err != nil {
+		return nil, err
+	}
+	informers := c.informers.of(kind)
+	if len(informers) == 0 {
+		return nil, fmt.Errorf("no informer of %s was made by the manager's cache", childResources[kind].Resource)
+	}
+	stores := make([]toolscache.Indexer, len(informers))
+	for i, informer := range informers {
+		if !informer.HasSynced() {
+			return nil, &cache.ErrCacheNotStarted{}
+		}
+		stores[i] = informer.GetIndexer()
+	}
+	return stores, nil
+}
+
+// Get reads a provisioned object from its compact copy; any other from the cache.
+func (c *childCache) Get(ctx context.Context, key client.ObjectKey, out client.Object, opts ...client.GetOption) error {
+	kind, ok := childKindByType[reflect.TypeOf(out)]
+	if !ok {
+		return c.Cache.Get(ctx, key, out, opts...)
+	}
+	stores, err := c.stores(ctx, kind)
+	if err != nil {
+		return err
+	}
+	for _, store := range stores {
+		item, exists, err := store.GetByKey(key.Namespace + "/" + key.Name)
+		if err != nil {
+			return err
+		}
+		if exists {
+			if err := copyCached(item, out); err != nil {
+				return err
+			}
+			out.GetObjectKind().SetGroupVersionKind(childGVKs[kind])
+			return nil
+		}
+	}
+	return apierrors.NewNotFound(childResources[kind], key.Name)
+}
+
+// copyCached sets out to the object item of the cache stands for.
+func copyCached(item any, out client.Object) error {
+	switch o := item.(type) {
+	case *cachedChild:
+		return o.into(out)
+	case client.Object:
+		// A child kept whole (an approvers' RoleBinding, an object not slimmed), as the
+		// API server answered it.
+		copied := reflect.ValueOf(o.DeepCopyObject())
+		if !copied.Type().AssignableTo(reflect.TypeOf(out)) {
+			return fmt.Errorf("the cache holds %s/%s as a %s, not a %T", o.GetNamespace(), o.GetName(), copied.Type(), out)
+		}
+		reflect.ValueOf(out).Elem().Set(copied.Elem())
+		fromAPIServer(out)
+		return nil
+	}
+	return fmt.Errorf("the cache holds a %T, which is not an object", item)
+}
+
+// List lists provisioned objects, by namespace and labels, from their compact copies;
+// any other kind from the cache. The provisioned kinds have no field index.
+func (c *childCache) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	kind, ok := childKindByType[reflect.TypeOf(list)]
+	if !ok {
+		return c.Cache.List(ctx, list, opts...)
+	}
+	var o client.ListOptions
+	o.ApplyOptions(opts)
+	if o.FieldSelector != nil || o.Continue != "" {
+		return fmt.Errorf("listing %s from the cache: only by namespace and labels", childResources[kind].Resource)
+	}
+	stores, err := c.stores(ctx, kind)
+	if err != nil {
+		return err
+	}
+	var items []any
+	for _, store := range stores {
+		if o.Namespace == "" {
+			items = append(items, store.List()...)
+			continue
+		}
+		in, err := store.ByIndex(toolscache.NamespaceIndex, o.Namespace)
+		if err != nil {
+			return err
+		}
+		items = append(items, in...)
+	}
+	objs := make([]runtime.Object, 0, len(items))
+	for _, item := range items {
+		if o.Limit > 0 && int64(len(objs)) >= o.Limit {
+			break
+		}
+		m, err := apimeta.Accessor(item)
+		if err != nil {
+			return err
+		}
+		if o.LabelSelector != nil && !o.LabelSelector.Matches(labels.Set(m.GetLabels())) {
+			continue
+		}
+		obj, ok := reflect.New(reflect.TypeOf(childKinds[kind].obj).Elem()).Interface().(client.Object)
+		if !ok {
+			return fmt.Errorf("listing %s: not an object", childResources[kind].Resource)
+		}
+		if err := copyCached(item, obj); err != nil {
+			return err
+		}
+		obj.GetObjectKind().SetGroupVersionKind(childGVKs[kind])
+		objs = append(objs, obj)
+	}
+	return apimeta.SetList(list, objs)
+}
