@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -134,9 +135,31 @@ func TestCleanAfterKilledRun(t *testing.T) {
 		t.Errorf("the machine is not as the node found it:\nbefore: %s\nafter:  %s", before, after)
 	}
 	for _, pid := range pids {
-		if err := syscall.Kill(pid, 0); err == nil {
+		if !processExited(pid, 5*time.Second) {
 			cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 			t.Errorf("process %d of the killed node still runs: %q", pid, cmdline)
+		}
+	}
+}
+
+// processExited waits up to timeout for process pid to exit. A process that has exited but
+// whose parent has not reaped it yet (a zombie: the killed node's processes are
+// reparented, and reaped when their new parent gets to it) counts as exited.
+func processExited(pid int, timeout time.Duration) bool {
+	for deadline := time.Now().Add(timeout); ; time.Sleep(50 * time.Millisecond) {
+		if syscall.Kill(pid, 0) != nil {
+			return true
+		}
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return true
+		}
+		// The state follows the command's name, which is in parentheses.
+		if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
 		}
 	}
 }
