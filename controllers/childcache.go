@@ -107,8 +107,9 @@ type childExtra struct {
 	deployment      *appsv1.DeploymentStatus
 }
 
-// packChild returns the compact copy of obj, a slimmed child (its content digest in
-// generateName), or obj itself when obj is not a slimmed child.
+// packChild returns the compact copy of obj, a child slimChild has just slimmed (its
+// content digest in generateName), or obj itself when obj is not of a provisioned kind
+// or its state is not of that form.
 func packChild(obj client.Object) client.Object {
 	kind, ok := childKindByType[reflect.TypeOf(obj)]
 	if !ok {
