@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"maps"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -41,9 +42,11 @@ func slimForCache(obj any) (any, error) {
 }
 
 // slim slims obj in place and returns it, or returns the compact copy of a provisioned
-// object (packChild).
+// object (packChild) or the packed copy of a custom resource of a kind there are
+// thousands of (cachedResource).
 func slim(obj any) any {
-	if _, packed := obj.(*cachedChild); packed {
+	switch obj.(type) {
+	case *cachedChild, *cachedResource:
 		return obj // transformed before, on a resync
 	}
 	m, ok := obj.(metav1.Object)
@@ -61,6 +64,19 @@ func slim(obj any) any {
 		}
 	}
 	internMeta(m)
+	if isChild {
+		return packChild(child) // its metadata interned
+	}
+	if o, ok := obj.(conditioned); ok {
+		if kind, ok := packedKindByType[reflect.TypeOf(obj)]; ok {
+			o.SetConditions(compactConditions(o.GetConditions()))
+			if packed, err := pack(kind, o); err == nil {
+				return packed
+			}
+		}
+	}
+	// Kept as decoded: the kinds there are few of, and any object that could not be
+	// packed.
 	switch o := obj.(type) {
 	case *learningv1alpha1.CommunityOfPractice:
 		o.Status.Conditions = compactConditions(o.Status.Conditions)
@@ -68,12 +84,7 @@ func slim(obj any) any {
 		o.Status.Conditions = compactConditions(o.Status.Conditions)
 		o.Status.StartDate, o.Status.EndDate = intern(o.Status.StartDate), intern(o.Status.EndDate)
 	case *learningv1alpha1.Membership:
-		o.Name = intern(o.Name)
-		o.Spec.CohortRef.Name = intern(o.Spec.CohortRef.Name)
-		o.Spec.Role = intern(o.Spec.Role)
-		o.Status.Conditions = compactConditions(o.Status.Conditions)
-		o.Status.Phase = intern(o.Status.Phase)
-		o.Status.StartDate, o.Status.EndDate = intern(o.Status.StartDate), intern(o.Status.EndDate)
+		compactMembership(o)
 	case *learningv1alpha1.LearningEvent:
 		compactEvent(o)
 	case *learningv1alpha1.ActionPlan:
@@ -81,10 +92,18 @@ func slim(obj any) any {
 	case *learningv1alpha1.ProgramReport:
 		compactReport(o)
 	}
-	if isChild {
-		return packChild(child) // its metadata interned
-	}
 	return obj
+}
+
+// compactMembership makes a Membership's strings that repeat across memberships share
+// one copy.
+func compactMembership(o *learningv1alpha1.Membership) {
+	o.Name = intern(o.Name)
+	o.Spec.CohortRef.Name = intern(o.Spec.CohortRef.Name)
+	o.Spec.Role = intern(o.Spec.Role)
+	o.Status.Conditions = compactConditions(o.Status.Conditions)
+	o.Status.Phase = intern(o.Status.Phase)
+	o.Status.StartDate, o.Status.EndDate = intern(o.Status.StartDate), intern(o.Status.EndDate)
 }
 
 // compactEvent makes a LearningEvent's strings that repeat across events share one

@@ -29,7 +29,11 @@ func TestSlimForCache(t *testing.T) {
 				OwnerReferences: []metav1.OwnerReference{{APIVersion: "learning.cohort.dev/v1alpha1", Kind: "Cohort", Name: dup("allyship-2026"),
 					UID: types.UID(dup("5f1e")), Controller: ptr.To(true)}},
 			},
-			Spec: learningv1alpha1.LearningEventSpec{Title: dup("Monthly gathering"), Attendance: append(make([]learningv1alpha1.AttendanceRecord, 0, 4),
+			// A start in a fixed zone, which the packed encoding does not hold (the API
+			// server's times decode in Local): the cache keeps the event as decoded,
+			// slimmed.
+			Spec: learningv1alpha1.LearningEventSpec{Start: metav1.NewTime(time.Date(2026, 12, 1, 18, 0, 0, 0, time.FixedZone("UTC+1", 3600))),
+				Title: dup("Monthly gathering"), Attendance: append(make([]learningv1alpha1.AttendanceRecord, 0, 4),
 				learningv1alpha1.AttendanceRecord{Member: learningv1alpha1.ObjectName(dup("allyship-2026-lead-1")), Status: learningv1alpha1.AttendanceStatus(dup("Present"))},
 			)},
 			Status: learningv1alpha1.LearningEventStatus{Conditions: []metav1.Condition{
@@ -39,9 +43,28 @@ func TestSlimForCache(t *testing.T) {
 	}
 	a, b := event(), event()
 	for _, e := range []*learningv1alpha1.LearningEvent{a, b} {
-		if _, err := slimForCache(e); err != nil {
-			t.Fatal(err)
+		if cached, err := slimForCache(e); err != nil || cached != e {
+			t.Fatalf("the cache holds %T, %v; want the event slimmed", cached, err)
 		}
+	}
+	// Packed, as the cache holds events whose times decoded from the API server, an
+	// event also drops what the reconciler never reads.
+	packable := event()
+	packable.Spec.Start = metav1.NewTime(packable.Spec.Start.Local())
+	cached, err := slimForCache(packable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	packed, ok := cached.(*cachedResource)
+	if !ok {
+		t.Fatalf("the cache holds a %T, want it packed", cached)
+	}
+	unpacked, err := packed.unpack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := unpacked.GetAnnotations()[lastAppliedAnnotation]; ok || unpacked.GetManagedFields() != nil || unpacked.GetAnnotations()["team"] != "allyship" {
+		t.Errorf("packed: annotations %v and managedFields %v, want only the last applied configuration and managedFields gone", unpacked.GetAnnotations(), unpacked.GetManagedFields())
 	}
 	if a.ManagedFields != nil {
 		t.Error("managedFields kept")

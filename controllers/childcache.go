@@ -19,10 +19,12 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -265,20 +267,22 @@ func availableReplicas(obj client.Object) (int32, bool) {
 }
 
 // NewCache is the manager's cache: controller-runtime's, with the provisioned kinds
-// read from their compact copies (see cachedChild). Pass it as the manager's NewCache,
-// with CacheOptions.
+// read from their compact copies (see cachedChild) and the custom resources there are
+// thousands of from their packed copies (see cachedResource). Pass it as the manager's
+// NewCache, with CacheOptions.
 func NewCache(config *rest.Config, opts cache.Options) (cache.Cache, error) {
-	informers := &childInformers{}
+	informers := &kindInformers{}
 	newInformer := opts.NewInformer
 	if newInformer == nil {
 		newInformer = toolscache.NewSharedIndexInformer
 	}
 	// A cache of some namespaces runs an informer per namespace and kind, behind one
-	// that has no store to read: the provisioned kinds' are recorded as they are made.
+	// that has no store to read: the informers of the kinds read here are recorded as
+	// they are made.
 	opts.NewInformer = func(lw toolscache.ListerWatcher, obj runtime.Object, resync time.Duration, indexers toolscache.Indexers) toolscache.SharedIndexInformer {
 		informer := newInformer(lw, obj, resync, indexers)
-		if kind, ok := childKindByType[reflect.TypeOf(obj)]; ok {
-			informers.add(kind, informer)
+		if _, ok := readKinds[reflect.TypeOf(obj)]; ok {
+			informers.add(reflect.TypeOf(obj), informer)
 		}
 		return informer
 	}
@@ -289,46 +293,74 @@ func NewCache(config *rest.Config, opts cache.Options) (cache.Cache, error) {
 	return &childCache{Cache: c, informers: informers}, nil
 }
 
-// childInformers are the informers of the provisioned kinds, by kind: one for the
-// whole cluster, or one per namespace the cache watches.
-type childInformers struct {
-	mu     sync.Mutex
-	byKind map[childKind][]toolscache.SharedIndexInformer
+// readKind is a kind the manager's cache reads from its informers' stores itself.
+type readKind struct {
+	obj      client.Object
+	gvk      schema.GroupVersionKind
+	resource schema.GroupResource
+	// indexed reports whether the kind is listed by field, through the indexes of
+	// namespacedIndex.
+	indexed bool
 }
 
-func (i *childInformers) add(kind childKind, informer toolscache.SharedIndexInformer) {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	if i.byKind == nil {
-		i.byKind = map[childKind][]toolscache.SharedIndexInformer{}
+// readKinds are the kinds the manager's cache reads itself, by the Go type of the
+// object and of its list: the provisioned kinds and the packed ones.
+var readKinds = func() map[reflect.Type]*readKind {
+	byType := map[reflect.Type]*readKind{}
+	add := func(k cachedKind, gvk schema.GroupVersionKind, indexed bool) {
+		kind := &readKind{obj: k.obj, gvk: gvk, resource: schema.GroupResource{Group: gvk.Group, Resource: gvk.Kind}, indexed: indexed}
+		byType[reflect.TypeOf(k.obj)] = kind
+		byType[reflect.TypeOf(k.list())] = kind
 	}
-	i.byKind[kind] = append(i.byKind[kind], informer)
+	for i, k := range childKinds {
+		add(k, childGVKs[i], false)
+	}
+	for i, k := range packedKinds {
+		add(k, packedGVKs[i], true)
+	}
+	return byType
+}()
+
+// kindInformers are the informers of the kinds the cache reads itself, by the Go type
+// of the kind: one for the whole cluster, or one per namespace the cache watches.
+type kindInformers struct {
+	mu     sync.Mutex
+	byType map[reflect.Type][]toolscache.SharedIndexInformer
 }
 
-func (i *childInformers) of(kind childKind) []toolscache.SharedIndexInformer {
+func (i *kindInformers) add(t reflect.Type, informer toolscache.SharedIndexInformer) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	return slices.Clone(i.byKind[kind])
+	if i.byType == nil {
+		i.byType = map[reflect.Type][]toolscache.SharedIndexInformer{}
+	}
+	i.byType[t] = append(i.byType[t], informer)
 }
 
-// childCache reads the provisioned kinds from the informers' stores, whose objects
-// the cache's transform made cachedChild copies; every other kind as the embedded
-// cache does. The provisioned kinds are all namespaced.
+func (i *kindInformers) of(t reflect.Type) []toolscache.SharedIndexInformer {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return slices.Clone(i.byType[t])
+}
+
+// childCache reads the provisioned and the packed kinds from the informers' stores,
+// whose objects the cache's transform made compact copies; every other kind as the
+// embedded cache does. The kinds it reads are all namespaced.
 type childCache struct {
 	cache.Cache
-	informers *childInformers
+	informers *kindInformers
 }
 
 // stores returns the stores of kind's informers, once they have synced.
-func (c *childCache) stores(ctx context.Context, kind childKind) ([]toolscache.Indexer, error) {
+func (c *childCache) stores(ctx context.Context, kind *readKind) ([]toolscache.Indexer, error) {
 	// Starts the kind's informers if the cache has not yet, and waits for them to sync
 	// if it has started.
-	if _, err := c.GetInformer(ctx, childKinds[kind].obj); err != nil {
+	if _, err := c.GetInformer(ctx, kind.obj); err != nil {
 		return nil, err
 	}
-	informers := c.informers.of(kind)
+	informers := c.informers.of(reflect.TypeOf(kind.obj))
 	if len(informers) == 0 {
-		return nil, fmt.Errorf("no informer of %s was made by the manager's cache", childResources[kind].Resource)
+		return nil, fmt.Errorf("no informer of %s was made by the manager's cache", kind.resource.Resource)
 	}
 	stores := make([]toolscache.Indexer, len(informers))
 	for i, informer := range informers {
@@ -340,12 +372,15 @@ func (c *childCache) stores(ctx context.Context, kind childKind) ([]toolscache.I
 	return stores, nil
 }
 
-// Get reads a provisioned object from its compact copy; any other from the cache.
+// Get reads a provisioned or packed object from its compact copy; any other from the
+// cache.
 func (c *childCache) Get(ctx context.Context, key client.ObjectKey, out client.Object, opts ...client.GetOption) error {
-	kind, ok := childKindByType[reflect.TypeOf(out)]
+	kind, ok := readKinds[reflect.TypeOf(out)]
 	if !ok {
 		return c.Cache.Get(ctx, key, out, opts...)
 	}
+	var o client.GetOptions
+	o.ApplyOptions(opts)
 	stores, err := c.stores(ctx, kind)
 	if err != nil {
 		return err
@@ -356,25 +391,31 @@ func (c *childCache) Get(ctx context.Context, key client.ObjectKey, out client.O
 			return err
 		}
 		if exists {
-			if err := copyCached(item, out); err != nil {
+			if err := copyCached(item, out, ptr.Deref(o.UnsafeDisableDeepCopy, false)); err != nil {
 				return err
 			}
-			out.GetObjectKind().SetGroupVersionKind(childGVKs[kind])
+			out.GetObjectKind().SetGroupVersionKind(kind.gvk)
 			return nil
 		}
 	}
-	return apierrors.NewNotFound(childResources[kind], key.Name)
+	return apierrors.NewNotFound(kind.resource, key.Name)
 }
 
-// copyCached sets out to the object item of the cache stands for.
-func copyCached(item any, out client.Object) error {
+// copyCached sets out to the object item of the cache stands for. With shared, out
+// may share what it holds with the cache (the caller only reads it).
+func copyCached(item any, out client.Object, shared bool) error {
 	switch o := item.(type) {
 	case *cachedChild:
 		return o.into(out)
+	case *cachedResource:
+		return o.into(out, shared)
 	case client.Object:
-		// A child kept whole (an approvers' RoleBinding, an object not slimmed), as the
-		// API server answered it.
-		copied := reflect.ValueOf(o.DeepCopyObject())
+		// An object kept whole (an approvers' RoleBinding, an object not slimmed or not
+		// packed), as the API server answered it.
+		copied := reflect.ValueOf(o)
+		if !shared {
+			copied = reflect.ValueOf(o.DeepCopyObject())
+		}
 		if !copied.Type().AssignableTo(reflect.TypeOf(out)) {
 			return fmt.Errorf("the cache holds %s/%s as a %s, not a %T", o.GetNamespace(), o.GetName(), copied.Type(), out)
 		}
@@ -385,17 +426,21 @@ func copyCached(item any, out client.Object) error {
 	return fmt.Errorf("the cache holds a %T, which is not an object", item)
 }
 
-// List lists provisioned objects, by namespace and labels, from their compact copies;
-// any other kind from the cache. The provisioned kinds have no field index.
+// List lists provisioned or packed objects, by namespace and labels, and the packed
+// kinds also by one field of namespacedIndex's; any other kind from the cache.
 func (c *childCache) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
-	kind, ok := childKindByType[reflect.TypeOf(list)]
+	kind, ok := readKinds[reflect.TypeOf(list)]
 	if !ok {
 		return c.Cache.List(ctx, list, opts...)
 	}
 	var o client.ListOptions
 	o.ApplyOptions(opts)
-	if o.FieldSelector != nil || o.Continue != "" {
-		return fmt.Errorf("listing %s from the cache: only by namespace and labels", childResources[kind].Resource)
+	if o.Continue != "" {
+		return fmt.Errorf("listing %s from the cache: a list from the cache has no continuation", kind.resource.Resource)
+	}
+	index, value, err := fieldIndexOf(kind, &o)
+	if err != nil {
+		return err
 	}
 	stores, err := c.stores(ctx, kind)
 	if err != nil {
@@ -403,37 +448,53 @@ func (c *childCache) List(ctx context.Context, list client.ObjectList, opts ...c
 	}
 	var items []any
 	for _, store := range stores {
-		if o.Namespace == "" {
-			items = append(items, store.List()...)
-			continue
+		var in []any
+		switch {
+		case index != "":
+			in, err = store.ByIndex(index, o.Namespace+"/"+value)
+		case o.Namespace != "":
+			in, err = store.ByIndex(toolscache.NamespaceIndex, o.Namespace)
+		default:
+			in = store.List()
 		}
-		in, err := store.ByIndex(toolscache.NamespaceIndex, o.Namespace)
 		if err != nil {
 			return err
 		}
 		items = append(items, in...)
 	}
+	shared := ptr.Deref(o.UnsafeDisableDeepCopy, false)
 	objs := make([]runtime.Object, 0, len(items))
 	for _, item := range items {
 		if o.Limit > 0 && int64(len(objs)) >= o.Limit {
 			break
 		}
-		m, err := apimeta.Accessor(item)
-		if err != nil {
+		obj, ok := reflect.New(reflect.TypeOf(kind.obj).Elem()).Interface().(client.Object)
+		if !ok {
+			return fmt.Errorf("listing %s: not an object", kind.resource.Resource)
+		}
+		if err := copyCached(item, obj, shared); err != nil {
 			return err
 		}
-		if o.LabelSelector != nil && !o.LabelSelector.Matches(labels.Set(m.GetLabels())) {
+		if o.LabelSelector != nil && !o.LabelSelector.Matches(labels.Set(obj.GetLabels())) {
 			continue
 		}
-		obj, ok := reflect.New(reflect.TypeOf(childKinds[kind].obj).Elem()).Interface().(client.Object)
-		if !ok {
-			return fmt.Errorf("listing %s: not an object", childResources[kind].Resource)
-		}
-		if err := copyCached(item, obj); err != nil {
-			return err
-		}
-		obj.GetObjectKind().SetGroupVersionKind(childGVKs[kind])
+		obj.GetObjectKind().SetGroupVersionKind(kind.gvk)
 		objs = append(objs, obj)
 	}
 	return apimeta.SetList(list, objs)
+}
+
+// fieldIndexOf returns the index and the value a list's field selector asks for: one
+// field equal to one value, in a namespace, of a kind indexed by namespacedIndex. No
+// index is asked for without a field selector.
+func fieldIndexOf(kind *readKind, o *client.ListOptions) (index, value string, err error) {
+	if o.FieldSelector == nil || o.FieldSelector.Empty() {
+		return "", "", nil
+	}
+	requirements := o.FieldSelector.Requirements()
+	if !kind.indexed || len(requirements) != 1 || o.Namespace == "" ||
+		(requirements[0].Operator != selection.Equals && requirements[0].Operator != selection.DoubleEquals) {
+		return "", "", fmt.Errorf("listing %s from the cache by %q: only by namespace and labels, or in a namespace by one indexed field", kind.resource.Resource, o.FieldSelector)
+	}
+	return fieldIndexName(requirements[0].Field), requirements[0].Value, nil
 }

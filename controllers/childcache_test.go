@@ -77,7 +77,7 @@ func TestCachedChildCopies(t *testing.T) {
 			t.Errorf("%s: the cache holds a %T, not a compact copy", name, cached)
 			return
 		}
-		if err := copyCached(cached, out); err != nil {
+		if err := copyCached(cached, out, false); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		if diff := cmp.Diff(want, out); diff != "" {
@@ -186,9 +186,9 @@ func TestChildCacheReads(t *testing.T) {
 	}
 	approvers := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "allyship-approvers", Labels: map[string]string{ManagedByLabel: ManagedBy, ComponentLabel: componentApprovals}},
 		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, Name: "ada"}}}
-	kindOf := func(obj client.Object) childKind { return childKindByType[reflect.TypeOf(obj)] }
+	kindOf := func(obj client.Object) reflect.Type { return reflect.TypeOf(obj) }
 	// The Roles as a cache of two namespaces holds them, an informer each.
-	c := &childCache{Cache: innerCache{}, informers: &childInformers{byKind: map[childKind][]toolscache.SharedIndexInformer{
+	c := &childCache{Cache: innerCache{}, informers: &kindInformers{byType: map[reflect.Type][]toolscache.SharedIndexInformer{
 		kindOf(&rbacv1.Role{}):        {newStore(role("ns", "spring-plan-ada", "spring"), role("ns", "autumn-plan-bo", "autumn")), newStore(role("other", "spring-plan-cy", "spring"))},
 		kindOf(&rbacv1.RoleBinding{}): {newStore(approvers)},
 	}}}

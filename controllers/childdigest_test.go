@@ -22,7 +22,7 @@ func cachedAs(t *testing.T, live client.Object) client.Object {
 		t.Fatal(err)
 	}
 	out := live.DeepCopyObject().(client.Object)
-	if err := copyCached(cached, out); err != nil {
+	if err := copyCached(cached, out, false); err != nil {
 		t.Fatal(err)
 	}
 	return out

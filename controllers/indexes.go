@@ -88,10 +88,17 @@ func setupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 // manager's memory at scale. A List across namespaces with one of these fields
 // finds nothing.
 func namespacedIndex(field string, value func(client.Object) []string) toolscache.Indexers {
-	return toolscache.Indexers{"field:" + field: func(obj any) ([]string, error) {
+	return toolscache.Indexers{fieldIndexName(field): func(obj any) ([]string, error) {
 		o, ok := obj.(client.Object)
 		if !ok {
 			return nil, fmt.Errorf("indexing %s: %T is not an object", field, obj)
+		}
+		if packed, ok := o.(*cachedResource); ok {
+			typed, err := packed.unpack()
+			if err != nil {
+				return nil, fmt.Errorf("indexing %s: %w", field, err)
+			}
+			o = typed
 		}
 		values := value(o)
 		keys := make([]string, len(values))
@@ -101,6 +108,10 @@ func namespacedIndex(field string, value func(client.Object) []string) toolscach
 		return keys, nil
 	}}
 }
+
+// fieldIndexName is the name of the informers' index of field, as controller-runtime
+// names it.
+func fieldIndexName(field string) string { return "field:" + field }
 
 func refName(ref *learningv1alpha1.LocalObjectReference) []string {
 	if ref == nil {

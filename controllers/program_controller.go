@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -148,22 +149,24 @@ func (r *ProgramReconciler) SetupWithManager(mgr ctrl.Manager) error {
 				predicate.TypedGenerationChangedPredicate[*learningv1alpha1.Cohort]{},
 				predicate.TypedFuncs[*learningv1alpha1.Cohort]{UpdateFunc: deletionStarted[*learningv1alpha1.Cohort]},
 			))).
-		WatchesRawSource(source.TypedKind(cache, &learningv1alpha1.Membership{},
-			handler.TypedEnqueueRequestsFromMapFunc(r.unitsOfMembership),
-			predicate.TypedGenerationChangedPredicate[*learningv1alpha1.Membership]{})).
-		WatchesRawSource(source.TypedKind(cache, &learningv1alpha1.Membership{},
-			handler.TypedEnqueueRequestsFromMapFunc(unitOfDeletedMembership),
-			predicate.TypedFuncs[*learningv1alpha1.Membership]{
-				CreateFunc:  func(event.TypedCreateEvent[*learningv1alpha1.Membership]) bool { return false },
-				UpdateFunc:  func(event.TypedUpdateEvent[*learningv1alpha1.Membership]) bool { return false },
-				GenericFunc: func(event.TypedGenericEvent[*learningv1alpha1.Membership]) bool { return false },
+		// The packed kinds: the cache holds them packed (cachedResource), and their map
+		// functions are given them unpacked.
+		WatchesRawSource(source.TypedKind(cache, client.Object(&learningv1alpha1.Membership{}),
+			handler.TypedEnqueueRequestsFromMapFunc(unpacked(r.unitsOfMembership)),
+			predicate.GenerationChangedPredicate{})).
+		WatchesRawSource(source.TypedKind(cache, client.Object(&learningv1alpha1.Membership{}),
+			handler.TypedEnqueueRequestsFromMapFunc(unpacked(unitOfDeletedMembership)),
+			predicate.Funcs{
+				CreateFunc:  func(event.CreateEvent) bool { return false },
+				UpdateFunc:  func(event.UpdateEvent) bool { return false },
+				GenericFunc: func(event.GenericEvent) bool { return false },
 			})).
-		WatchesRawSource(source.TypedKind(cache, &learningv1alpha1.LearningEvent{},
-			handler.TypedEnqueueRequestsFromMapFunc(r.unitsOfEvent),
-			predicate.TypedGenerationChangedPredicate[*learningv1alpha1.LearningEvent]{})).
-		WatchesRawSource(source.TypedKind(cache, &learningv1alpha1.ActionPlan{},
-			handler.TypedEnqueueRequestsFromMapFunc(r.unitsOfPlan),
-			predicate.TypedGenerationChangedPredicate[*learningv1alpha1.ActionPlan]{})).
+		WatchesRawSource(source.TypedKind(cache, client.Object(&learningv1alpha1.LearningEvent{}),
+			handler.TypedEnqueueRequestsFromMapFunc(unpacked(r.unitsOfEvent)),
+			predicate.GenerationChangedPredicate{})).
+		WatchesRawSource(source.TypedKind(cache, client.Object(&learningv1alpha1.ActionPlan{}),
+			handler.TypedEnqueueRequestsFromMapFunc(unpacked(r.unitsOfPlan)),
+			predicate.GenerationChangedPredicate{})).
 		// A report's creation, deletion and spec changes (its narrative, its frozen
 		// figures, an approval) and its labels.
 		WatchesRawSource(source.TypedKind(cache, &learningv1alpha1.ProgramReport{},
@@ -219,6 +222,20 @@ func (r *ProgramReconciler) reconcileOrphanPlans(ctx context.Context, key unitKe
 		return ctrl.Result{}, err
 	}
 	return ctrl.Result{}, nil
+}
+
+// unpacked is the map function of a packed kind for the cache's objects: it is given
+// the object unpacked (typedObject). An object that does not unpack maps to no unit
+// and is logged.
+func unpacked[T client.Object](mapFunc func(context.Context, T) []unitKey) handler.TypedMapFunc[client.Object, unitKey] {
+	return func(ctx context.Context, obj client.Object) []unitKey {
+		typed, ok := typedObject[T](obj)
+		if !ok {
+			ctrl.LoggerFrom(ctx).Error(nil, "a watched object is not of its kind", "object", client.ObjectKeyFromObject(obj), "type", fmt.Sprintf("%T", obj))
+			return nil
+		}
+		return mapFunc(ctx, typed)
+	}
 }
 
 // availabilityChanged passes a Deployment update that changes its available replicas.

@@ -42,12 +42,16 @@ import (
 // these verbs. It never writes a plan, only the plan's status.
 // +kubebuilder:rbac:groups=learning.cohort.dev,resources=actionplans,verbs=create;update;patch
 
-// childKinds are the kinds of the objects provisioned for cohorts and communities,
-// with their list types.
-var childKinds = []struct {
+// cachedKind is a kind the manager's cache holds in a compact form of its own: its Go
+// type and its list's.
+type cachedKind struct {
 	obj  client.Object
 	list func() client.ObjectList
-}{
+}
+
+// childKinds are the kinds of the objects provisioned for cohorts and communities,
+// with their list types.
+var childKinds = []cachedKind{
 	{&rbacv1.Role{}, func() client.ObjectList { return &rbacv1.RoleList{} }},
 	{&rbacv1.RoleBinding{}, func() client.ObjectList { return &rbacv1.RoleBindingList{} }},
 	{&corev1.ConfigMap{}, func() client.ObjectList { return &corev1.ConfigMapList{} }},

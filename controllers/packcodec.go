@@ -1,0 +1,440 @@
+package controllers
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// The packed encoding of the cache's copies of custom resources (see cachedResource).
+//
+// A decoded Membership is a 488-byte struct before any of its strings, most of its
+// fields empty; a LearningEvent's attendance record is 48 bytes of string headers. The
+// packed form writes only the fields that are set, each as its index in its struct
+// and its value: a string as its length and bytes, an integer as a varint, a bool as a
+// byte, a pointer, slice or map with a mark for nil, a metav1.Time as seconds,
+// nanoseconds and location. It is the exact Go value: unpacking gives an object equal
+// to the one packed (reflect.DeepEqual), including empty lists that are not nil, so a
+// read from the cache gives what the API server's answer decoded to.
+//
+// The codec is built once per Go type, by reflection; a type it cannot encode exactly
+// (an interface, a float, a time outside UTC and Local) makes packing fail, and the
+// cache then keeps the object as decoded.
+
+// fieldCodec encodes and decodes values of one Go type.
+type fieldCodec struct {
+	encode func(b []byte, v reflect.Value) ([]byte, error)
+	decode func(d *unpacker, v reflect.Value) error
+}
+
+// packCodecs are the codecs by Go type, built on first use.
+var packCodecs sync.Map // reflect.Type -> *fieldCodec
+
+var (
+	timeType     = reflect.TypeFor[metav1.Time]()
+	errPackShort = errors.New("packed object is truncated")
+)
+
+// codecOf returns the codec of t, building it (and those of the types it holds) on
+// first use.
+func codecOf(t reflect.Type) (*fieldCodec, error) {
+	if c, ok := packCodecs.Load(t); ok {
+		return c.(*fieldCodec), nil
+	}
+	c, err := buildCodec(t, map[reflect.Type]bool{})
+	if err != nil {
+		return nil, err
+	}
+	actual, _ := packCodecs.LoadOrStore(t, c)
+	return actual.(*fieldCodec), nil
+}
+
+func buildCodec(t reflect.Type, building map[reflect.Type]bool) (*fieldCodec, error) {
+	if c, ok := packCodecs.Load(t); ok {
+		return c.(*fieldCodec), nil
+	}
+	if building[t] {
+		return nil, fmt.Errorf("packing %s: recursive types are not packed", t)
+	}
+	building[t] = true
+	defer delete(building, t)
+	if t == timeType {
+		return timeCodec, nil
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return stringCodec, nil
+	case reflect.Bool:
+		return boolCodec, nil
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return intCodec, nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return uintCodec, nil
+	case reflect.Pointer:
+		return pointerCodec(t, building)
+	case reflect.Slice:
+		return sliceCodec(t, building)
+	case reflect.Map:
+		return mapCodec(t, building)
+	case reflect.Struct:
+		return structCodec(t, building)
+	}
+	return nil, fmt.Errorf("packing %s: a %s is not packed", t, t.Kind())
+}
+
+// structCodec writes each field that is set as its index plus one and its value, and
+// a zero after the last.
+func structCodec(t reflect.Type, building map[reflect.Type]bool) (*fieldCodec, error) {
+	fields := make([]*fieldCodec, t.NumField())
+	for i := range fields {
+		f := t.Field(i)
+		if !f.IsExported() {
+			return nil, fmt.Errorf("packing %s: field %s is not exported", t, f.Name)
+		}
+		c, err := buildCodec(f.Type, building)
+		if err != nil {
+			return nil, err
+		}
+		fields[i] = c
+	}
+	return &fieldCodec{
+		encode: func(b []byte, v reflect.Value) ([]byte, error) {
+			for i, c := range fields {
+				f := v.Field(i)
+				if f.IsZero() {
+					continue
+				}
+				b = binary.AppendUvarint(b, uint64(i+1))
+				var err error
+				if b, err = c.encode(b, f); err != nil {
+					return nil, err
+				}
+			}
+			return append(b, 0), nil
+		},
+		decode: func(d *unpacker, v reflect.Value) error {
+			for {
+				i, err := d.uvarint()
+				if err != nil {
+					return err
+				}
+				if i == 0 {
+					return nil
+				}
+				if i > uint64(len(fields)) {
+					return fmt.Errorf("packed %s has no field %d", t, i)
+				}
+				if err := fields[i-1].decode(d, v.Field(int(i-1))); err != nil {
+					return err
+				}
+			}
+		},
+	}, nil
+}
+
+// pointerCodec writes a pointer as 0 for nil or 1 and the value it points to.
+func pointerCodec(t reflect.Type, building map[reflect.Type]bool) (*fieldCodec, error) {
+	elem, err := buildCodec(t.Elem(), building)
+	if err != nil {
+		return nil, err
+	}
+	return &fieldCodec{
+		encode: func(b []byte, v reflect.Value) ([]byte, error) {
+			if v.IsNil() {
+				return append(b, 0), nil
+			}
+			return elem.encode(append(b, 1), v.Elem())
+		},
+		decode: func(d *unpacker, v reflect.Value) error {
+			set, err := d.byte()
+			if err != nil || set == 0 {
+				return err
+			}
+			p := reflect.New(t.Elem())
+			if err := elem.decode(d, p.Elem()); err != nil {
+				return err
+			}
+			v.Set(p)
+			return nil
+		},
+	}, nil
+}
+
+// sliceCodec writes a slice as 0 for nil or its length plus one and its elements; a
+// []byte as its bytes.
+func sliceCodec(t reflect.Type, building map[reflect.Type]bool) (*fieldCodec, error) {
+	if t.Elem().Kind() == reflect.Uint8 {
+		return &fieldCodec{
+			encode: func(b []byte, v reflect.Value) ([]byte, error) {
+				if v.IsNil() {
+					return append(b, 0), nil
+				}
+				b = binary.AppendUvarint(b, uint64(v.Len())+1)
+				return append(b, v.Bytes()...), nil
+			},
+			decode: func(d *unpacker, v reflect.Value) error {
+				n, err := d.length()
+				if err != nil || n < 0 {
+					return err
+				}
+				raw, err := d.next(n)
+				if err != nil {
+					return err
+				}
+				s := reflect.MakeSlice(t, n, n)
+				copy(s.Bytes(), raw)
+				v.Set(s)
+				return nil
+			},
+		}, nil
+	}
+	elem, err := buildCodec(t.Elem(), building)
+	if err != nil {
+		return nil, err
+	}
+	return &fieldCodec{
+		encode: func(b []byte, v reflect.Value) ([]byte, error) {
+			if v.IsNil() {
+				return append(b, 0), nil
+			}
+			b = binary.AppendUvarint(b, uint64(v.Len())+1)
+			for i := range v.Len() {
+				var err error
+				if b, err = elem.encode(b, v.Index(i)); err != nil {
+					return nil, err
+				}
+			}
+			return b, nil
+		},
+		decode: func(d *unpacker, v reflect.Value) error {
+			n, err := d.length()
+			if err != nil || n < 0 {
+				return err
+			}
+			s := reflect.MakeSlice(t, n, n)
+			for i := range n {
+				if err := elem.decode(d, s.Index(i)); err != nil {
+					return err
+				}
+			}
+			v.Set(s)
+			return nil
+		},
+	}, nil
+}
+
+// mapCodec writes a map as 0 for nil or its length plus one and its keys and values.
+func mapCodec(t reflect.Type, building map[reflect.Type]bool) (*fieldCodec, error) {
+	key, err := buildCodec(t.Key(), building)
+	if err != nil {
+		return nil, err
+	}
+	value, err := buildCodec(t.Elem(), building)
+	if err != nil {
+		return nil, err
+	}
+	return &fieldCodec{
+		encode: func(b []byte, v reflect.Value) ([]byte, error) {
+			if v.IsNil() {
+				return append(b, 0), nil
+			}
+			b = binary.AppendUvarint(b, uint64(v.Len())+1)
+			for it := v.MapRange(); it.Next(); {
+				var err error
+				if b, err = key.encode(b, it.Key()); err != nil {
+					return nil, err
+				}
+				if b, err = value.encode(b, it.Value()); err != nil {
+					return nil, err
+				}
+			}
+			return b, nil
+		},
+		decode: func(d *unpacker, v reflect.Value) error {
+			n, err := d.length()
+			if err != nil || n < 0 {
+				return err
+			}
+			m := reflect.MakeMapWithSize(t, n)
+			k, e := reflect.New(t.Key()).Elem(), reflect.New(t.Elem()).Elem()
+			for range n {
+				k.SetZero()
+				e.SetZero()
+				if err := key.decode(d, k); err != nil {
+					return err
+				}
+				if err := value.decode(d, e); err != nil {
+					return err
+				}
+				m.SetMapIndex(k, e)
+			}
+			v.Set(m)
+			return nil
+		},
+	}, nil
+}
+
+var stringCodec = &fieldCodec{
+	encode: func(b []byte, v reflect.Value) ([]byte, error) {
+		s := v.String()
+		return append(binary.AppendUvarint(b, uint64(len(s))), s...), nil
+	},
+	decode: func(d *unpacker, v reflect.Value) error {
+		n, err := d.uvarint()
+		if err != nil {
+			return err
+		}
+		raw, err := d.next(int(min(n, uint64(len(d.data)+1))))
+		if err != nil {
+			return err
+		}
+		v.SetString(string(raw))
+		return nil
+	},
+}
+
+var boolCodec = &fieldCodec{
+	encode: func(b []byte, v reflect.Value) ([]byte, error) {
+		if v.Bool() {
+			return append(b, 1), nil
+		}
+		return append(b, 0), nil
+	},
+	decode: func(d *unpacker, v reflect.Value) error {
+		c, err := d.byte()
+		v.SetBool(c != 0)
+		return err
+	},
+}
+
+var intCodec = &fieldCodec{
+	encode: func(b []byte, v reflect.Value) ([]byte, error) { return binary.AppendVarint(b, v.Int()), nil },
+	decode: func(d *unpacker, v reflect.Value) error {
+		n, w := binary.Varint(d.data)
+		if w <= 0 {
+			return errPackShort
+		}
+		d.data = d.data[w:]
+		if v.OverflowInt(n) {
+			return fmt.Errorf("packed %d overflows a %s", n, v.Type())
+		}
+		v.SetInt(n)
+		return nil
+	},
+}
+
+var uintCodec = &fieldCodec{
+	encode: func(b []byte, v reflect.Value) ([]byte, error) { return binary.AppendUvarint(b, v.Uint()), nil },
+	decode: func(d *unpacker, v reflect.Value) error {
+		n, err := d.uvarint()
+		if err != nil {
+			return err
+		}
+		if v.OverflowUint(n) {
+			return fmt.Errorf("packed %d overflows a %s", n, v.Type())
+		}
+		v.SetUint(n)
+		return nil
+	},
+}
+
+// The location of a packed time: the API server's times decode in Local.
+const (
+	timeZero  = 0
+	timeLocal = 1
+	timeUTC   = 2
+)
+
+// timeCodec writes a metav1.Time as its location, and unless zero its seconds since
+// the epoch and nanoseconds.
+var timeCodec = &fieldCodec{
+	encode: func(b []byte, v reflect.Value) ([]byte, error) {
+		t := v.Interface().(metav1.Time).Time
+		switch {
+		case t.IsZero() && t.Location() == time.UTC:
+			return append(b, timeZero), nil
+		case t.Location() == time.Local:
+			b = append(b, timeLocal)
+		case t.Location() == time.UTC:
+			b = append(b, timeUTC)
+		default:
+			return nil, fmt.Errorf("packing a time in %s: only Local and UTC are packed", t.Location())
+		}
+		b = binary.AppendVarint(b, t.Unix())
+		return binary.AppendUvarint(b, uint64(t.Nanosecond())), nil
+	},
+	decode: func(d *unpacker, v reflect.Value) error {
+		loc, err := d.byte()
+		if err != nil || loc == timeZero {
+			return err
+		}
+		sec, w := binary.Varint(d.data)
+		if w <= 0 {
+			return errPackShort
+		}
+		d.data = d.data[w:]
+		nsec, err := d.uvarint()
+		if err != nil {
+			return err
+		}
+		t := time.Unix(sec, int64(nsec))
+		switch loc {
+		case timeLocal:
+			t = t.Local()
+		case timeUTC:
+			t = t.UTC()
+		default:
+			return fmt.Errorf("packed time has location %d", loc)
+		}
+		v.Set(reflect.ValueOf(metav1.Time{Time: t}))
+		return nil
+	},
+}
+
+// unpacker reads a packed value.
+type unpacker struct{ data []byte }
+
+func (d *unpacker) uvarint() (uint64, error) {
+	n, w := binary.Uvarint(d.data)
+	if w <= 0 {
+		return 0, errPackShort
+	}
+	d.data = d.data[w:]
+	return n, nil
+}
+
+func (d *unpacker) byte() (byte, error) {
+	if len(d.data) == 0 {
+		return 0, errPackShort
+	}
+	c := d.data[0]
+	d.data = d.data[1:]
+	return c, nil
+}
+
+// length reads a slice's or map's length: -1 for nil.
+func (d *unpacker) length() (int, error) {
+	n, err := d.uvarint()
+	if err != nil {
+		return 0, err
+	}
+	if n > uint64(len(d.data))+1 {
+		// Every element takes at least a byte.
+		return 0, errPackShort
+	}
+	return int(n) - 1, nil
+}
+
+func (d *unpacker) next(n int) ([]byte, error) {
+	if n < 0 || n > len(d.data) {
+		return nil, errPackShort
+	}
+	raw := d.data[:n]
+	d.data = d.data[n:]
+	return raw, nil
+}
