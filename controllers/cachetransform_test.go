@@ -34,8 +34,8 @@ func TestSlimForCache(t *testing.T) {
 			// slimmed.
 			Spec: learningv1alpha1.LearningEventSpec{Start: metav1.NewTime(time.Date(2026, 12, 1, 18, 0, 0, 0, time.FixedZone("UTC+1", 3600))),
 				Title: dup("Monthly gathering"), Attendance: append(make([]learningv1alpha1.AttendanceRecord, 0, 4),
-				learningv1alpha1.AttendanceRecord{Member: learningv1alpha1.ObjectName(dup("allyship-2026-lead-1")), Status: learningv1alpha1.AttendanceStatus(dup("Present"))},
-			)},
+					learningv1alpha1.AttendanceRecord{Member: learningv1alpha1.ObjectName(dup("allyship-2026-lead-1")), Status: learningv1alpha1.AttendanceStatus(dup("Present"))},
+				)},
 			Status: learningv1alpha1.LearningEventStatus{Conditions: []metav1.Condition{
 				{Type: dup("Ready"), Status: metav1.ConditionStatus(dup("True")), Reason: dup("Recorded"), Message: dup("attendance recorded for 1 of 1 members")},
 			}},

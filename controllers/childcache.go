@@ -27,6 +27,8 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
 )
 
 // How the cache holds provisioned objects.
@@ -74,16 +76,6 @@ var childGVKs = func() []schema.GroupVersionKind {
 		gvks[i] = of[0]
 	}
 	return gvks
-}()
-
-// childResources name the provisioned kinds in errors, by childKind, as
-// controller-runtime's cache reader names them.
-var childResources = func() []schema.GroupResource {
-	resources := make([]schema.GroupResource, len(childKinds))
-	for i, gvk := range childGVKs {
-		resources[i] = schema.GroupResource{Group: gvk.Group, Resource: gvk.Kind}
-	}
-	return resources
 }()
 
 // cachedChild is the cache's copy of a provisioned object (see above). The cache's
@@ -280,8 +272,14 @@ func NewCache(config *rest.Config, opts cache.Options) (cache.Cache, error) {
 	// that has no store to read: the informers of the kinds read here are recorded as
 	// they are made.
 	opts.NewInformer = func(lw toolscache.ListerWatcher, obj runtime.Object, resync time.Duration, indexers toolscache.Indexers) toolscache.SharedIndexInformer {
+		kind, ok := readKinds[reflect.TypeOf(obj)]
+		if ok && kind.listedByField {
+			// Never listed by namespace alone: the index would cost an entry per object.
+			indexers = maps.Clone(indexers)
+			delete(indexers, toolscache.NamespaceIndex)
+		}
 		informer := newInformer(lw, obj, resync, indexers)
-		if _, ok := readKinds[reflect.TypeOf(obj)]; ok {
+		if ok {
 			informers.add(reflect.TypeOf(obj), informer)
 		}
 		return informer
@@ -301,6 +299,10 @@ type readKind struct {
 	// indexed reports whether the kind is listed by field, through the indexes of
 	// namespacedIndex.
 	indexed bool
+	// listedByField reports whether the manager lists the kind by field only: its
+	// informers keep no index by namespace, and a list by namespace alone looks at
+	// every object.
+	listedByField bool
 }
 
 // readKinds are the kinds the manager's cache reads itself, by the Go type of the
@@ -308,7 +310,8 @@ type readKind struct {
 var readKinds = func() map[reflect.Type]*readKind {
 	byType := map[reflect.Type]*readKind{}
 	add := func(k cachedKind, gvk schema.GroupVersionKind, indexed bool) {
-		kind := &readKind{obj: k.obj, gvk: gvk, resource: schema.GroupResource{Group: gvk.Group, Resource: gvk.Kind}, indexed: indexed}
+		kind := &readKind{obj: k.obj, gvk: gvk, resource: schema.GroupResource{Group: gvk.Group, Resource: gvk.Kind}, indexed: indexed,
+			listedByField: listedByField[reflect.TypeOf(k.obj)]}
 		byType[reflect.TypeOf(k.obj)] = kind
 		byType[reflect.TypeOf(k.list())] = kind
 	}
@@ -320,6 +323,14 @@ var readKinds = func() map[reflect.Type]*readKind {
 	}
 	return byType
 }()
+
+// listedByField are the kinds there are thousands of, which the manager lists only by
+// an indexed field (see readUnit).
+var listedByField = map[reflect.Type]bool{
+	reflect.TypeFor[*learningv1alpha1.Membership]():    true,
+	reflect.TypeFor[*learningv1alpha1.LearningEvent](): true,
+	reflect.TypeFor[*learningv1alpha1.ActionPlan]():    true,
+}
 
 // kindInformers are the informers of the kinds the cache reads itself, by the Go type
 // of the kind: one for the whole cluster, or one per namespace the cache watches.
@@ -452,6 +463,12 @@ func (c *childCache) List(ctx context.Context, list client.ObjectList, opts ...c
 		switch {
 		case index != "":
 			in, err = store.ByIndex(index, o.Namespace+"/"+value)
+		case o.Namespace != "" && kind.listedByField:
+			for _, item := range store.List() {
+				if m, ok := item.(metav1.Object); ok && m.GetNamespace() == o.Namespace {
+					in = append(in, item)
+				}
+			}
 		case o.Namespace != "":
 			in, err = store.ByIndex(toolscache.NamespaceIndex, o.Namespace)
 		default:

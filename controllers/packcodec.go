@@ -2,13 +2,16 @@ package controllers
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"reflect"
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // The packed encoding of the cache's copies of custom resources (see cachedResource).
@@ -18,7 +21,7 @@ import (
 // packed form writes only the fields that are set, each as its index in its struct
 // and its value: a string as its length and bytes, an integer as a varint, a bool as a
 // byte, a pointer, slice or map with a mark for nil, a metav1.Time as seconds,
-// nanoseconds and location. It is the exact Go value: unpacking gives an object equal
+// nanoseconds and location, a UID and a hexadecimal digest as the bytes they spell. It is the exact Go value: unpacking gives an object equal
 // to the one packed (reflect.DeepEqual), including empty lists that are not nil, so a
 // read from the cache gives what the API server's answer decoded to.
 //
@@ -37,6 +40,7 @@ var packCodecs sync.Map // reflect.Type -> *fieldCodec
 
 var (
 	timeType     = reflect.TypeFor[metav1.Time]()
+	uidType      = reflect.TypeFor[types.UID]()
 	errPackShort = errors.New("packed object is truncated")
 )
 
@@ -63,8 +67,11 @@ func buildCodec(t reflect.Type, building map[reflect.Type]bool) (*fieldCodec, er
 	}
 	building[t] = true
 	defer delete(building, t)
-	if t == timeType {
+	switch t {
+	case timeType:
 		return timeCodec, nil
+	case uidType:
+		return uidCodec, nil
 	}
 	switch t.Kind() {
 	case reflect.String:
@@ -279,21 +286,77 @@ func mapCodec(t reflect.Type, building map[reflect.Type]bool) (*fieldCodec, erro
 	}, nil
 }
 
+// stringCodec writes a string as its length, doubled, and its bytes; a digest in
+// lowercase hexadecimal (an event's content and calendar hashes) as its length, doubled
+// plus one, and the bytes it spells, half as many.
 var stringCodec = &fieldCodec{
 	encode: func(b []byte, v reflect.Value) ([]byte, error) {
 		s := v.String()
-		return append(binary.AppendUvarint(b, uint64(len(s))), s...), nil
+		if isHexDigest(s) {
+			b = binary.AppendUvarint(b, uint64(len(s))<<1|1)
+			return hex.AppendDecode(b, []byte(s))
+		}
+		return append(binary.AppendUvarint(b, uint64(len(s))<<1), s...), nil
 	},
 	decode: func(d *unpacker, v reflect.Value) error {
 		n, err := d.uvarint()
 		if err != nil {
 			return err
 		}
-		raw, err := d.next(int(min(n, uint64(len(d.data)+1))))
+		if n&1 == 1 {
+			raw, err := d.next(int(min(n>>2, uint64(len(d.data)+1))))
+			if err != nil {
+				return err
+			}
+			v.SetString(hex.EncodeToString(raw))
+			return nil
+		}
+		raw, err := d.next(int(min(n>>1, uint64(len(d.data)+1))))
 		if err != nil {
 			return err
 		}
 		v.SetString(string(raw))
+		return nil
+	},
+}
+
+// isHexDigest reports whether s is at least 16 lowercase hexadecimal digits, an even
+// number of them.
+func isHexDigest(s string) bool {
+	if len(s) < 16 || len(s)%2 != 0 {
+		return false
+	}
+	for i := range len(s) {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// uidCodec writes a UID in the form the API server writes them as a mark and its 16
+// bytes; any other as a mark and the string.
+var uidCodec = &fieldCodec{
+	encode: func(b []byte, v reflect.Value) ([]byte, error) {
+		s := v.String()
+		if id, err := uuid.Parse(s); err == nil && id.String() == s {
+			return append(append(b, 1), id[:]...), nil
+		}
+		return stringCodec.encode(append(b, 0), v)
+	},
+	decode: func(d *unpacker, v reflect.Value) error {
+		form, err := d.byte()
+		if err != nil {
+			return err
+		}
+		if form == 0 {
+			return stringCodec.decode(d, v)
+		}
+		raw, err := d.next(len(uuid.UUID{}))
+		if err != nil {
+			return err
+		}
+		v.SetString(uuid.UUID(raw).String())
 		return nil
 	},
 }

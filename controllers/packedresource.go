@@ -18,22 +18,25 @@ import (
 
 // How the cache holds the custom resources there are thousands of.
 //
-// The cache holds every Membership, LearningEvent and ActionPlan of the cluster: at
-// scale S, 54,000 objects, which decoded were most of the manager's memory (a
-// Membership's struct alone is 488 bytes before its strings, most of its fields empty).
-// The cache's transform therefore packs each of them (packResource) into a
-// cachedResource: the name, namespace, resourceVersion and generation the watches and
+// The cache holds every custom resource of the cluster; the Memberships, LearningEvents
+// and ActionPlans alone are 54,000 objects at scale S, which decoded were most of the
+// manager's memory (a Membership's struct alone is 488 bytes before its strings, most
+// of its fields empty). The cache's transform therefore packs each custom resource
+// (pack) into a cachedResource: the name, namespace, resourceVersion and generation the watches and
 // the informers' indexes read, the conditions list (shared with every equal list, see
 // conditionLists), and the rest of the object in the packed encoding (packcodec.go).
 // The manager's cache (NewCache) unpacks the object of its kind on every Get and List,
 // equal to the one the API server's answer decoded to; watch events carry the
 // cachedResource, and the watches and indexes of these kinds unpack it (typedObject).
 
-// packedKinds are the kinds the cache packs.
+// packedKinds are the kinds the cache packs: the custom kinds.
 var packedKinds = []cachedKind{
+	{obj: &learningv1alpha1.CommunityOfPractice{}, list: func() client.ObjectList { return &learningv1alpha1.CommunityOfPracticeList{} }},
+	{obj: &learningv1alpha1.Cohort{}, list: func() client.ObjectList { return &learningv1alpha1.CohortList{} }},
 	{obj: &learningv1alpha1.Membership{}, list: func() client.ObjectList { return &learningv1alpha1.MembershipList{} }},
 	{obj: &learningv1alpha1.LearningEvent{}, list: func() client.ObjectList { return &learningv1alpha1.LearningEventList{} }},
 	{obj: &learningv1alpha1.ActionPlan{}, list: func() client.ObjectList { return &learningv1alpha1.ActionPlanList{} }},
+	{obj: &learningv1alpha1.ProgramReport{}, list: func() client.ObjectList { return &learningv1alpha1.ProgramReportList{} }},
 }
 
 // packedKind indexes packedKinds.
@@ -233,30 +236,36 @@ func (c *cachedResource) GetResourceVersion() string {
 	}
 	return strconv.FormatUint(c.resourceVersion, 10)
 }
-func (c *cachedResource) SetResourceVersion(string)                    {}
-func (c *cachedResource) GetGeneration() int64                         { return c.generation }
-func (c *cachedResource) SetGeneration(generation int64)               { c.generation = generation }
-func (c *cachedResource) GetGenerateName() string                      { return c.meta().GenerateName }
-func (c *cachedResource) SetGenerateName(string)                       {}
-func (c *cachedResource) GetUID() types.UID                            { return c.meta().UID }
-func (c *cachedResource) SetUID(types.UID)                             {}
-func (c *cachedResource) GetSelfLink() string                          { return c.meta().SelfLink }
-func (c *cachedResource) SetSelfLink(string)                           {}
-func (c *cachedResource) GetCreationTimestamp() metav1.Time            { return c.meta().CreationTimestamp }
-func (c *cachedResource) SetCreationTimestamp(metav1.Time)             {}
-func (c *cachedResource) GetDeletionTimestamp() *metav1.Time           { return c.meta().DeletionTimestamp }
-func (c *cachedResource) SetDeletionTimestamp(*metav1.Time)            {}
-func (c *cachedResource) GetDeletionGracePeriodSeconds() *int64        { return c.meta().DeletionGracePeriodSeconds }
-func (c *cachedResource) SetDeletionGracePeriodSeconds(*int64)         {}
-func (c *cachedResource) GetLabels() map[string]string                 { return c.meta().Labels }
-func (c *cachedResource) SetLabels(map[string]string)                  {}
-func (c *cachedResource) GetAnnotations() map[string]string            { return c.meta().Annotations }
-func (c *cachedResource) SetAnnotations(map[string]string)             {}
-func (c *cachedResource) GetFinalizers() []string                      { return c.meta().Finalizers }
-func (c *cachedResource) SetFinalizers([]string)                       {}
-func (c *cachedResource) GetOwnerReferences() []metav1.OwnerReference  { return c.meta().OwnerReferences }
-func (c *cachedResource) SetOwnerReferences([]metav1.OwnerReference)   {}
-func (c *cachedResource) GetManagedFields() []metav1.ManagedFieldsEntry { return c.meta().ManagedFields }
+func (c *cachedResource) SetResourceVersion(string)          {}
+func (c *cachedResource) GetGeneration() int64               { return c.generation }
+func (c *cachedResource) SetGeneration(generation int64)     { c.generation = generation }
+func (c *cachedResource) GetGenerateName() string            { return c.meta().GenerateName }
+func (c *cachedResource) SetGenerateName(string)             {}
+func (c *cachedResource) GetUID() types.UID                  { return c.meta().UID }
+func (c *cachedResource) SetUID(types.UID)                   {}
+func (c *cachedResource) GetSelfLink() string                { return "" } // never set
+func (c *cachedResource) SetSelfLink(string)                 {}
+func (c *cachedResource) GetCreationTimestamp() metav1.Time  { return c.meta().CreationTimestamp }
+func (c *cachedResource) SetCreationTimestamp(metav1.Time)   {}
+func (c *cachedResource) GetDeletionTimestamp() *metav1.Time { return c.meta().DeletionTimestamp }
+func (c *cachedResource) SetDeletionTimestamp(*metav1.Time)  {}
+func (c *cachedResource) GetDeletionGracePeriodSeconds() *int64 {
+	return c.meta().DeletionGracePeriodSeconds
+}
+func (c *cachedResource) SetDeletionGracePeriodSeconds(*int64) {}
+func (c *cachedResource) GetLabels() map[string]string         { return c.meta().Labels }
+func (c *cachedResource) SetLabels(map[string]string)          {}
+func (c *cachedResource) GetAnnotations() map[string]string    { return c.meta().Annotations }
+func (c *cachedResource) SetAnnotations(map[string]string)     {}
+func (c *cachedResource) GetFinalizers() []string              { return c.meta().Finalizers }
+func (c *cachedResource) SetFinalizers([]string)               {}
+func (c *cachedResource) GetOwnerReferences() []metav1.OwnerReference {
+	return c.meta().OwnerReferences
+}
+func (c *cachedResource) SetOwnerReferences([]metav1.OwnerReference) {}
+func (c *cachedResource) GetManagedFields() []metav1.ManagedFieldsEntry {
+	return c.meta().ManagedFields
+}
 func (c *cachedResource) SetManagedFields([]metav1.ManagedFieldsEntry) {}
 func (c *cachedResource) GetObjectKind() schema.ObjectKind             { return schema.EmptyObjectKind }
 func (c *cachedResource) DeepCopyObject() runtime.Object {

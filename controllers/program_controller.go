@@ -124,8 +124,9 @@ func (r *ProgramReconciler) Reconcile(ctx context.Context, key unitKey) (ctrl.Re
 	return result, nil
 }
 
-// SetupWithManager watches the five kinds and maps every change to the unit it belongs
-// to. Only changes of spec (and creations and deletions) count: the reconciler's own
+// SetupWithManager watches the custom kinds and maps every change to the unit it
+// belongs to. The cache holds them packed (cachedResource): their map functions are
+// given them unpacked. Only changes of spec (and creations and deletions) count: the reconciler's own
 // status writes do not trigger another evaluation.
 func (r *ProgramReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	workers := max(r.Workers, 1)
@@ -140,17 +141,12 @@ func (r *ProgramReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			}
 			return log
 		}).
-		WatchesRawSource(source.TypedKind(cache, &learningv1alpha1.CommunityOfPractice{},
-			handler.TypedEnqueueRequestsFromMapFunc(r.unitsOfNamespaceCommunities),
-			predicate.TypedGenerationChangedPredicate[*learningv1alpha1.CommunityOfPractice]{})).
-		WatchesRawSource(source.TypedKind(cache, &learningv1alpha1.Cohort{},
-			handler.TypedEnqueueRequestsFromMapFunc(unitsOfCohort),
-			predicate.Or[*learningv1alpha1.Cohort](
-				predicate.TypedGenerationChangedPredicate[*learningv1alpha1.Cohort]{},
-				predicate.TypedFuncs[*learningv1alpha1.Cohort]{UpdateFunc: deletionStarted[*learningv1alpha1.Cohort]},
-			))).
-		// The packed kinds: the cache holds them packed (cachedResource), and their map
-		// functions are given them unpacked.
+		WatchesRawSource(source.TypedKind(cache, client.Object(&learningv1alpha1.CommunityOfPractice{}),
+			handler.TypedEnqueueRequestsFromMapFunc(unpacked(r.unitsOfNamespaceCommunities)),
+			predicate.GenerationChangedPredicate{})).
+		WatchesRawSource(source.TypedKind(cache, client.Object(&learningv1alpha1.Cohort{}),
+			handler.TypedEnqueueRequestsFromMapFunc(unpacked(unitsOfCohort)),
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.Funcs{UpdateFunc: deletionStarted[client.Object]}))).
 		WatchesRawSource(source.TypedKind(cache, client.Object(&learningv1alpha1.Membership{}),
 			handler.TypedEnqueueRequestsFromMapFunc(unpacked(r.unitsOfMembership)),
 			predicate.GenerationChangedPredicate{})).
@@ -169,11 +165,9 @@ func (r *ProgramReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			predicate.GenerationChangedPredicate{})).
 		// A report's creation, deletion and spec changes (its narrative, its frozen
 		// figures, an approval) and its labels.
-		WatchesRawSource(source.TypedKind(cache, &learningv1alpha1.ProgramReport{},
-			handler.TypedEnqueueRequestsFromMapFunc(r.unitsOfReport),
-			predicate.Or[*learningv1alpha1.ProgramReport](
-				predicate.TypedGenerationChangedPredicate[*learningv1alpha1.ProgramReport]{},
-				predicate.TypedLabelChangedPredicate[*learningv1alpha1.ProgramReport]{})))
+		WatchesRawSource(source.TypedKind(cache, client.Object(&learningv1alpha1.ProgramReport{}),
+			handler.TypedEnqueueRequestsFromMapFunc(unpacked(r.unitsOfReport)),
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{})))
 	// The echo of the reconciler's own apply of a child starts no evaluation: the pass
 	// that applied it decided everything it shows (one evaluation per change).
 	notEcho := predicate.Funcs{
