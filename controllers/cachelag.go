@@ -173,8 +173,8 @@ func (c *cacheLag) behind(ctx context.Context, reader client.Reader, key unitKey
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	unseen := c.byUnit[key]
-	// One object of each kind to read the cache's copies into, without copying their
-	// content: only the resourceVersion is looked at.
+	// One object of each kind to read the cache's copies into, sharing what they hold
+	// with the cache: only the resourceVersion is looked at.
 	into := map[reflect.Type]client.Object{}
 	for ref, w := range unseen {
 		if time.Since(w.at) > cacheLagLimit {
@@ -186,11 +186,8 @@ func (c *cacheLag) behind(ctx context.Context, reader client.Reader, key unitKey
 			obj = reflect.New(ref.kind.Elem()).Interface().(client.Object)
 			into[ref.kind] = obj
 		}
-		version := ""
-		switch err := reader.Get(ctx, client.ObjectKey{Namespace: key.Namespace, Name: ref.name}, obj); {
-		case err == nil:
-			version = obj.GetResourceVersion()
-		case !apierrors.IsNotFound(err):
+		version, err := cachedVersion(ctx, reader, client.ObjectKey{Namespace: key.Namespace, Name: ref.name}, obj)
+		if err != nil {
 			return false, err
 		}
 		if slices.Contains(w.replaced, version) {
@@ -202,4 +199,28 @@ func (c *cacheLag) behind(ctx context.Context, reader client.Reader, key unitKey
 		delete(c.byUnit, key)
 	}
 	return false, nil
+}
+
+// versionReader reads an object's resourceVersion from the cache without building the
+// object: the manager's cache (childCache) for the kinds it holds compact.
+type versionReader interface {
+	cachedVersion(ctx context.Context, key client.ObjectKey, obj client.Object) (version string, found bool, err error)
+}
+
+// cachedVersion is the resourceVersion of the object of key, of obj's kind, in the
+// cache; "" when the cache does not hold it. obj may be read into.
+func cachedVersion(ctx context.Context, reader client.Reader, key client.ObjectKey, obj client.Object) (string, error) {
+	if vr, ok := reader.(versionReader); ok {
+		if version, found, err := vr.cachedVersion(ctx, key, obj); found || err != nil {
+			return version, err
+		}
+	}
+	switch err := reader.Get(ctx, key, obj, readOnly); {
+	case err == nil:
+		return obj.GetResourceVersion(), nil
+	case apierrors.IsNotFound(err):
+		return "", nil
+	default:
+		return "", err
+	}
 }

@@ -42,8 +42,7 @@ func slimForCache(obj any) (any, error) {
 }
 
 // slim slims obj in place and returns it, or returns the compact copy of a provisioned
-// object (packChild) or the packed copy of a custom resource of a kind there are
-// thousands of (cachedResource).
+// object (packChild) or the packed copy of a custom resource (cachedResource).
 func slim(obj any) any {
 	switch obj.(type) {
 	case *cachedChild, *cachedResource:
@@ -63,20 +62,21 @@ func slim(obj any) any {
 			m.SetAnnotations(a)
 		}
 	}
-	internMeta(m)
-	if isChild {
-		return packChild(child) // its metadata interned
-	}
 	if o, ok := obj.(conditioned); ok {
 		if kind, ok := packedKindByType[reflect.TypeOf(obj)]; ok {
+			// Its labels and owners are packed with it: only the namespace is shared.
+			o.SetNamespace(intern(o.GetNamespace()))
 			o.SetConditions(compactConditions(o.GetConditions()))
 			if packed, err := pack(kind, o); err == nil {
 				return packed
 			}
 		}
 	}
-	// Kept as decoded: the kinds there are few of, and any object that could not be
-	// packed.
+	internMeta(m)
+	if isChild {
+		return packChild(child) // its metadata interned
+	}
+	// A custom resource kept as decoded: one the packed encoding cannot hold exactly.
 	switch o := obj.(type) {
 	case *learningv1alpha1.CommunityOfPractice:
 		o.Status.Conditions = compactConditions(o.Status.Conditions)

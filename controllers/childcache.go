@@ -412,6 +412,30 @@ func (c *childCache) Get(ctx context.Context, key client.ObjectKey, out client.O
 	return apierrors.NewNotFound(kind.resource, key.Name)
 }
 
+// cachedVersion is the resourceVersion of the cache's copy of the object of key, for a
+// kind the cache holds compact, without building the object; found is false for any
+// other kind, and when the cache holds no such object.
+func (c *childCache) cachedVersion(ctx context.Context, key client.ObjectKey, obj client.Object) (version string, found bool, err error) {
+	kind, ok := readKinds[reflect.TypeOf(obj)]
+	if !ok {
+		return "", false, nil
+	}
+	stores, err := c.stores(ctx, kind)
+	if err != nil {
+		return "", false, err
+	}
+	for _, store := range stores {
+		item, exists, err := store.GetByKey(key.Namespace + "/" + key.Name)
+		if err != nil {
+			return "", false, err
+		}
+		if m, ok := item.(metav1.Object); exists && ok {
+			return m.GetResourceVersion(), true, nil
+		}
+	}
+	return "", false, nil
+}
+
 // copyCached sets out to the object item of the cache stands for. With shared, out
 // may share what it holds with the cache (the caller only reads it).
 func copyCached(item any, out client.Object, shared bool) error {

@@ -96,7 +96,10 @@ func namespacedIndex(field string, value func(client.Object) []string) toolscach
 		if packed, ok := o.(*cachedResource); ok {
 			typed, err := packed.unpack()
 			if err != nil {
-				return nil, fmt.Errorf("indexing %s: %w", field, err)
+				// The informer's store panics on an index error; an object the cache
+				// packed itself always unpacks, and one that did not would only be
+				// missing from its lists.
+				return nil, nil
 			}
 			o = typed
 		}

@@ -1,11 +1,13 @@
 package controllers
 
 import (
+	"cmp"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"time"
 
@@ -251,12 +253,17 @@ func mapCodec(t reflect.Type, building map[reflect.Type]bool) (*fieldCodec, erro
 				return append(b, 0), nil
 			}
 			b = binary.AppendUvarint(b, uint64(v.Len())+1)
-			for it := v.MapRange(); it.Next(); {
+			// In key order, so that equal objects pack to equal bytes.
+			keys := v.MapKeys()
+			if t.Key().Kind() == reflect.String {
+				slices.SortFunc(keys, func(x, y reflect.Value) int { return cmp.Compare(x.String(), y.String()) })
+			}
+			for _, k := range keys {
 				var err error
-				if b, err = key.encode(b, it.Key()); err != nil {
+				if b, err = key.encode(b, k); err != nil {
 					return nil, err
 				}
-				if b, err = value.encode(b, it.Value()); err != nil {
+				if b, err = value.encode(b, v.MapIndex(k)); err != nil {
 					return nil, err
 				}
 			}

@@ -236,14 +236,16 @@ func (c *cachedResource) GetResourceVersion() string {
 	}
 	return strconv.FormatUint(c.resourceVersion, 10)
 }
-func (c *cachedResource) SetResourceVersion(string)          {}
-func (c *cachedResource) GetGeneration() int64               { return c.generation }
-func (c *cachedResource) SetGeneration(generation int64)     { c.generation = generation }
-func (c *cachedResource) GetGenerateName() string            { return c.meta().GenerateName }
-func (c *cachedResource) SetGenerateName(string)             {}
-func (c *cachedResource) GetUID() types.UID                  { return c.meta().UID }
-func (c *cachedResource) SetUID(types.UID)                   {}
-func (c *cachedResource) GetSelfLink() string                { return "" } // never set
+func (c *cachedResource) SetResourceVersion(string)      {}
+func (c *cachedResource) GetGeneration() int64           { return c.generation }
+func (c *cachedResource) SetGeneration(generation int64) { c.generation = generation }
+func (c *cachedResource) GetGenerateName() string        { return c.meta().GenerateName }
+func (c *cachedResource) SetGenerateName(string)         {}
+func (c *cachedResource) GetUID() types.UID              { return c.meta().UID }
+func (c *cachedResource) SetUID(types.UID)               {}
+func (c *cachedResource) GetSelfLink() string {
+	return c.meta().SelfLink //nolint:staticcheck // the object's, as packed
+}
 func (c *cachedResource) SetSelfLink(string)                 {}
 func (c *cachedResource) GetCreationTimestamp() metav1.Time  { return c.meta().CreationTimestamp }
 func (c *cachedResource) SetCreationTimestamp(metav1.Time)   {}
@@ -267,7 +269,10 @@ func (c *cachedResource) GetManagedFields() []metav1.ManagedFieldsEntry {
 	return c.meta().ManagedFields
 }
 func (c *cachedResource) SetManagedFields([]metav1.ManagedFieldsEntry) {}
-func (c *cachedResource) GetObjectKind() schema.ObjectKind             { return schema.EmptyObjectKind }
+func (c *cachedResource) GetObjectKind() schema.ObjectKind {
+	// A copy of its own: the cache's copies are never written.
+	return &metav1.TypeMeta{APIVersion: packedGVKs[c.kind].GroupVersion().String(), Kind: packedGVKs[c.kind].Kind}
+}
 func (c *cachedResource) DeepCopyObject() runtime.Object {
 	out := *c
 	out.conditions = slices.Clone(c.conditions)

@@ -73,11 +73,6 @@ func TestPackedRoundTrip(t *testing.T) {
 				gvk = schema.GroupVersionKind{}
 			}
 			obj.GetObjectKind().SetGroupVersionKind(gvk)
-			if i%5 == 0 {
-				// Lists and maps present but empty are kept as such.
-				obj.SetLabels(map[string]string{})
-				obj.SetFinalizers([]string{})
-			}
 			if e, ok := obj.(*learningv1alpha1.LearningEvent); ok {
 				// Digests packed as the bytes they spell, and strings that only look like one.
 				e.Status.ContentHash = fmt.Sprintf("%064x", rand.Uint64())
@@ -86,6 +81,11 @@ func TestPackedRoundTrip(t *testing.T) {
 				e.Spec.Description = "0123456789abcdeg"
 			}
 			want := decodedAsCached(t, obj)
+			if i%5 == 0 {
+				// Lists and maps present but empty are kept as such.
+				want.SetLabels(map[string]string{})
+				want.SetFinalizers([]string{})
+			}
 			cached, err := slimForCache(want.DeepCopyObject())
 			if err != nil {
 				t.Fatal(err)
@@ -103,16 +103,63 @@ func TestPackedRoundTrip(t *testing.T) {
 					t.Fatalf("%T unpacked differs (-want +got):\n%s", want, cmp.Diff(want, got))
 				}
 			}
-			if !reflect.DeepEqual(c.GetLabels(), want.GetLabels()) || c.GetUID() != want.GetUID() ||
-				!reflect.DeepEqual(c.GetOwnerReferences(), want.GetOwnerReferences()) ||
-				!reflect.DeepEqual(c.GetFinalizers(), want.GetFinalizers()) ||
-				!reflect.DeepEqual(c.GetAnnotations(), want.GetAnnotations()) ||
-				!reflect.DeepEqual(c.GetDeletionTimestamp(), want.GetDeletionTimestamp()) ||
-				!reflect.DeepEqual(c.GetCreationTimestamp(), want.GetCreationTimestamp()) ||
-				c.GetGenerateName() != want.GetGenerateName() ||
-				c.GetResourceVersion() != want.GetResourceVersion() || c.GetGeneration() != want.GetGeneration() ||
-				c.GetName() != want.GetName() || c.GetNamespace() != want.GetNamespace() {
-				t.Fatalf("the metadata of the packed %T differs from the object's", want)
+			for _, field := range []struct {
+				name      string
+				got, want any
+			}{
+				{"labels", c.GetLabels(), want.GetLabels()},
+				{"uid", c.GetUID(), want.GetUID()},
+				{"owners", c.GetOwnerReferences(), want.GetOwnerReferences()},
+				{"finalizers", c.GetFinalizers(), want.GetFinalizers()},
+				{"annotations", c.GetAnnotations(), want.GetAnnotations()},
+				{"deletion", c.GetDeletionTimestamp(), want.GetDeletionTimestamp()},
+				{"grace period", c.GetDeletionGracePeriodSeconds(), want.GetDeletionGracePeriodSeconds()},
+				{"creation", c.GetCreationTimestamp(), want.GetCreationTimestamp()},
+				{"generateName", c.GetGenerateName(), want.GetGenerateName()},
+				{"selfLink", c.GetSelfLink(), want.GetSelfLink()},
+				{"kind", c.GetObjectKind().GroupVersionKind(), packedGVKs[c.kind]},
+				{"resourceVersion", c.GetResourceVersion(), want.GetResourceVersion()},
+				{"generation", c.GetGeneration(), want.GetGeneration()},
+				{"name", c.GetName(), want.GetName()},
+				{"namespace", c.GetNamespace(), want.GetNamespace()},
+			} {
+				if !reflect.DeepEqual(field.got, field.want) {
+					t.Fatalf("the %s of the packed %T is %v, the object's %v", field.name, want, field.got, field.want)
+				}
+			}
+		}
+	}
+}
+
+// TestPackedExact packs what a JSON round trip never gives the cache, but the encoding
+// must still hold exactly or refuse: times in UTC and zero times behind pointers, UIDs
+// not in the API server's form, and equal maps, which pack to equal bytes.
+func TestPackedExact(t *testing.T) {
+	m := benchMembership(1)
+	m.Status.SeatedSince = &metav1.Time{}
+	m.CreationTimestamp = metav1.NewTime(time.Date(2026, 12, 7, 9, 30, 0, 5, time.UTC))
+	m.Labels = map[string]string{"a": "1", "b": "2", "c": "3", "d": "4", "e": "5"}
+	m.Annotations = map[string]string{}
+	for _, uid := range []types.UID{"not-a-uuid", "0F8C6B8E-5D4C-4BB6-9A51-3C2E8F7D6A10", ""} {
+		m.UID = uid
+		c, err := pack(packedKindByType[reflect.TypeOf(m)], m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.unpack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, m) {
+			t.Fatalf("uid %q: unpacked differs (-want +got):\n%s", uid, cmp.Diff(m, got))
+		}
+		for range 5 {
+			again, err := pack(packedKindByType[reflect.TypeOf(m)], m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(again.data, c.data) {
+				t.Fatal("the same object packed to different bytes")
 			}
 		}
 	}
@@ -193,6 +240,13 @@ func TestPackedReads(t *testing.T) {
 	}
 	if got.Spec.Member != "u-ns-spring-0-m-01" || got.Status.Phase != learningv1alpha1.MembershipActive || got.APIVersion != "learning.cohort.dev/v1alpha1" {
 		t.Errorf("read %+v", got)
+	}
+	// The cache-lag check reads a resourceVersion without unpacking.
+	if v, found, err := c.cachedVersion(ctx, client.ObjectKey{Namespace: "ns", Name: "spring-0-m-01"}, &learningv1alpha1.Membership{}); v != got.ResourceVersion || !found || err != nil {
+		t.Errorf("the cached version of spring-0-m-01: %q, %v, %v; want %q", v, found, err, got.ResourceVersion)
+	}
+	if v, found, err := c.cachedVersion(ctx, client.ObjectKey{Namespace: "ns", Name: "spring-0-m-09"}, &learningv1alpha1.Membership{}); found || err != nil {
+		t.Errorf("the cached version of a membership the cache does not hold: %q, %v, %v", v, found, err)
 	}
 	list := &learningv1alpha1.MembershipList{}
 	if err := c.List(ctx, list, client.InNamespace("ns"), client.MatchingFields{membershipCohortIndex: "spring-0"}, readOnly); err != nil {
@@ -380,5 +434,27 @@ func slimTyped(obj client.Object) {
 		compactEvent(o)
 	case *learningv1alpha1.ActionPlan:
 		compactPlan(o)
+	}
+}
+
+// BenchmarkPackedRead measures what a read from the cache costs per object: unpacking
+// a Membership, a LearningEvent with 20 attendance records and an ActionPlan of the
+// scale benchmark's shape, as a read-only List does.
+func BenchmarkPackedRead(b *testing.B) {
+	for _, obj := range []client.Object{benchMembership(1), benchGathering(1), benchPlan(1)} {
+		cached, err := slimForCache(decodedAsCached(b, obj))
+		if err != nil {
+			b.Fatal(err)
+		}
+		c := cached.(*cachedResource)
+		b.Run(packedGVKs[c.kind].Kind, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				out := reflect.New(c.goType().Elem()).Interface().(client.Object)
+				if err := c.into(out, true); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -44,6 +45,8 @@ type ProgramReconciler struct {
 
 	// lag holds each unit back until the cache shows its last evaluation's writes.
 	lag cacheLag
+	// cache is the manager's, which lag reads resourceVersions from.
+	cache client.Reader
 	// verified are the children others also wrote that a full read found as declared.
 	verified verifiedChildren
 }
@@ -65,7 +68,7 @@ const conflictRetry = 100 * time.Millisecond
 // Reconcile evaluates the unit named by key.
 func (r *ProgramReconciler) Reconcile(ctx context.Context, key unitKey) (ctrl.Result, error) {
 	start := time.Now()
-	if behind, err := r.lag.behind(ctx, r.Client, key); err != nil || behind {
+	if behind, err := r.lag.behind(ctx, cmp.Or[client.Reader](r.cache, r.Client), key); err != nil || behind {
 		return ctrl.Result{RequeueAfter: cacheLagRetry}, err
 	}
 	if key.Membership != "" {
@@ -131,6 +134,7 @@ func (r *ProgramReconciler) Reconcile(ctx context.Context, key unitKey) (ctrl.Re
 func (r *ProgramReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	workers := max(r.Workers, 1)
 	cache := mgr.GetCache()
+	r.cache = cache
 	b := builder.TypedControllerManagedBy[unitKey](mgr).
 		Named("program").
 		WithOptions(controller.TypedOptions[unitKey]{MaxConcurrentReconciles: workers}).
