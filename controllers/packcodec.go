@@ -33,8 +33,10 @@ import (
 
 // fieldCodec encodes and decodes values of one Go type.
 type fieldCodec struct {
-	encode func(b []byte, v reflect.Value) ([]byte, error)
-	decode func(d *unpacker, v reflect.Value) error
+	// prev is the value at the same place in the previous element of the list the
+	// value is in, or not valid (see stringCodec).
+	encode func(b []byte, v, prev reflect.Value) ([]byte, error)
+	decode func(d *unpacker, v, prev reflect.Value) error
 }
 
 // packCodecs are the codecs by Go type, built on first use.
@@ -112,7 +114,7 @@ func structCodec(t reflect.Type, building map[reflect.Type]bool) (*fieldCodec, e
 		fields[i] = c
 	}
 	return &fieldCodec{
-		encode: func(b []byte, v reflect.Value) ([]byte, error) {
+		encode: func(b []byte, v, prev reflect.Value) ([]byte, error) {
 			for i, c := range fields {
 				f := v.Field(i)
 				if f.IsZero() {
@@ -120,13 +122,13 @@ func structCodec(t reflect.Type, building map[reflect.Type]bool) (*fieldCodec, e
 				}
 				b = binary.AppendUvarint(b, uint64(i+1))
 				var err error
-				if b, err = c.encode(b, f); err != nil {
+				if b, err = c.encode(b, f, fieldOf(prev, i)); err != nil {
 					return nil, err
 				}
 			}
 			return append(b, 0), nil
 		},
-		decode: func(d *unpacker, v reflect.Value) error {
+		decode: func(d *unpacker, v, prev reflect.Value) error {
 			for {
 				i, err := d.uvarint()
 				if err != nil {
@@ -138,7 +140,7 @@ func structCodec(t reflect.Type, building map[reflect.Type]bool) (*fieldCodec, e
 				if i > uint64(len(fields)) {
 					return fmt.Errorf("packed %s has no field %d", t, i)
 				}
-				if err := fields[i-1].decode(d, v.Field(int(i-1))); err != nil {
+				if err := fields[i-1].decode(d, v.Field(int(i-1)), fieldOf(prev, int(i-1))); err != nil {
 					return err
 				}
 			}
@@ -153,19 +155,19 @@ func pointerCodec(t reflect.Type, building map[reflect.Type]bool) (*fieldCodec, 
 		return nil, err
 	}
 	return &fieldCodec{
-		encode: func(b []byte, v reflect.Value) ([]byte, error) {
+		encode: func(b []byte, v, prev reflect.Value) ([]byte, error) {
 			if v.IsNil() {
 				return append(b, 0), nil
 			}
-			return elem.encode(append(b, 1), v.Elem())
+			return elem.encode(append(b, 1), v.Elem(), pointee(prev))
 		},
-		decode: func(d *unpacker, v reflect.Value) error {
+		decode: func(d *unpacker, v, prev reflect.Value) error {
 			set, err := d.byte()
 			if err != nil || set == 0 {
 				return err
 			}
 			p := reflect.New(t.Elem())
-			if err := elem.decode(d, p.Elem()); err != nil {
+			if err := elem.decode(d, p.Elem(), pointee(prev)); err != nil {
 				return err
 			}
 			v.Set(p)
@@ -179,14 +181,14 @@ func pointerCodec(t reflect.Type, building map[reflect.Type]bool) (*fieldCodec, 
 func sliceCodec(t reflect.Type, building map[reflect.Type]bool) (*fieldCodec, error) {
 	if t.Elem().Kind() == reflect.Uint8 {
 		return &fieldCodec{
-			encode: func(b []byte, v reflect.Value) ([]byte, error) {
+			encode: func(b []byte, v, prev reflect.Value) ([]byte, error) {
 				if v.IsNil() {
 					return append(b, 0), nil
 				}
 				b = binary.AppendUvarint(b, uint64(v.Len())+1)
 				return append(b, v.Bytes()...), nil
 			},
-			decode: func(d *unpacker, v reflect.Value) error {
+			decode: func(d *unpacker, v, prev reflect.Value) error {
 				n, err := d.length()
 				if err != nil || n < 0 {
 					return err
@@ -207,27 +209,27 @@ func sliceCodec(t reflect.Type, building map[reflect.Type]bool) (*fieldCodec, er
 		return nil, err
 	}
 	return &fieldCodec{
-		encode: func(b []byte, v reflect.Value) ([]byte, error) {
+		encode: func(b []byte, v, prev reflect.Value) ([]byte, error) {
 			if v.IsNil() {
 				return append(b, 0), nil
 			}
 			b = binary.AppendUvarint(b, uint64(v.Len())+1)
 			for i := range v.Len() {
 				var err error
-				if b, err = elem.encode(b, v.Index(i)); err != nil {
+				if b, err = elem.encode(b, v.Index(i), elementBefore(v, i)); err != nil {
 					return nil, err
 				}
 			}
 			return b, nil
 		},
-		decode: func(d *unpacker, v reflect.Value) error {
+		decode: func(d *unpacker, v, prev reflect.Value) error {
 			n, err := d.length()
 			if err != nil || n < 0 {
 				return err
 			}
 			s := reflect.MakeSlice(t, n, n)
 			for i := range n {
-				if err := elem.decode(d, s.Index(i)); err != nil {
+				if err := elem.decode(d, s.Index(i), elementBefore(s, i)); err != nil {
 					return err
 				}
 			}
@@ -248,7 +250,7 @@ func mapCodec(t reflect.Type, building map[reflect.Type]bool) (*fieldCodec, erro
 		return nil, err
 	}
 	return &fieldCodec{
-		encode: func(b []byte, v reflect.Value) ([]byte, error) {
+		encode: func(b []byte, v, prev reflect.Value) ([]byte, error) {
 			if v.IsNil() {
 				return append(b, 0), nil
 			}
@@ -260,16 +262,16 @@ func mapCodec(t reflect.Type, building map[reflect.Type]bool) (*fieldCodec, erro
 			}
 			for _, k := range keys {
 				var err error
-				if b, err = key.encode(b, k); err != nil {
+				if b, err = key.encode(b, k, reflect.Value{}); err != nil {
 					return nil, err
 				}
-				if b, err = value.encode(b, v.MapIndex(k)); err != nil {
+				if b, err = value.encode(b, v.MapIndex(k), reflect.Value{}); err != nil {
 					return nil, err
 				}
 			}
 			return b, nil
 		},
-		decode: func(d *unpacker, v reflect.Value) error {
+		decode: func(d *unpacker, v, prev reflect.Value) error {
 			n, err := d.length()
 			if err != nil || n < 0 {
 				return err
@@ -279,10 +281,10 @@ func mapCodec(t reflect.Type, building map[reflect.Type]bool) (*fieldCodec, erro
 			for range n {
 				k.SetZero()
 				e.SetZero()
-				if err := key.decode(d, k); err != nil {
+				if err := key.decode(d, k, reflect.Value{}); err != nil {
 					return err
 				}
-				if err := value.decode(d, e); err != nil {
+				if err := value.decode(d, e, reflect.Value{}); err != nil {
 					return err
 				}
 				m.SetMapIndex(k, e)
@@ -293,38 +295,107 @@ func mapCodec(t reflect.Type, building map[reflect.Type]bool) (*fieldCodec, erro
 	}, nil
 }
 
-// stringCodec writes a string as its length, doubled, and its bytes; a digest in
-// lowercase hexadecimal (an event's content and calendar hashes) as its length, doubled
-// plus one, and the bytes it spells, half as many.
+// stringCodec writes a string as a header, its length times four plus its form, and
+// then by form: its bytes; for a digest in lowercase hexadecimal (an event's content
+// and calendar hashes), the bytes it spells, half as many; for a string that begins as
+// the one at the same place in the previous element of its list did (an attendance
+// record's membership, named after the cohort, and its status), the length of the
+// prefix they share and the rest of its bytes.
 var stringCodec = &fieldCodec{
-	encode: func(b []byte, v reflect.Value) ([]byte, error) {
+	encode: func(b []byte, v, prev reflect.Value) ([]byte, error) {
 		s := v.String()
+		if prev.IsValid() {
+			if shared := commonPrefix(prev.String(), s); shared >= 2 {
+				b = binary.AppendUvarint(b, uint64(len(s)-shared)<<2|stringShared)
+				b = binary.AppendUvarint(b, uint64(shared))
+				return append(b, s[shared:]...), nil
+			}
+		}
 		if isHexDigest(s) {
-			b = binary.AppendUvarint(b, uint64(len(s))<<1|1)
+			b = binary.AppendUvarint(b, uint64(len(s))<<2|stringHex)
 			return hex.AppendDecode(b, []byte(s))
 		}
-		return append(binary.AppendUvarint(b, uint64(len(s))<<1), s...), nil
+		return append(binary.AppendUvarint(b, uint64(len(s))<<2|stringPlain), s...), nil
 	},
-	decode: func(d *unpacker, v reflect.Value) error {
-		n, err := d.uvarint()
+	decode: func(d *unpacker, v, prev reflect.Value) error {
+		header, err := d.uvarint()
 		if err != nil {
 			return err
 		}
-		if n&1 == 1 {
-			raw, err := d.next(int(min(n>>2, uint64(len(d.data)+1))))
+		n := int(min(header>>2, uint64(len(d.data)+1)*2))
+		switch header & 3 {
+		case stringPlain:
+			raw, err := d.next(n)
+			if err != nil {
+				return err
+			}
+			v.SetString(string(raw))
+		case stringHex:
+			raw, err := d.next(n / 2)
 			if err != nil {
 				return err
 			}
 			v.SetString(hex.EncodeToString(raw))
-			return nil
+		case stringShared:
+			shared, err := d.uvarint()
+			if err != nil {
+				return err
+			}
+			if !prev.IsValid() || shared > uint64(len(prev.String())) {
+				return fmt.Errorf("packed string shares %d bytes with a string before it of %d", shared, len(prev.String()))
+			}
+			raw, err := d.next(n)
+			if err != nil {
+				return err
+			}
+			v.SetString(prev.String()[:shared] + string(raw))
+		default:
+			return fmt.Errorf("packed string has form %d", header&3)
 		}
-		raw, err := d.next(int(min(n>>1, uint64(len(d.data)+1))))
-		if err != nil {
-			return err
-		}
-		v.SetString(string(raw))
 		return nil
 	},
+}
+
+// The forms of a packed string.
+const (
+	stringPlain  = 0
+	stringHex    = 1
+	stringShared = 2
+)
+
+// commonPrefix is the length of the prefix a and b share.
+func commonPrefix(a, b string) int {
+	n := min(len(a), len(b))
+	for i := range n {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return n
+}
+
+// fieldOf is field i of prev, a struct, or not valid when prev is not.
+func fieldOf(prev reflect.Value, i int) reflect.Value {
+	if !prev.IsValid() {
+		return prev
+	}
+	return prev.Field(i)
+}
+
+// pointee is what prev points to, or not valid when prev is not or is nil.
+func pointee(prev reflect.Value) reflect.Value {
+	if !prev.IsValid() || prev.IsNil() {
+		return reflect.Value{}
+	}
+	return prev.Elem()
+}
+
+// elementBefore is element i-1 of list, or not valid for the first.
+func elementBefore(list reflect.Value, i int) reflect.Value {
+	if i == 0 {
+		return reflect.Value{}
+	}
+	return list.Index(i - 1)
 }
 
 // isHexDigest reports whether s is at least 16 lowercase hexadecimal digits, an even
@@ -344,20 +415,20 @@ func isHexDigest(s string) bool {
 // uidCodec writes a UID in the form the API server writes them as a mark and its 16
 // bytes; any other as a mark and the string.
 var uidCodec = &fieldCodec{
-	encode: func(b []byte, v reflect.Value) ([]byte, error) {
+	encode: func(b []byte, v, prev reflect.Value) ([]byte, error) {
 		s := v.String()
 		if id, err := uuid.Parse(s); err == nil && id.String() == s {
 			return append(append(b, 1), id[:]...), nil
 		}
-		return stringCodec.encode(append(b, 0), v)
+		return stringCodec.encode(append(b, 0), v, reflect.Value{})
 	},
-	decode: func(d *unpacker, v reflect.Value) error {
+	decode: func(d *unpacker, v, prev reflect.Value) error {
 		form, err := d.byte()
 		if err != nil {
 			return err
 		}
 		if form == 0 {
-			return stringCodec.decode(d, v)
+			return stringCodec.decode(d, v, reflect.Value{})
 		}
 		raw, err := d.next(len(uuid.UUID{}))
 		if err != nil {
@@ -369,13 +440,13 @@ var uidCodec = &fieldCodec{
 }
 
 var boolCodec = &fieldCodec{
-	encode: func(b []byte, v reflect.Value) ([]byte, error) {
+	encode: func(b []byte, v, prev reflect.Value) ([]byte, error) {
 		if v.Bool() {
 			return append(b, 1), nil
 		}
 		return append(b, 0), nil
 	},
-	decode: func(d *unpacker, v reflect.Value) error {
+	decode: func(d *unpacker, v, prev reflect.Value) error {
 		c, err := d.byte()
 		v.SetBool(c != 0)
 		return err
@@ -383,8 +454,8 @@ var boolCodec = &fieldCodec{
 }
 
 var intCodec = &fieldCodec{
-	encode: func(b []byte, v reflect.Value) ([]byte, error) { return binary.AppendVarint(b, v.Int()), nil },
-	decode: func(d *unpacker, v reflect.Value) error {
+	encode: func(b []byte, v, prev reflect.Value) ([]byte, error) { return binary.AppendVarint(b, v.Int()), nil },
+	decode: func(d *unpacker, v, prev reflect.Value) error {
 		n, w := binary.Varint(d.data)
 		if w <= 0 {
 			return errPackShort
@@ -399,8 +470,8 @@ var intCodec = &fieldCodec{
 }
 
 var uintCodec = &fieldCodec{
-	encode: func(b []byte, v reflect.Value) ([]byte, error) { return binary.AppendUvarint(b, v.Uint()), nil },
-	decode: func(d *unpacker, v reflect.Value) error {
+	encode: func(b []byte, v, prev reflect.Value) ([]byte, error) { return binary.AppendUvarint(b, v.Uint()), nil },
+	decode: func(d *unpacker, v, prev reflect.Value) error {
 		n, err := d.uvarint()
 		if err != nil {
 			return err
@@ -423,7 +494,7 @@ const (
 // timeCodec writes a metav1.Time as its location, and unless zero its seconds since
 // the epoch and nanoseconds.
 var timeCodec = &fieldCodec{
-	encode: func(b []byte, v reflect.Value) ([]byte, error) {
+	encode: func(b []byte, v, prev reflect.Value) ([]byte, error) {
 		t := v.Interface().(metav1.Time).Time
 		switch {
 		case t.IsZero() && t.Location() == time.UTC:
@@ -438,7 +509,7 @@ var timeCodec = &fieldCodec{
 		b = binary.AppendVarint(b, t.Unix())
 		return binary.AppendUvarint(b, uint64(t.Nanosecond())), nil
 	},
-	decode: func(d *unpacker, v reflect.Value) error {
+	decode: func(d *unpacker, v, prev reflect.Value) error {
 		loc, err := d.byte()
 		if err != nil || loc == timeZero {
 			return err

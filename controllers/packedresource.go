@@ -121,7 +121,7 @@ func pack(kind packedKind, obj client.Object) (*cachedResource, error) {
 	}
 	buf := packBuffers.Get().(*[]byte)
 	defer packBuffers.Put(buf)
-	data, err := codec.encode((*buf)[:0], v.Elem())
+	data, err := codec.encode((*buf)[:0], v.Elem(), reflect.Value{})
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +160,7 @@ func (c *cachedResource) into(out client.Object, shared bool) error {
 		return err
 	}
 	d := &unpacker{data: c.data}
-	if err := codec.decode(d, v); err != nil {
+	if err := codec.decode(d, v, reflect.Value{}); err != nil {
 		return fmt.Errorf("unpacking %s %s/%s from the cache: %w", packedGVKs[c.kind].Kind, c.namespace, c.name, err)
 	}
 	if c.typed {
@@ -197,7 +197,7 @@ func (c *cachedResource) meta() *metav1.ObjectMeta {
 	if err != nil {
 		return m
 	}
-	if err := codec.decode(d, reflect.ValueOf(m).Elem()); err != nil {
+	if err := codec.decode(d, reflect.ValueOf(m).Elem(), reflect.Value{}); err != nil {
 		return &metav1.ObjectMeta{Namespace: c.namespace, Name: c.name, ResourceVersion: c.GetResourceVersion(), Generation: c.generation}
 	}
 	return m

@@ -79,6 +79,11 @@ func TestPackedRoundTrip(t *testing.T) {
 				e.Spec.Title = "0123456789abcdef0"
 				e.Spec.Location = "0123456789ABCDEF"
 				e.Spec.Description = "0123456789abcdeg"
+				// Records that share a prefix with the one before, or all of it, or none.
+				for j, member := range []string{"spring-0-m-01", "spring-0-m-02", "spring-0-m-02", "spring-0-m-1", "s", "", "spring-1"} {
+					e.Spec.Attendance = append(e.Spec.Attendance, learningv1alpha1.AttendanceRecord{
+						Member: learningv1alpha1.ObjectName(member), Status: []learningv1alpha1.AttendanceStatus{"Present", "Absent"}[j/3%2]})
+				}
 			}
 			want := decodedAsCached(t, obj)
 			if i%5 == 0 {
@@ -161,6 +166,24 @@ func TestPackedExact(t *testing.T) {
 			if !slices.Equal(again.data, c.data) {
 				t.Fatal("the same object packed to different bytes")
 			}
+		}
+	}
+}
+
+// TestPackedSize keeps the packed form of the scale benchmark's objects small: an
+// attendance record whose membership is named like the one before it, with the same
+// status, packs in a few bytes.
+func TestPackedSize(t *testing.T) {
+	for _, c := range []struct {
+		obj client.Object
+		max int
+	}{{benchMembership(3), 160}, {benchGathering(3), 448}, {benchPlan(3), 384}} {
+		cached, err := slimForCache(decodedAsCached(t, c.obj))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(cached.(*cachedResource).data); n > c.max {
+			t.Errorf("a %T packs in %d bytes, more than %d", c.obj, n, c.max)
 		}
 	}
 }
