@@ -18,6 +18,7 @@ import (
 
 	"github.com/go-logr/logr"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -377,10 +378,20 @@ func (e *env) floor(ctx context.Context, w *Workload, n int) (time.Duration, err
 		if err != nil {
 			return err
 		}
-		return e.client.Status().Patch(ctx, u, client.RawPatch(types.MergePatchType, patch))
+		// An API server this loaded may answer a write with a timeout while it still
+		// makes it; the patch is the same again, so it is made again.
+		for attempt := 1; ; attempt++ {
+			err := e.client.Status().Patch(ctx, u, client.RawPatch(types.MergePatchType, patch))
+			if err == nil || attempt == floorAttempts || (!apierrors.IsTimeout(err) && !apierrors.IsServerTimeout(err)) {
+				return err
+			}
+		}
 	})
 	return time.Since(start), err
 }
+
+// floorAttempts is how many times a raw floor write answered with a timeout is made.
+const floorAttempts = 3
 
 // converge waits for the workload of s to converge and returns when it did.
 func (e *env) converge(ctx context.Context, s Scale) (time.Time, error) {
