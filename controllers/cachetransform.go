@@ -76,7 +76,13 @@ func slim(obj any) any {
 	if isChild {
 		return packChild(child) // its metadata interned
 	}
-	// A custom resource kept as decoded: one the packed encoding cannot hold exactly.
+	compactDecoded(obj)
+	return obj
+}
+
+// compactDecoded makes a custom resource kept as decoded (one the packed encoding
+// cannot hold exactly) share its repeated strings and hold no spare capacity.
+func compactDecoded(obj any) {
 	switch o := obj.(type) {
 	case *learningv1alpha1.CommunityOfPractice:
 		o.Status.Conditions = compactConditions(o.Status.Conditions)
@@ -92,7 +98,6 @@ func slim(obj any) any {
 	case *learningv1alpha1.ProgramReport:
 		compactReport(o)
 	}
-	return obj
 }
 
 // compactMembership makes a Membership's strings that repeat across memberships share

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -269,12 +268,8 @@ func BenchmarkCachedChildMemory(b *testing.B) {
 	const n = 20000
 	for _, form := range []string{"typed", "compact"} {
 		b.Run(form, func(b *testing.B) {
-			var perObject float64
-			for b.Loop() {
+			perObject := heapPerObject(b, func() []any {
 				kept := make([]any, 0, 2*n)
-				var before, after runtime.MemStats
-				runtime.GC()
-				runtime.ReadMemStats(&before)
 				for i := range n {
 					for _, obj := range decoded(i) {
 						if form == "typed" {
@@ -291,11 +286,8 @@ func BenchmarkCachedChildMemory(b *testing.B) {
 						kept = append(kept, cached)
 					}
 				}
-				runtime.GC()
-				runtime.ReadMemStats(&after)
-				perObject = float64(after.HeapAlloc-before.HeapAlloc) / float64(len(kept))
-				runtime.KeepAlive(kept)
-			}
+				return kept
+			})
 			b.ReportMetric(perObject, "B/object")
 		})
 	}
