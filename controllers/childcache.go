@@ -392,24 +392,33 @@ func (c *childCache) Get(ctx context.Context, key client.ObjectKey, out client.O
 	}
 	var o client.GetOptions
 	o.ApplyOptions(opts)
-	stores, err := c.stores(ctx, kind)
-	if err != nil {
+	item, exists, err := c.item(ctx, kind, key)
+	switch {
+	case err != nil:
+		return err
+	case !exists:
+		return apierrors.NewNotFound(kind.resource, key.Name)
+	}
+	if err := copyCached(item, out, ptr.Deref(o.UnsafeDisableDeepCopy, false)); err != nil {
 		return err
 	}
+	out.GetObjectKind().SetGroupVersionKind(kind.gvk)
+	return nil
+}
+
+// item is the cache's copy of the object of key, of kind, from the store of the
+// informer that holds it.
+func (c *childCache) item(ctx context.Context, kind *readKind, key client.ObjectKey) (any, bool, error) {
+	stores, err := c.stores(ctx, kind)
+	if err != nil {
+		return nil, false, err
+	}
 	for _, store := range stores {
-		item, exists, err := store.GetByKey(key.Namespace + "/" + key.Name)
-		if err != nil {
-			return err
-		}
-		if exists {
-			if err := copyCached(item, out, ptr.Deref(o.UnsafeDisableDeepCopy, false)); err != nil {
-				return err
-			}
-			out.GetObjectKind().SetGroupVersionKind(kind.gvk)
-			return nil
+		if item, exists, err := store.GetByKey(key.Namespace + "/" + key.Name); err != nil || exists {
+			return item, exists, err
 		}
 	}
-	return apierrors.NewNotFound(kind.resource, key.Name)
+	return nil, false, nil
 }
 
 // cachedVersion is the resourceVersion of the cache's copy of the object of key, for a
@@ -420,20 +429,11 @@ func (c *childCache) cachedVersion(ctx context.Context, key client.ObjectKey, ob
 	if !ok {
 		return "", false, nil
 	}
-	stores, err := c.stores(ctx, kind)
-	if err != nil {
-		return "", false, err
+	item, exists, err := c.item(ctx, kind, key)
+	if m, ok := item.(metav1.Object); err == nil && exists && ok {
+		return m.GetResourceVersion(), true, nil
 	}
-	for _, store := range stores {
-		item, exists, err := store.GetByKey(key.Namespace + "/" + key.Name)
-		if err != nil {
-			return "", false, err
-		}
-		if m, ok := item.(metav1.Object); exists && ok {
-			return m.GetResourceVersion(), true, nil
-		}
-	}
-	return "", false, nil
+	return "", false, err
 }
 
 // copyCached sets out to the object item of the cache stands for. With shared, out
@@ -509,15 +509,21 @@ func (c *childCache) List(ctx context.Context, list client.ObjectList, opts ...c
 		if o.Limit > 0 && int64(len(objs)) >= o.Limit {
 			break
 		}
+		// By the copy's labels, before the object is built: a provisioned kind is listed
+		// by its cohort's label among every such object of the namespace.
+		m, err := apimeta.Accessor(item)
+		if err != nil {
+			return err
+		}
+		if o.LabelSelector != nil && !o.LabelSelector.Matches(labels.Set(m.GetLabels())) {
+			continue
+		}
 		obj, ok := reflect.New(reflect.TypeOf(kind.obj).Elem()).Interface().(client.Object)
 		if !ok {
 			return fmt.Errorf("listing %s: not an object", kind.resource.Resource)
 		}
 		if err := copyCached(item, obj, shared); err != nil {
 			return err
-		}
-		if o.LabelSelector != nil && !o.LabelSelector.Matches(labels.Set(obj.GetLabels())) {
-			continue
 		}
 		obj.GetObjectKind().SetGroupVersionKind(kind.gvk)
 		objs = append(objs, obj)
