@@ -41,9 +41,10 @@ func run() int {
 		timeout     = flag.Duration("timeout", 15*time.Minute, "Bound of each convergence.")
 		values      = flag.String("chart-values", "charts/cohort-operator/values.yaml", "The chart values whose resources.limits.memory the manager is told as its container's limit; empty tells it none.")
 	)
+	coldOnly := flag.Bool("cold-only", false, "Measure the cold start alone, to look into the manager's peak (see peak-memory.txt and peak-heap.pprof in -dir); writes no report.")
 	flag.Parse()
 	opts := benchscale.Options{Root: ".", Assets: *assets, Manager: *manager, Dir: *dir, Workers: *workers, Scale: benchscale.Fraction(*scale),
-		Idle: *idle, Changes: *changes, Timeout: *timeout, EtcdNoFsync: *noFsync, Progress: os.Stderr}
+		Idle: *idle, Changes: *changes, Timeout: *timeout, EtcdNoFsync: *noFsync, Progress: os.Stderr, ColdOnly: *coldOnly}
 	if *values != "" {
 		limit, err := benchscale.ChartMemoryLimit(*values)
 		if err != nil {
@@ -83,6 +84,10 @@ func run() int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench-scale:", err)
 		return 1
+	}
+	if *coldOnly {
+		fmt.Printf("cold start converged in %s; peak RSS %.0f MiB\n", res.Cold.Converge, res.Cold.PeakRSS/(1<<20))
+		return 0
 	}
 	res.PrintTable(os.Stdout)
 	if *out != "" {

@@ -34,12 +34,19 @@ type managerProcess struct {
 	started     time.Time
 	exited      chan struct{}
 
+	// dir receives the profile and memory breakdown taken at the peak resident set.
+	dir string
+
 	mu       sync.Mutex
 	peakHeap float64
-	stop     chan struct{}
-	sampled  sync.WaitGroup
-	stopOnce sync.Once
-	stopErr  error
+	// peakRSS is the largest resident set sampled, and peakProfiled when the heap was
+	// last profiled at a new peak.
+	peakRSS      float64
+	peakProfiled time.Time
+	stop         chan struct{}
+	sampled      sync.WaitGroup
+	stopOnce     sync.Once
+	stopErr      error
 }
 
 // startManager starts the manager binary with workers units evaluated at once and waits
@@ -76,7 +83,7 @@ func startManager(ctx context.Context, bin, kubeconfig, logFile string, workers 
 		cmd.Env = append(cmd.Env, "MEMORY_LIMIT="+strconv.FormatInt(memoryLimit, 10))
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	p := &managerProcess{cmd: cmd, metricsAddr: metricsAddr, pprofAddr: pprofAddr, started: time.Now(), exited: make(chan struct{}), stop: make(chan struct{})}
+	p := &managerProcess{dir: filepath.Dir(logFile), cmd: cmd, metricsAddr: metricsAddr, pprofAddr: pprofAddr, started: time.Now(), exited: make(chan struct{}), stop: make(chan struct{})}
 	if err := cmd.Start(); err != nil {
 		_ = log.Close()
 		return nil, fmt.Errorf("starting the manager: %w", err)
@@ -134,7 +141,65 @@ func (p *managerProcess) sampleHeap() {
 		p.mu.Lock()
 		p.peakHeap = max(p.peakHeap, heap)
 		p.mu.Unlock()
+		p.notePeak(families)
 	}
+}
+
+// peakProfileInterval bounds how often a growing resident set is profiled.
+const peakProfileInterval = 20 * time.Second
+
+// notePeak saves, when the manager's resident set reached a new peak (by 2% at least,
+// at most every peakProfileInterval), a heap profile (peak-heap.pprof: the live heap of
+// the last collection) and a line of where the resident memory is (peak-memory.txt),
+// so that a run shows what its peak held, not only its end.
+func (p *managerProcess) notePeak(families map[string]*dto.MetricFamily) {
+	status, err := procStatus(p.cmd.Process.Pid)
+	if err != nil {
+		return
+	}
+	rss := status["VmRSS"]
+	p.mu.Lock()
+	due := rss > p.peakRSS*1.02 && time.Since(p.peakProfiled) >= peakProfileInterval
+	if due {
+		p.peakRSS, p.peakProfiled = rss, time.Now()
+	}
+	p.mu.Unlock()
+	if !due {
+		return
+	}
+	mib := func(v float64) float64 { return v / (1 << 20) }
+	line := fmt.Sprintf("%s rss %.0f MiB (anon %.0f, file %.0f): heap alloc %.0f, inuse %.0f, idle unreleased %.0f, next gc %.0f, stacks %.0f, gc metadata %.0f, other %.0f\n",
+		time.Since(p.started).Round(time.Second), mib(rss), mib(status["RssAnon"]), mib(status["RssFile"]),
+		mib(sum(families, "go_memstats_heap_alloc_bytes", nil)), mib(sum(families, "go_memstats_heap_inuse_bytes", nil)),
+		mib(sum(families, "go_memstats_heap_idle_bytes", nil)-sum(families, "go_memstats_heap_released_bytes", nil)),
+		mib(sum(families, "go_memstats_next_gc_bytes", nil)), mib(sum(families, "go_memstats_stack_inuse_bytes", nil)),
+		mib(sum(families, "go_memstats_gc_sys_bytes", nil)),
+		mib(sum(families, "go_memstats_other_sys_bytes", nil)+sum(families, "go_memstats_mspan_inuse_bytes", nil)+sum(families, "go_memstats_mcache_inuse_bytes", nil)))
+	if f, err := os.OpenFile(filepath.Join(p.dir, "peak-memory.txt"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
+		_, _ = f.WriteString(line)
+		_ = f.Close()
+	}
+	_ = p.profile("heap", filepath.Join(p.dir, "peak-heap.pprof"))
+}
+
+// procStatus reads the sizes (in bytes) of a process's /proc/<pid>/status.
+func procStatus(pid int) (map[string]float64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return nil, err
+	}
+	sizes := map[string]float64{}
+	for line := range strings.Lines(string(data)) {
+		name, rest, ok := strings.Cut(line, ":")
+		if !ok || !strings.HasSuffix(strings.TrimSpace(rest), " kB") {
+			continue
+		}
+		kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+		if err == nil {
+			sizes[name] = kb * 1024
+		}
+	}
+	return sizes, nil
 }
 
 // profile saves one of the manager's pprof profiles (heap, or profile?seconds=N for
@@ -158,19 +223,11 @@ func (p *managerProcess) profile(name, file string) error {
 
 // memory is the manager's peak resident set (VmHWM) and peak sampled live heap, in bytes.
 func (p *managerProcess) memory() (peakRSS, peakHeap float64, err error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	status, err := procStatus(p.cmd.Process.Pid)
 	if err != nil {
 		return 0, 0, err
 	}
-	for line := range strings.Lines(string(data)) {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			if err != nil {
-				return 0, 0, err
-			}
-			peakRSS = kb * 1024
-		}
-	}
+	peakRSS = status["VmHWM"]
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return peakRSS, p.peakHeap, nil

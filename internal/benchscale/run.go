@@ -68,6 +68,9 @@ type Options struct {
 	Changes int
 	// Timeout bounds each convergence.
 	Timeout time.Duration
+	// ColdOnly stops after the cold start, idle and change measurements: a shorter run
+	// to look into the manager's peak, which judges no target.
+	ColdOnly bool
 	// EtcdNoFsync runs etcd without fsync, so that the disk does not decide the figures.
 	EtcdNoFsync bool
 	// Progress receives a line per step.
@@ -175,6 +178,10 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	res := &Result{Options: opts, Started: time.Now()}
 	if err := runCold(ctx, opts, res); err != nil {
 		return nil, fmt.Errorf("cold start: %w", err)
+	}
+	if opts.ColdOnly {
+		res.Took = time.Since(res.Started)
+		return res, nil
 	}
 	if err := runBulk(ctx, opts, res); err != nil {
 		return nil, fmt.Errorf("bulk create: %w", err)
