@@ -62,6 +62,9 @@ func slim(obj any) any {
 			m.SetAnnotations(a)
 		}
 	}
+	if p, ok := obj.(*learningv1alpha1.ActionPlan); ok {
+		withoutPrivateWords(p)
+	}
 	if o, ok := obj.(conditioned); ok {
 		if kind, ok := packedKindByType[reflect.TypeOf(obj)]; ok {
 			// Its labels and owners are packed with it: only the namespace is shared.
@@ -133,9 +136,28 @@ func compactEvent(o *learningv1alpha1.LearningEvent) {
 	o.Status.Phase = intern(o.Status.Phase)
 }
 
+// withoutPrivateWords leaves out of the cache's copy of a plan the people's words the
+// manager never reads: each action's title, description and outcome, and what a
+// check-in that is not shared learned and will adjust. The manager counts and dates
+// actions and publishes only shared reflections (the cohort's agenda), so its memory
+// holds no private text of a plan; the owner and the partner read it from the API
+// server. The manager never writes a plan's spec (its status patches carry only what
+// changed in the status), so nothing left out here is lost.
+func withoutPrivateWords(o *learningv1alpha1.ActionPlan) {
+	for i := range o.Spec.Actions {
+		a := &o.Spec.Actions[i]
+		a.Title, a.Description, a.Outcome = "", "", ""
+	}
+	for i := range o.Spec.CheckIns {
+		if c := &o.Spec.CheckIns[i]; !c.Shared {
+			c.Learned, c.Adjust = "", ""
+		}
+	}
+}
+
 // compactPlan makes an ActionPlan's repeated strings (its membership, the actions'
 // IDs, due days and statuses, the events of check-ins) share one copy and its
-// lists hold no spare capacity. The people's own words are unique and stay as they are.
+// lists hold no spare capacity.
 func compactPlan(o *learningv1alpha1.ActionPlan) {
 	if o.Spec.MembershipRef != nil {
 		o.Spec.MembershipRef.Name = intern(o.Spec.MembershipRef.Name)

@@ -1,12 +1,15 @@
 package controllers
 
 import (
+	"encoding/json"
 	"reflect"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
@@ -167,4 +170,59 @@ func TestConditionListsShared(t *testing.T) {
 	runtime.KeepAlive(a)
 	runtime.KeepAlive(b)
 	runtime.KeepAlive(later)
+}
+
+// TestCachedPlanHoldsNoPrivateWords: the cache's copy of an ActionPlan keeps what the
+// manager judges and publishes (action IDs, statuses and due days; check-ins' times,
+// authors, events and progress; a shared check-in's words) and none of the words it
+// never reads: actions' titles, descriptions and outcomes, and what an unshared
+// check-in learned and will adjust. The plan itself is left as declared.
+func TestCachedPlanHoldsNoPrivateWords(t *testing.T) {
+	plan := benchPlan(7)
+	plan.Spec.Actions[1].Description = "Pair on the onboarding checklist."
+	plan.Spec.CheckIns[0].Adjust = "Invite the quiet ones first."
+	plan.Spec.CheckIns = append(plan.Spec.CheckIns, learningv1alpha1.CheckIn{ID: "second", At: metav1.Unix(1767830400, 0), Author: plan.Spec.Owner,
+		Learned: "Small groups need a host.", Adjust: "Rotate the host.", Shared: true})
+	declared := plan.DeepCopy()
+	raw, err := json.Marshal(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decoded := &learningv1alpha1.ActionPlan{}
+	if err := json.Unmarshal(raw, decoded); err != nil {
+		t.Fatal(err)
+	}
+	cached, err := slimForCache(decoded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	packed, ok := cached.(*cachedResource)
+	if !ok {
+		t.Fatalf("the cache holds a %T, want it packed", cached)
+	}
+	obj, err := packed.unpack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := obj.(*learningv1alpha1.ActionPlan)
+	want := declared.DeepCopy()
+	for i := range want.Spec.Actions {
+		want.Spec.Actions[i].Title, want.Spec.Actions[i].Description, want.Spec.Actions[i].Outcome = "", "", ""
+	}
+	want.Spec.CheckIns[0].Learned, want.Spec.CheckIns[0].Adjust = "", ""
+	if !equality.Semantic.DeepEqual(got.Spec, want.Spec) {
+		t.Errorf("cached spec:\n%+v\nwant:\n%+v", got.Spec, want.Spec)
+	}
+	for _, private := range []string{"Hold a listening session", "Eight colleagues", "Mentor a new colleague", "Pair on the onboarding",
+		"People speak up", "Invite the quiet ones"} {
+		if strings.Contains(string(packed.data), private) {
+			t.Errorf("the cache's bytes hold %q", private)
+		}
+	}
+	if got.Spec.CheckIns[1].Learned != "Small groups need a host." || got.Spec.CheckIns[1].Adjust != "Rotate the host." {
+		t.Errorf("shared check-in: learned %q, adjust %q; want its words kept", got.Spec.CheckIns[1].Learned, got.Spec.CheckIns[1].Adjust)
+	}
+	if !equality.Semantic.DeepEqual(plan.Spec, declared.Spec) {
+		t.Error("slimming changed the plan it was given, not only the decoded copy")
+	}
 }

@@ -86,6 +86,10 @@ func TestPackedRoundTrip(t *testing.T) {
 				}
 			}
 			want := decodedAsCached(t, obj)
+			if p, ok := any(want).(*learningv1alpha1.ActionPlan); ok {
+				// The cache never holds a plan's private words (TestCachedPlanHoldsNoPrivateWords).
+				withoutPrivateWords(p)
+			}
 			if i%5 == 0 {
 				// Lists and maps present but empty are kept as such.
 				want.SetLabels(map[string]string{})
