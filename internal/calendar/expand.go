@@ -222,7 +222,7 @@ func loadLocation(tz learningv1alpha1.TimeZone) (*time.Location, error) {
 	if name == "Local" {
 		return nil, fmt.Errorf("schedule.timeZone: unknown time zone %q", name)
 	}
-	loc, err := time.LoadLocation(name)
+	loc, err := LoadLocation(name)
 	if err != nil {
 		return nil, fmt.Errorf("schedule.timeZone: unknown time zone %q", name)
 	}

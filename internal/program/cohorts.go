@@ -175,7 +175,7 @@ func (cv *cohortView) enrollmentCloses() learningv1alpha1.Date {
 func cohortWindow(c *learningv1alpha1.Cohort) (*time.Location, rules.Term, learningv1alpha1.Date, error) {
 	loc := time.UTC
 	if tz := c.Spec.TimeZone; tz != "" {
-		l, err := time.LoadLocation(string(tz))
+		l, err := calendar.LoadLocation(string(tz))
 		if err != nil {
 			return nil, rules.Term{}, "", fmt.Errorf("spec.timeZone: unknown time zone %q", tz)
 		}

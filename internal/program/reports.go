@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	learningv1alpha1 "github.com/cohort-dev/cohort-operator/api/v1alpha1"
+	"github.com/cohort-dev/cohort-operator/internal/calendar"
 	"github.com/cohort-dev/cohort-operator/internal/names"
 	"github.com/cohort-dev/cohort-operator/internal/publish"
 	"github.com/cohort-dev/cohort-operator/internal/rules"
@@ -128,7 +129,7 @@ func reportLocation(p *learningv1alpha1.ReportingPolicy, fallback *time.Location
 		}
 		return fallback, nil
 	}
-	return time.LoadLocation(string(p.TimeZone))
+	return calendar.LoadLocation(string(p.TimeZone))
 }
 
 // wanted are the reports a reporter keeps: one per period from the one its program

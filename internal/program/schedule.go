@@ -77,7 +77,7 @@ func expandSchedule(c *learningv1alpha1.Cohort, now time.Time) *Schedule {
 	case err != nil:
 		return &Schedule{Err: fmt.Errorf("spec.%w", err)}
 	}
-	tz, _ := time.LoadLocation(string(s.TimeZone)) // Walk has loaded it
+	tz, _ := calendar.LoadLocation(string(s.TimeZone)) // Walk has loaded it
 	return &Schedule{Occurrences: walk.Occurrences, Earlier: walk.Earlier, Loc: tz}
 }
 
