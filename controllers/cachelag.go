@@ -37,6 +37,8 @@ type cacheLag struct {
 	// what a pass decided and applied, so it starts no evaluation (see echoes); any
 	// other change of a child, a hand edit or a deletion, does, and repairs it.
 	own map[childRef]ownApply
+	// ownPeak is the most records own held since it was last made anew.
+	ownPeak int
 	// purged is when applies older than cacheLagLimit were last forgotten.
 	purged time.Time
 }
@@ -83,11 +85,22 @@ func (c *cacheLag) applying(desired client.Object) {
 				delete(c.own, ref)
 			}
 		}
+		// A map keeps the room of its largest size: once a bulk import's minute of
+		// applies is forgotten, the few left move to a map of their size.
+		// (maps.Clone would keep the room too.)
+		if len(c.own) < c.ownPeak/4 {
+			kept := make(map[childRef]ownApply, len(c.own))
+			for ref, a := range c.own {
+				kept[ref] = a
+			}
+			c.own, c.ownPeak = kept, len(kept)
+		}
 	}
 	// The digest alone, so that a minute of applies keeps no second copy of them; the
 	// labels as the cache shares them with every equal set (a copy: the declaration's
 	// own map is the reconciler's).
 	c.own[refOf(desired)] = ownApply{labels: sharedLabels.get(maps.Clone(desired.GetLabels())), digest: contentDigest(desired), at: now}
+	c.ownPeak = max(c.ownPeak, len(c.own))
 }
 
 // deleting records, before the deletion, that the reconciler deletes obj.

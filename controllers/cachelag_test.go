@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -206,4 +207,40 @@ func watchedAs(t *testing.T, live client.Object) client.Object {
 		t.Fatal(err)
 	}
 	return cached.(client.Object)
+}
+
+// TestOwnAppliesForgotten: applies older than cacheLagLimit are forgotten once a
+// second; once a burst's records are mostly forgotten, the few left move to a map of
+// their size, and still echo.
+func TestOwnAppliesForgotten(t *testing.T) {
+	var (
+		lag      cacheLag
+		verified verifiedChildren
+	)
+	role := func(i int) *rbacv1.Role {
+		return &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: fmt.Sprintf("spring-m-%04d-plans", i), Labels: map[string]string{ManagedByLabel: ManagedBy}}}
+	}
+	for i := range 1000 {
+		lag.applying(role(i))
+	}
+	if lag.ownPeak != 1000 {
+		t.Fatalf("peak %d records, want 1000", lag.ownPeak)
+	}
+	// A burst a minute old, and one apply since.
+	for ref, a := range lag.own {
+		a.at = a.at.Add(-cacheLagLimit - time.Second)
+		lag.own[ref] = a
+	}
+	lag.purged = time.Time{}
+	recent := role(1000)
+	lag.applying(recent)
+	if len(lag.own) != 1 || lag.ownPeak != 1 {
+		t.Fatalf("%d records (peak %d) after the burst was forgotten, want the one recent apply in a map of its size", len(lag.own), lag.ownPeak)
+	}
+	if !lag.echoes(watchedAs(t, recent), &verified) {
+		t.Error("the recent apply no longer echoes after the records moved")
+	}
+	if lag.echoes(watchedAs(t, role(3)), &verified) {
+		t.Error("a forgotten apply still echoes")
+	}
 }
