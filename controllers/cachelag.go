@@ -39,8 +39,9 @@ type cacheLag struct {
 	own map[childRef]ownApply
 	// ownPeak is the most records own held since it was last made anew.
 	ownPeak int
-	// purged is when applies older than cacheLagLimit were last forgotten.
-	purged time.Time
+	// purged is when applies older than cacheLagLimit were last forgotten, and
+	// writesPurged when writes were.
+	purged, writesPurged time.Time
 }
 
 // childRef names a provisioned object.
@@ -164,6 +165,8 @@ func (c *cacheLag) wrote(key unitKey, obj client.Object, replaced string) {
 	if c.byUnit == nil {
 		c.byUnit = map[unitKey]map[objectRef]*unseenWrite{}
 	}
+	now := time.Now()
+	c.forgetWrites(now)
 	unseen := c.byUnit[key]
 	if unseen == nil {
 		unseen = map[objectRef]*unseenWrite{}
@@ -176,7 +179,31 @@ func (c *cacheLag) wrote(key unitKey, obj client.Object, replaced string) {
 		unseen[ref] = w
 	}
 	w.replaced = append(w.replaced, replaced)
-	w.at = time.Now()
+	w.at = now
+}
+
+// writesPurgeInterval is how often writes older than cacheLagLimit are forgotten.
+const writesPurgeInterval = 10 * time.Second
+
+// forgetWrites forgets, every writesPurgeInterval, the writes older than
+// cacheLagLimit, which behind no longer waits for. behind forgets a unit's writes when
+// the unit is next evaluated; a unit that converged is not, and the last writes of
+// every unit would otherwise stay, one record per object of the cluster. c.mu is held.
+func (c *cacheLag) forgetWrites(now time.Time) {
+	if now.Sub(c.writesPurged) < writesPurgeInterval {
+		return
+	}
+	c.writesPurged = now
+	for key, unseen := range c.byUnit {
+		for ref, w := range unseen {
+			if now.Sub(w.at) > cacheLagLimit {
+				delete(unseen, ref)
+			}
+		}
+		if len(unseen) == 0 {
+			delete(c.byUnit, key)
+		}
+	}
 }
 
 // behind reports whether the cache still shows, of an object the unit wrote, a version

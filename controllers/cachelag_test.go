@@ -244,3 +244,37 @@ func TestOwnAppliesForgotten(t *testing.T) {
 		t.Error("a forgotten apply still echoes")
 	}
 }
+
+// TestWritesForgotten: a unit's writes older than cacheLagLimit are forgotten when any
+// unit writes next (at most every writesPurgeInterval), though the unit is never
+// evaluated again; recent writes stay, and still make their unit wait.
+func TestWritesForgotten(t *testing.T) {
+	var lag cacheLag
+	converged := unitKey{Namespace: "ns", Community: "done"}
+	for i := range 500 {
+		lag.wrote(converged, &learningv1alpha1.Membership{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: fmt.Sprintf("m-%03d", i)}}, "41")
+	}
+	for _, w := range lag.byUnit[converged] {
+		w.at = w.at.Add(-cacheLagLimit - time.Second)
+	}
+	active := unitKey{Namespace: "ns", Cohort: "k"}
+	member := &learningv1alpha1.Membership{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "m", ResourceVersion: "7"}}
+	lag.wrote(active, member, "7")
+	if _, ok := lag.byUnit[converged]; !ok {
+		t.Error("writes forgotten before writesPurgeInterval ran out: every write would look at every record")
+	}
+	lag.writesPurged = time.Time{}
+	lag.wrote(active, member, "7")
+	if n := len(lag.byUnit[converged]); n != 0 {
+		t.Errorf("%d writes of a converged unit kept for over cacheLagLimit", n)
+	}
+	cache := fake.NewClientBuilder().WithScheme(testutil.Scheme()).WithObjects(member.DeepCopy()).Build()
+	stale := &learningv1alpha1.Membership{}
+	if err := cache.Get(context.Background(), client.ObjectKeyFromObject(member), stale); err != nil {
+		t.Fatal(err)
+	}
+	lag.wrote(active, member, stale.ResourceVersion)
+	if behind, err := lag.behind(context.Background(), cache, active); err != nil || !behind {
+		t.Errorf("behind: %v, %v; want the unit to wait for its recent write", behind, err)
+	}
+}
