@@ -44,7 +44,7 @@ func TestGoGCPercent(t *testing.T) {
 		want       int
 		err        bool
 	}{
-		{name: "the default", percent: defaultGoGCPercent, want: 40},
+		{name: "the default", percent: defaultGoGCPercent, want: 30},
 		{name: "GOGC wins", gogc: "200", percent: 50},
 		{name: "GOGC=off wins too", gogc: "off", percent: 50},
 		{name: "too small", percent: 5, err: true},
