@@ -85,7 +85,8 @@ func (s Scale) Children() int {
 }
 
 func (s Scale) String() string {
-	return fmt.Sprintf("%d communities, %d cohorts, %d memberships, %d plans, %d events", s.Communities, s.Cohorts(), s.Memberships(), s.Plans(), s.Events())
+	return fmt.Sprintf("%d communities, %d cohorts, %d memberships, %d plans, %d events, and the %d gatherings and %d program reports the operator generates",
+		s.Communities, s.Cohorts(), s.Memberships(), s.Plans(), s.Events(), s.Cohorts()*scheduleLookahead, s.Reports())
 }
 
 // Workload is the generated program of one scale, dated relative to now so that no
