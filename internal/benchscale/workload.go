@@ -70,9 +70,12 @@ func (s Scale) Reports() int { return s.Communities * reportsPerCommunity }
 // Events is the number of declared learning events at this scale.
 func (s Scale) Events() int { return s.Cohorts() * eventsPerCohort }
 
+// Gatherings is the number of gatherings the cohorts' schedules generate at this scale.
+func (s Scale) Gatherings() int { return s.Cohorts() * scheduleLookahead }
+
 // Generated is the number of objects with a status the operator creates at this
 // scale: the gatherings the cohorts' schedules generate and the program reports.
-func (s Scale) Generated() int { return s.Cohorts()*scheduleLookahead + s.Reports() }
+func (s Scale) Generated() int { return s.Gatherings() + s.Reports() }
 
 // Declared is the number of objects a user declares at this scale.
 func (s Scale) Declared() int {
@@ -86,7 +89,7 @@ func (s Scale) Children() int {
 
 func (s Scale) String() string {
 	return fmt.Sprintf("%d communities, %d cohorts, %d memberships, %d plans, %d events, and the %d gatherings and %d program reports the operator generates",
-		s.Communities, s.Cohorts(), s.Memberships(), s.Plans(), s.Events(), s.Cohorts()*scheduleLookahead, s.Reports())
+		s.Communities, s.Cohorts(), s.Memberships(), s.Plans(), s.Events(), s.Gatherings(), s.Reports())
 }
 
 // Workload is the generated program of one scale, dated relative to now so that no
